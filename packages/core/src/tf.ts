@@ -1,0 +1,10 @@
+/**
+ * The one import point for TensorFlow.js in this project. tfjs-core alone registers no
+ * gradients, so every package imports `tf` from here (never from "@tensorflow/tfjs-core"
+ * directly) and gets gradients and the cpu reference backend registered exactly once.
+ */
+import "@tensorflow/tfjs-core/dist/register_all_gradients";
+import "@tensorflow/tfjs-backend-cpu";
+
+export type { Rank, Tensor, Tensor1D, Tensor2D, Tensor3D, Tensor4D, TensorLike } from "@tensorflow/tfjs-core";
+export * as tf from "@tensorflow/tfjs-core";
