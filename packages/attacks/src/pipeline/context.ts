@@ -1,0 +1,60 @@
+/**
+ * What a pipeline needs from the outside world, passed in so pipelines stay free of I/O:
+ * a shard store for deltas, a metrics sink (metrics.jsonl), progress reporting, and a cache for
+ * trained original models (keyed by their config, so a second attack on the same data set does not
+ * train them again).
+ */
+import type { ShardStore } from "../store.ts";
+
+export interface MetricEvent {
+  stage: string;
+  [key: string]: unknown;
+}
+
+export interface ModelCache {
+  /** The flat parameter arrays saved under `key`, or null. */
+  get(key: string): Promise<Float32Array[] | null>;
+  put(key: string, params: Float32Array[]): Promise<void>;
+}
+
+export interface RunContext {
+  /** Separate stores for the shadow side and the target side. */
+  shadowStore: ShardStore;
+  targetStore: ShardStore;
+  metric(event: MetricEvent): void;
+  /** Called often; implementations throttle. `total` is fixed for a stage. */
+  progress(stage: string, done: number, total: number): void;
+  /** Plain log line for humans. */
+  log(message: string): void;
+  modelCache?: ModelCache;
+}
+
+/** An image grid for a figure: rows of samples on the [0,1] scale, each [h, w, c] row-major. */
+export interface ImageGrid {
+  title: string;
+  rowLabels: string[];
+  shape: readonly [number, number, number];
+  /** rows[r][i] is a Float32Array of h*w*c values in [0,1]. */
+  rows: Float32Array[][];
+}
+
+/** A bar chart: attack vs baselines, as in the paper's Figures 2 and 4. */
+export interface BarChart {
+  title: string;
+  metric: string;
+  bars: { label: string; value: number }[];
+  /** "higher" for accuracy, "lower" for MSE/KL. */
+  better: "higher" | "lower";
+}
+
+export interface ExperimentResult {
+  attack: string;
+  dataset: string;
+  metric: string;
+  value: number;
+  baselines: Record<string, number>;
+  extra: Record<string, unknown>;
+  counts: Record<string, number>;
+  timingsSeconds: Record<string, number>;
+  figures: { bars: BarChart[]; grids: ImageGrid[] };
+}

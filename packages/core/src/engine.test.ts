@@ -1,0 +1,77 @@
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { availableBackends, selectBackend } from "./backend/select.ts";
+import { referenceDeltas, UpdateEngine, type UpdateSets } from "./engine.ts";
+import { cifarCnn, initParams, instaMlp, type ModelSpec, mnistCnn } from "./models/spec.ts";
+import { Rng } from "./random.ts";
+import { tf } from "./tf.ts";
+import { PAPER_SGD } from "./train.ts";
+
+/** max|a-b| / max|ref|: relative error against the largest reference magnitude. */
+function relErr(a: Float32Array, ref: Float32Array): number {
+  let num = 0;
+  let den = 0;
+  for (let i = 0; i < ref.length; i++) {
+    num = Math.max(num, Math.abs(a[i]! - ref[i]!));
+    den = Math.max(den, Math.abs(ref[i]!));
+  }
+  return num / den;
+}
+
+function randomSets(spec: ModelSpec, count: number, setSize: number, rng: Rng): UpdateSets {
+  const size = spec.inputShape.reduce((a, b) => a * b, 1);
+  return {
+    count,
+    setSize,
+    x: rng.normals(count * setSize * size),
+    y: Int32Array.from({ length: count * setSize }, () => rng.int(spec.numClasses)),
+  };
+}
+
+const CASES: [ModelSpec, number, number][] = [
+  [mnistCnn, 1, 6],
+  [mnistCnn, 100, 2],
+  [cifarCnn, 1, 4],
+  [cifarCnn, 100, 2],
+  [instaMlp, 1, 8],
+  [instaMlp, 100, 3],
+];
+
+const backends = await availableBackends();
+
+describe.each(backends)("engine vs reference on %s", (backend) => {
+  beforeAll(async () => {
+    await selectBackend({ backend, quiet: true, allowSoftware: true });
+  });
+  afterAll(async () => {
+    await selectBackend({ backend: "cpu", quiet: true });
+  });
+
+  for (const [spec, setSize, count] of CASES) {
+    for (const dropout of [false, true]) {
+      test(`${spec.name}, ${setSize}-sample sets, dropout ${dropout ? "on (same masks)" : "off"}`, async () => {
+        const rng = new Rng(`${spec.name}-${setSize}-${dropout}-${backend}`);
+        const nProbes = 12;
+        const size = spec.inputShape.reduce((a, b) => a * b, 1);
+        const opts = {
+          spec,
+          original: initParams(spec, rng.fork("init")),
+          probes: rng.fork("probes").normals(nProbes * size),
+          // A larger learning rate than the paper's makes the deltas large enough to compare.
+          sgd: { ...PAPER_SGD, lr: 0.05 },
+          dropout,
+        };
+        const sets = randomSets(spec, count, setSize, rng.fork("sets"));
+        const masks = () => Array.from({ length: count }, (_, m) => rng.fork("masks", m));
+        const before = tf.memory().numTensors;
+        const ref = referenceDeltas(opts, sets, masks());
+        const engine = new UpdateEngine(opts);
+        const got = await engine.deltas(sets, masks());
+        engine.dispose();
+        expect(tf.memory().numTensors).toBe(before);
+        expect(got.length).toBe(count * nProbes * spec.numClasses);
+        expect(Math.max(...ref.map(Math.abs))).toBeGreaterThan(1e-4); // the update moved something
+        expect(relErr(got, ref)).toBeLessThanOrEqual(1e-4);
+      });
+    }
+  }
+});

@@ -1,0 +1,303 @@
+/**
+ * The batched updated-model engine: deltas for a chunk of M updated models at once.
+ *
+ * Parameters carry a leading model axis ([M, ...shape]); every layer of the probe forward runs as
+ * one op for the whole chunk, with model-major activations ([M*B, h, w, c], then [M, B, f]), so no
+ * transposes are needed between layers:
+ * - the first conv over the fixed probes: probe patches (with a ones column for the bias) made
+ *   once, then one grouped matMul against every model's filters;
+ * - a conv over per-model activations: one grouped convolution (ops/grouped.ts);
+ * - a dense layer: one grouped matMul.
+ *
+ * Updates: for single-sample sets every updated model is one SGD step from the shared original
+ * weights, so all M per-example gradients come from ONE batched forward/backward: gradients with
+ * respect to zero "taps" added to each pre-activation give the per-example output gradients;
+ * dense weight gradients are then outer products, conv filter gradients one depthwiseConv2d
+ * (input channels as batch, samples as channels, output gradients as the filter).
+ * Larger sets (several SGD steps with momentum) are updated model by model with the reference
+ * step and then probed in one batch.
+ *
+ * `referenceDeltas` is the plain one-model-at-a-time path the engine is tested against.
+ */
+import { type DropoutMasks, drawMasks, hasDropout } from "./models/masks.ts";
+import { forward, type ParamTensors, toTensors } from "./models/forward.ts";
+import { type Layer, layerOutputShapes, type ModelSpec, type Params } from "./models/spec.ts";
+import { posteriorDelta, posteriors } from "./probe.ts";
+import type { Rng } from "./random.ts";
+import { registerGroupedWasmKernels } from "./kernels/wasm/GroupedKernels.ts";
+import { groupedConv2d, groupedMatMul } from "./ops/grouped.ts";
+import { type Tensor, tf } from "./tf.ts";
+import { type LabelledData, referenceUpdate, type SgdConfig } from "./train.ts";
+
+registerGroupedWasmKernels();
+
+/** M updating sets of `setSize` samples each, concatenated: x [M*setSize, ...input], y [M*setSize]. */
+export interface UpdateSets {
+  count: number;
+  setSize: number;
+  x: Float32Array;
+  y: Int32Array;
+}
+
+export interface EngineOptions {
+  spec: ModelSpec;
+  original: Params;
+  /** Normalised probe samples [probes, ...inputShape]. */
+  probes: Float32Array;
+  sgd: SgdConfig;
+  /** Dropout during the update (the paper: on). Off gives deterministic updates for tests. */
+  dropout: boolean;
+}
+
+/** Per-model dropout masks of each set, drawn exactly as the reference update draws them. */
+export function setMasks(spec: ModelSpec, setSize: number, batchSize: number, rng: Rng): DropoutMasks[] {
+  const out: DropoutMasks[] = [];
+  for (let start = 0; start < setSize; start += batchSize) {
+    out.push(drawMasks(spec, Math.min(batchSize, setSize - start), rng));
+  }
+  return out;
+}
+
+function setOf(spec: ModelSpec, sets: UpdateSets, m: number): LabelledData {
+  const size = spec.inputShape.reduce((a, b) => a * b, 1);
+  const s = sets.setSize;
+  return {
+    x: sets.x.subarray(m * s * size, (m + 1) * s * size),
+    y: sets.y.subarray(m * s, (m + 1) * s),
+    n: s,
+  };
+}
+
+/** The plain path: copy, update, probe, one model at a time. Returns [count, probes*classes]. */
+export function referenceDeltas(opts: EngineOptions, sets: UpdateSets, maskRngs: Rng[] | null): Float32Array {
+  const { spec } = opts;
+  const nProbes = opts.probes.length / spec.inputShape.reduce((a, b) => a * b, 1);
+  const d = nProbes * spec.numClasses;
+  const out = new Float32Array(sets.count * d);
+  const original = toTensors(spec, opts.original);
+  const probes = tf.tensor(opts.probes, [nProbes, ...spec.inputShape]);
+  const p0 = posteriors(spec, original, probes);
+  for (let m = 0; m < sets.count; m++) {
+    const rng = opts.dropout && maskRngs ? maskRngs[m]! : null;
+    const updated = referenceUpdate(spec, original, setOf(spec, sets, m), opts.sgd, rng);
+    const delta = tf.tidy(() => posteriorDelta(p0, posteriors(spec, updated, probes)));
+    out.set(delta.dataSync(), m * d);
+    tf.dispose([delta, ...updated]);
+  }
+  tf.dispose([...original, probes, p0]);
+  return out;
+}
+
+/** Identity filter [k, k, C, k*k*C] that turns a conv2d into im2col (exact: products by 1). */
+function im2colFilter(k: number, c: number): Tensor {
+  const n = k * k * c;
+  const e = new Float32Array(k * k * c * n);
+  for (let i = 0; i < k; i++)
+    for (let j = 0; j < k; j++)
+      for (let ch = 0; ch < c; ch++) {
+        const row = (i * k + j) * c + ch;
+        e[row * n + row] = 1;
+      }
+  return tf.tensor4d(e, [k, k, c, n]);
+}
+
+export class UpdateEngine {
+  readonly spec: ModelSpec;
+  readonly deltaSize: number;
+  private readonly opts: EngineOptions;
+  private readonly original: ParamTensors;
+  private readonly probes: Tensor;
+  private readonly p0: Tensor;
+  private readonly nProbes: number;
+  /** Patches of the probes for a first conv layer, with a column of ones: [B*oh*ow, k*k*C + 1]. */
+  private readonly probePatches: Tensor | null;
+
+  constructor(opts: EngineOptions) {
+    this.opts = opts;
+    this.spec = opts.spec;
+    const inSize = opts.spec.inputShape.reduce((a, b) => a * b, 1);
+    this.nProbes = opts.probes.length / inSize;
+    if (!Number.isInteger(this.nProbes) || this.nProbes < 1) {
+      throw new Error(`UpdateEngine: probes hold ${opts.probes.length} values, not a multiple of ${inSize}`);
+    }
+    this.deltaSize = this.nProbes * opts.spec.numClasses;
+    this.original = toTensors(opts.spec, opts.original);
+    this.probes = tf.tensor(opts.probes, [this.nProbes, ...opts.spec.inputShape]);
+    this.p0 = posteriors(opts.spec, this.original, this.probes);
+    const first = opts.spec.layers[0]!;
+    this.probePatches =
+      first.kind === "conv"
+        ? tf.tidy(() => {
+            const e = im2colFilter(first.k, first.in);
+            const p = tf.conv2d(this.probes as tf.Tensor4D, e as tf.Tensor4D, 1, "valid");
+            const flat = tf.reshape(p, [-1, first.k * first.k * first.in]);
+            return tf.concat([flat, tf.ones([flat.shape[0]!, 1])], 1);
+          })
+        : null;
+  }
+
+  dispose(): void {
+    tf.dispose([...this.original, this.probes, this.p0]);
+    if (this.probePatches) this.probePatches.dispose();
+  }
+
+  /** Deltas [count, probes*classes] for `sets`; maskRngs[m] draws model m's dropout masks. */
+  async deltas(sets: UpdateSets, maskRngs: Rng[] | null): Promise<Float32Array> {
+    const useDropout = this.opts.dropout && hasDropout(this.spec);
+    if (useDropout && (!maskRngs || maskRngs.length !== sets.count)) {
+      throw new Error(`UpdateEngine.deltas: dropout is on, so ${sets.count} mask generators are needed`);
+    }
+    const rngs = useDropout ? maskRngs : null;
+    const weights = sets.setSize === 1 ? this.singleStepWeights(sets, rngs) : this.perModelWeights(sets, rngs);
+    const delta = tf.tidy(() => this.probeDeltas(weights, sets.count));
+    tf.dispose(weights);
+    const out = (await delta.data()) as Float32Array;
+    delta.dispose();
+    return out;
+  }
+
+  /** Updated weights [M, ...] of M models, each one SGD step on its single sample. */
+  private singleStepWeights(sets: UpdateSets, maskRngs: Rng[] | null): Tensor[] {
+    const { spec } = this;
+    const M = sets.count;
+    const shapes = layerOutputShapes(spec);
+    // Per-model masks, one sample each: stack into [M, size] per dropout layer.
+    const masksJs: Float32Array[] = [];
+    if (maskRngs) {
+      const per = maskRngs.map((r) => drawMasks(spec, 1, r));
+      per[0]!.forEach((m0, d) => {
+        const all = new Float32Array(M * m0.length);
+        per.forEach((pm, m) => all.set(pm[d]!, m * m0.length));
+        masksJs.push(all);
+      });
+    }
+    return tf.tidy(() => {
+      const x = tf.tensor(sets.x, [M, ...spec.inputShape]);
+      const onehot = tf.oneHot(tf.tensor1d(sets.y, "int32"), spec.numClasses);
+      const masks = maskRngs ? masksJs.map((m) => tf.tensor2d(m, [M, m.length / M])) : null;
+      const taps: Tensor[] = [];
+      spec.layers.forEach((l, i) => {
+        if (l.kind === "conv" || l.kind === "dense") taps.push(tf.zeros([M, ...shapes[i]!]));
+      });
+      // Inputs of each parametrised layer, recorded during the forward pass.
+      const inputs: Tensor[] = [];
+      const lossFn = (...t: Tensor[]) => {
+        inputs.length = 0;
+        const logits = forward(spec, this.original, x, masks, t, inputs);
+        return tf.losses.softmaxCrossEntropy(onehot, logits, undefined, undefined, tf.Reduction.SUM) as tf.Scalar;
+      };
+      const dz = tf.grads(lossFn)(taps);
+      const lr = this.opts.sgd.lr;
+      const out: Tensor[] = [];
+      let p = 0;
+      let t = 0;
+      for (const l of spec.layers) {
+        if (l.kind !== "conv" && l.kind !== "dense") continue;
+        const a = inputs[t]!;
+        const g = dz[t]!;
+        let gw: Tensor;
+        let gb: Tensor;
+        if (l.kind === "dense") {
+          gw = tf.mul(tf.reshape(a, [M, l.in, 1]), tf.reshape(g, [M, 1, l.out]));
+          gb = g;
+        } else {
+          gw = perExampleConvFilterGrad(a, g, l.k);
+          gb = tf.sum(g, [1, 2]);
+        }
+        out.push(tf.sub(tf.expandDims(this.original[p]!, 0), tf.mul(gw, lr)));
+        out.push(tf.sub(tf.expandDims(this.original[p + 1]!, 0), tf.mul(gb, lr)));
+        p += 2;
+        t++;
+      }
+      tf.dispose(inputs);
+      return out;
+    });
+  }
+
+  /** Updated weights [M, ...] for sets of several samples: the reference update, model by model. */
+  private perModelWeights(sets: UpdateSets, maskRngs: Rng[] | null): Tensor[] {
+    const perModel: Tensor[][] = [];
+    try {
+      for (let m = 0; m < sets.count; m++) {
+        const rng = maskRngs ? maskRngs[m]! : null;
+        perModel.push(referenceUpdate(this.spec, this.original, setOf(this.spec, sets, m), this.opts.sgd, rng));
+      }
+      return this.original.map((_, i) => tf.stack(perModel.map((w) => w[i]!)));
+    } finally {
+      perModel.forEach((w) => tf.dispose(w));
+    }
+  }
+
+  /**
+   * The batched probe forward with per-model weights; returns deltas [M, probes*classes].
+   * Activations are model-major: [M*B, h, w, c] for images, [M, B, f] after flatten.
+   */
+  private probeDeltas(weights: Tensor[], M: number): Tensor {
+    const { spec } = this;
+    const B = this.nProbes;
+    const shapes = layerOutputShapes(spec);
+    let h: Tensor = this.probes;
+    let shared = true; // activations still identical for all models ([B, ...])
+    let p = 0;
+    spec.layers.forEach((l: Layer, i) => {
+      const outShape = shapes[i]!;
+      switch (l.kind) {
+        case "conv": {
+          const w = weights[p]!; // [M, k, k, C, O]
+          const b = weights[p + 1]!; // [M, O]
+          const [oh, ow] = outShape as [number, number, number];
+          const kkc = l.k * l.k * l.in;
+          if (shared) {
+            if (!this.probePatches || i !== 0) throw new Error("engine: a shared-input conv must be the first layer");
+            // Bias folded in: patches carry a column of ones, filters a row of biases.
+            const wb = tf.concat([tf.reshape(w, [M, kkc, l.out]), tf.reshape(b, [M, 1, l.out])], 1);
+            h = tf.reshape(groupedMatMul(this.probePatches, wb), [M * B, oh, ow, l.out]);
+          } else {
+            const y = groupedConv2d(h, w);
+            h = tf.reshape(tf.add(tf.reshape(y, [M, -1, l.out]), tf.reshape(b, [M, 1, l.out])), [M * B, oh, ow, l.out]);
+          }
+          shared = false;
+          p += 2;
+          break;
+        }
+        case "dense": {
+          const w = weights[p]!; // [M, K, N]
+          const b = weights[p + 1]!; // [M, N]
+          h = tf.add(groupedMatMul(h, w), tf.reshape(b, [M, 1, l.out])); // [M, B, N]
+          shared = false;
+          p += 2;
+          break;
+        }
+        case "maxpool":
+          h = tf.maxPool(h as tf.Tensor4D, l.size, l.size, "valid");
+          break;
+        case "relu":
+          h = tf.relu(h);
+          break;
+        case "flatten":
+          h = shared ? tf.reshape(h, [B, -1]) : tf.reshape(h, [M, B, -1]);
+          break;
+        case "dropout":
+        case "dropout2d":
+          break; // inference mode
+      }
+    });
+    if (h.rank !== 3) throw new Error("engine: the model must end in a dense layer");
+    const prob = tf.softmax(h); // [M, B, N]
+    return tf.reshape(tf.sub(tf.expandDims(this.p0, 0), prob), [M, B * spec.numClasses]);
+  }
+}
+
+/**
+ * Per-example conv filter gradients: a [M, H, W, C] layer inputs, g [M, oh, ow, O] output
+ * gradients -> [M, k, k, C, O]. One depthwiseConv2d: input channels as batch, samples as
+ * channels, output gradients as the (per-channel) filter.
+ */
+function perExampleConvFilterGrad(a: Tensor, g: Tensor, k: number): Tensor {
+  const [M, , , C] = a.shape as [number, number, number, number];
+  const O = g.shape[3]!;
+  const aT = tf.transpose(a, [3, 1, 2, 0]); // [C, H, W, M]
+  const f = tf.transpose(g, [1, 2, 0, 3]); // [oh, ow, M, O]
+  const y = tf.depthwiseConv2d(aT as tf.Tensor4D, f as tf.Tensor4D, 1, "valid"); // [C, k, k, M*O]
+  return tf.transpose(tf.reshape(y, [C, k, k, M, O]), [3, 1, 2, 0, 4]);
+}

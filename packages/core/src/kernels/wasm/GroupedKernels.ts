@@ -1,0 +1,126 @@
+/**
+ * `GroupedConv2D` and `GroupedMatMul` for the wasm backend (see ops/grouped.ts): one XNNPACK
+ * call per group on views into the wasm heap. Each view is registered with the C++ side under a
+ * temporary tensor id that points into the input's memory, used, and unregistered (the C++ side
+ * only forgets the id and drops cached operators; memory stays owned by the real tensors).
+ */
+import { tf } from "../../tf.ts";
+import { GROUPED_CONV2D, GROUPED_MATMUL } from "../../ops/grouped.ts";
+
+interface WasmBackendLike {
+  wasm: {
+    cwrap(name: string, ret: null, args: string[]): (...a: unknown[]) => void;
+    tfjs: {
+      registerTensor(id: number, size: number, offset: number): void;
+      disposeData(id: number): void;
+    };
+  };
+  dataIdMap: { get(dataId: object): { id: number; memoryOffset: number } };
+  dataIdNextNumber: number;
+  makeOutput(shape: number[], dtype: "float32"): tf.TensorInfo;
+}
+
+interface Bound {
+  backend: WasmBackendLike;
+  conv2d: (...a: unknown[]) => void;
+  batchMatMul: (...a: unknown[]) => void;
+}
+let bound: Bound | null = null;
+
+function bind(backend: WasmBackendLike): Bound {
+  if (bound?.backend === backend) return bound;
+  bound = {
+    backend,
+    conv2d: backend.wasm.cwrap("Conv2D", null, new Array(19).fill("number")),
+    batchMatMul: backend.wasm.cwrap("BatchMatMul", null, [
+      "number",
+      "array",
+      "number",
+      "number",
+      "array",
+      "number",
+      "number",
+      "number",
+      "number",
+    ]),
+  };
+  return bound;
+}
+
+/** Registers a view of `size` floats at byte `offset`; returns its temporary id. */
+function view(b: WasmBackendLike, size: number, offset: number): number {
+  const id = b.dataIdNextNumber++;
+  b.wasm.tfjs.registerTensor(id, size, offset);
+  return id;
+}
+
+function groupedConv2D(args: { inputs: tf.NamedTensorInfoMap; backend: unknown }): tf.TensorInfo {
+  const b = args.backend as WasmBackendLike;
+  const f = bind(b);
+  const x = args.inputs.x!;
+  const w = args.inputs.w!;
+  const [GB, H, W, C] = x.shape as [number, number, number, number];
+  const [G, k, , , O] = w.shape as [number, number, number, number, number];
+  if (GB % G !== 0 || w.shape[3] !== C) {
+    throw new Error(`GroupedConv2D: x ${x.shape} does not fit ${G} groups of filters ${w.shape}`);
+  }
+  const B = GB / G;
+  const oh = H - k + 1;
+  const ow = W - k + 1;
+  const out = b.makeOutput([GB, oh, ow, O], "float32");
+  const xo = b.dataIdMap.get(x.dataId).memoryOffset;
+  const wo = b.dataIdMap.get(w.dataId).memoryOffset;
+  const oo = b.dataIdMap.get(out.dataId).memoryOffset;
+  const xs = B * H * W * C;
+  const ws = k * k * C * O;
+  const os = B * oh * ow * O;
+  for (let g = 0; g < G; g++) {
+    const xi = view(b, xs, xo + 4 * g * xs);
+    const wi = view(b, ws, wo + 4 * g * ws);
+    const oi = view(b, os, oo + 4 * g * os);
+    f.conv2d(xi, B, H, W, wi, k, k, 0, 0, 0, 0, 0, 1, 1, 1, 1, C, O, oi);
+    b.wasm.tfjs.disposeData(xi);
+    b.wasm.tfjs.disposeData(wi);
+    b.wasm.tfjs.disposeData(oi);
+  }
+  return out;
+}
+
+function groupedMatMul(args: { inputs: tf.NamedTensorInfoMap; backend: unknown }): tf.TensorInfo {
+  const b = args.backend as WasmBackendLike;
+  const f = bind(b);
+  const a = args.inputs.a!;
+  const w = args.inputs.b!;
+  const [G, K, N] = w.shape as [number, number, number];
+  const shared = a.shape.length === 2;
+  const P = a.shape[a.shape.length - 2]!;
+  if (a.shape[a.shape.length - 1] !== K || (!shared && a.shape[0] !== G)) {
+    throw new Error(`GroupedMatMul: a ${a.shape} does not fit b ${w.shape}`);
+  }
+  const out = b.makeOutput([G, P, N], "float32");
+  const ao = b.dataIdMap.get(a.dataId).memoryOffset;
+  const bo = b.dataIdMap.get(w.dataId).memoryOffset;
+  const oo = b.dataIdMap.get(out.dataId).memoryOffset;
+  const aShape = new Uint8Array(new Int32Array([1, P, K]).buffer);
+  const bShape = new Uint8Array(new Int32Array([1, K, N]).buffer);
+  const sharedA = shared ? view(b, P * K, ao) : -1;
+  for (let g = 0; g < G; g++) {
+    const ai = shared ? sharedA : view(b, P * K, ao + 4 * g * P * K);
+    const bi = view(b, K * N, bo + 4 * g * K * N);
+    const oi = view(b, P * N, oo + 4 * g * P * N);
+    f.batchMatMul(ai, aShape, 3, bi, bShape, 3, 0, 0, oi);
+    if (!shared) b.wasm.tfjs.disposeData(ai);
+    b.wasm.tfjs.disposeData(bi);
+    b.wasm.tfjs.disposeData(oi);
+  }
+  if (shared) b.wasm.tfjs.disposeData(sharedA);
+  return out;
+}
+
+let registered = false;
+export function registerGroupedWasmKernels(): void {
+  if (registered) return;
+  registered = true;
+  tf.registerKernel({ kernelName: GROUPED_CONV2D, backendName: "wasm", kernelFunc: groupedConv2D as tf.KernelFunc });
+  tf.registerKernel({ kernelName: GROUPED_MATMUL, backendName: "wasm", kernelFunc: groupedMatMul as tf.KernelFunc });
+}

@@ -1,0 +1,46 @@
+/**
+ * Dropout masks drawn from a seeded Rng, so the reference path and the batched engine (and a
+ * resumed run) use the very same masks. A mask value is 0 (dropped) or 1/(1-p) (kept, rescaled).
+ * dropout2d drops whole channels: one value per (sample, channel).
+ */
+import type { Rng } from "../random.ts";
+import { layerOutputShapes, type ModelSpec } from "./spec.ts";
+
+/** One Float32Array per dropout layer in spec order: [batch, channels] or [batch, units]. */
+export type DropoutMasks = Float32Array[];
+
+export function dropoutLayerSizes(spec: ModelSpec): number[] {
+  const shapes = layerOutputShapes(spec);
+  const out: number[] = [];
+  spec.layers.forEach((l, i) => {
+    if (l.kind === "dropout2d" || l.kind === "dropout") {
+      const s = shapes[i]!;
+      out.push(s[s.length - 1]!);
+    }
+  });
+  return out;
+}
+
+export function hasDropout(spec: ModelSpec): boolean {
+  return dropoutLayerSizes(spec).length > 0;
+}
+
+export function drawMasks(spec: ModelSpec, batch: number, rng: Rng): DropoutMasks {
+  const masks: DropoutMasks = [];
+  const sizes = dropoutLayerSizes(spec);
+  let d = 0;
+  for (const l of spec.layers) {
+    if (l.kind !== "dropout2d" && l.kind !== "dropout") continue;
+    const n = batch * sizes[d++]!;
+    const keep = 1 - l.p;
+    const m = new Float32Array(n);
+    for (let i = 0; i < n; i++) m[i] = rng.next() < keep ? 1 / keep : 0;
+    masks.push(m);
+  }
+  return masks;
+}
+
+/** Masks of all ones (dropout off), for tests that compare paths without dropout. */
+export function onesMasks(spec: ModelSpec, batch: number): DropoutMasks {
+  return dropoutLayerSizes(spec).map((s) => new Float32Array(batch * s).fill(1));
+}

@@ -1,0 +1,154 @@
+/**
+ * Training of the original (target / shadow) models and the reference update step.
+ * SGD with momentum in PyTorch's form (v = mu v + g; w = w - lr v), cross-entropy, dropout active.
+ * The loop reads top to bottom; a NaN or infinite loss stops it with the epoch and step named.
+ */
+import { drawMasks } from "./models/masks.ts";
+import { crossEntropy, forward, type ParamTensors, toTensors } from "./models/forward.ts";
+import type { ModelSpec, Params } from "./models/spec.ts";
+import type { Rng } from "./random.ts";
+import { type Tensor, tf } from "./tf.ts";
+
+export interface SgdConfig {
+  lr: number;
+  momentum: number;
+  batchSize: number;
+}
+
+/** The paper's optimiser: SGD lr 0.001, momentum 0.9, batch 64. */
+export const PAPER_SGD: SgdConfig = { lr: 0.001, momentum: 0.9, batchSize: 64 };
+
+export interface TrainConfig extends SgdConfig {
+  epochs: number;
+}
+
+/** Paper epochs: MNIST 25, CIFAR-10 50, Insta-NY 25. */
+export const PAPER_EPOCHS = { mnist: 25, cifar10: 50, "insta-ny": 25 } as const;
+
+/** Samples as a flat Float32Array [n, ...inputShape] with integer labels. */
+export interface LabelledData {
+  x: Float32Array;
+  y: Int32Array;
+  n: number;
+}
+
+export class NonFiniteLossError extends Error {}
+
+/** Copies rows `idx` of `data` into one batch tensor pair. */
+export function gatherBatch(spec: ModelSpec, data: LabelledData, idx: ArrayLike<number>): [Tensor, Tensor] {
+  const size = spec.inputShape.reduce((a, b) => a * b, 1);
+  const xb = new Float32Array(idx.length * size);
+  const yb = new Int32Array(idx.length);
+  for (let i = 0; i < idx.length; i++) {
+    const r = idx[i]!;
+    xb.set(data.x.subarray(r * size, (r + 1) * size), i * size);
+    yb[i] = data.y[r]!;
+  }
+  return [tf.tensor(xb, [idx.length, ...spec.inputShape]), tf.tensor1d(yb, "int32")];
+}
+
+/**
+ * One SGD-with-momentum step on a batch: returns new params, new velocity and the loss.
+ * Inputs are not disposed; outputs are new tensors.
+ */
+export function sgdStep(
+  spec: ModelSpec,
+  params: ParamTensors,
+  velocity: ParamTensors | null,
+  x: Tensor,
+  y: Tensor,
+  masks: Tensor[] | null,
+  cfg: SgdConfig,
+): { params: ParamTensors; velocity: ParamTensors; loss: tf.Scalar } {
+  return tf.tidy(() => {
+    const f = (...ps: Tensor[]) => crossEntropy(forward(spec, ps, x, masks), y, spec.numClasses);
+    const { value, grads } = tf.valueAndGrads(f)(params);
+    const v = grads.map((g, i) => (velocity ? tf.add(tf.mul(velocity[i]!, cfg.momentum), g) : g));
+    const p = params.map((w, i) => tf.sub(w, tf.mul(v[i]!, cfg.lr)));
+    return { params: p, velocity: v, loss: value as tf.Scalar };
+  });
+}
+
+function maskTensors(spec: ModelSpec, batch: number, rng: Rng): Tensor[] {
+  return drawMasks(spec, batch, rng).map((m) => tf.tensor2d(m, [batch, m.length / batch]));
+}
+
+export interface TrainProgress {
+  epoch: number;
+  epochs: number;
+  meanLoss: number;
+}
+
+/** Trains a model from `init`; returns the trained parameters as plain arrays. */
+export async function trainModel(
+  spec: ModelSpec,
+  init: Params,
+  data: LabelledData,
+  cfg: TrainConfig,
+  rng: Rng,
+  onEpoch?: (p: TrainProgress) => void,
+): Promise<Params> {
+  let params = toTensors(spec, init);
+  let velocity: ParamTensors | null = null;
+  try {
+    for (let epoch = 1; epoch <= cfg.epochs; epoch++) {
+      const order = rng.fork("epoch", epoch).permutation(data.n);
+      const maskRng = rng.fork("masks", epoch);
+      let lossSum = 0;
+      let steps = 0;
+      for (let start = 0; start < data.n; start += cfg.batchSize) {
+        const idx = order.subarray(start, Math.min(start + cfg.batchSize, data.n));
+        const [x, y] = gatherBatch(spec, data, idx);
+        const masks = maskTensors(spec, idx.length, maskRng);
+        const step = sgdStep(spec, params, velocity, x, y, masks, cfg);
+        tf.dispose([x, y, ...masks, ...params, ...(velocity ?? [])]);
+        params = step.params;
+        velocity = step.velocity;
+        const loss = (await step.loss.data())[0]!;
+        step.loss.dispose();
+        steps++;
+        if (!Number.isFinite(loss)) {
+          throw new NonFiniteLossError(
+            `training ${spec.name}: loss is ${loss} at epoch ${epoch}, step ${steps} (batch starting at sample ${start})`,
+          );
+        }
+        lossSum += loss;
+      }
+      onEpoch?.({ epoch, epochs: cfg.epochs, meanLoss: lossSum / steps });
+    }
+    return await Promise.all(params.map(async (p) => new Float32Array(await p.data())));
+  } finally {
+    tf.dispose([...params, ...(velocity ?? [])]);
+  }
+}
+
+/**
+ * The reference update: a copy of the original model, a fresh optimiser of the same kind, ONE
+ * epoch over the updating set in its given order at batch 64 (one step for a single sample,
+ * 64 + 36 for a hundred), dropout active with masks drawn from `maskRng` batch by batch.
+ * Returns parameter tensors (caller disposes).
+ */
+export function referenceUpdate(
+  spec: ModelSpec,
+  original: ParamTensors,
+  set: LabelledData,
+  cfg: SgdConfig,
+  maskRng: Rng | null,
+): ParamTensors {
+  let params = original;
+  let velocity: ParamTensors | null = null;
+  for (let start = 0; start < set.n; start += cfg.batchSize) {
+    const end = Math.min(start + cfg.batchSize, set.n);
+    const idx = Array.from({ length: end - start }, (_, i) => start + i);
+    const [x, y] = gatherBatch(spec, set, idx);
+    const masks = maskRng ? maskTensors(spec, idx.length, maskRng) : null;
+    const step = sgdStep(spec, params, velocity, x, y, masks, cfg);
+    tf.dispose([x, y, ...(masks ?? []), step.loss, ...(velocity ?? [])]);
+    if (params !== original) tf.dispose(params);
+    params = step.params;
+    velocity = step.velocity;
+  }
+  tf.dispose(velocity ?? []);
+  if (params === original) return original.map((p) => tf.clone(p));
+  return params;
+}
