@@ -1,0 +1,288 @@
+/**
+ * The two concrete `Dataset` shapes:
+ * - images, stored as raw bytes NHWC (Uint8Array) and normalised on demand through per-channel lookup
+ *   tables (so loading CIFAR-10 costs 157 MB, not 627 MB of floats; `x` is materialised on first use);
+ * - feature records (Insta-NY), stored already standardised as Float32Array.
+ */
+
+import { DataError } from "./errors.ts";
+import type { Dataset, DatasetName, FileReport, Gathered, Normalization, ReconSpace } from "./types.ts";
+
+function checkIndex(i: number, count: number, name: string): number {
+  if (!Number.isInteger(i) || i < 0 || i >= count) {
+    throw new DataError(`${name}: sample index ${i} out of range, expected an integer in [0, ${count})`);
+  }
+  return i;
+}
+
+export function labelHistogram(labels: ArrayLike<number>, numClasses: number): Int32Array {
+  const h = new Int32Array(numClasses);
+  for (let i = 0; i < labels.length; i++) {
+    const l = labels[i]!;
+    if (l >= 0 && l < numClasses) h[l]!++;
+  }
+  return h;
+}
+
+interface CommonArgs {
+  readonly name: DatasetName;
+  readonly numClasses: number;
+  readonly classNames: readonly string[];
+  readonly labels: Uint8Array;
+  readonly files: readonly FileReport[];
+  readonly warnings: readonly string[];
+  readonly source: string;
+}
+
+export interface ImageDatasetArgs extends CommonArgs {
+  /** [h, w, c]. */
+  readonly sampleShape: readonly [number, number, number];
+  /** count x h x w x c bytes, channels last. */
+  readonly pixels: Uint8Array;
+  readonly mean: readonly number[];
+  readonly std: readonly number[];
+  readonly normDescription: string;
+}
+
+class ImageDataset implements Dataset {
+  readonly name: DatasetName;
+  readonly numClasses: number;
+  readonly classNames: readonly string[];
+  readonly sampleShape: readonly number[];
+  readonly sampleSize: number;
+  readonly count: number;
+  readonly labels: Uint8Array;
+  readonly normalization: Normalization;
+  readonly reconSpace: ReconSpace = "unit";
+  readonly files: readonly FileReport[];
+  readonly warnings: readonly string[];
+  readonly source: string;
+  /** Raw pixels, NHWC bytes. */
+  readonly pixels: Uint8Array;
+  private readonly channels: number;
+  /** Normalised value of byte v in channel c at [c * 256 + v]. */
+  private readonly lut: Float32Array;
+  private readonly unitLut: Float32Array;
+  private cachedX: Float32Array | null = null;
+
+  constructor(a: ImageDatasetArgs) {
+    const [h, w, c] = a.sampleShape;
+    this.name = a.name;
+    this.numClasses = a.numClasses;
+    this.classNames = a.classNames;
+    this.sampleShape = [h, w, c];
+    this.sampleSize = h * w * c;
+    this.count = a.labels.length;
+    if (a.pixels.length !== this.count * this.sampleSize) {
+      throw new DataError(
+        `${a.name}: ${a.pixels.length} pixel bytes for ${this.count} labels, expected ${this.count * this.sampleSize}`,
+      );
+    }
+    this.labels = a.labels;
+    this.pixels = a.pixels;
+    this.channels = c;
+    this.files = a.files;
+    this.warnings = a.warnings;
+    this.source = a.source;
+    const scale = 1 / 255;
+    this.normalization = {
+      scale,
+      period: c,
+      mean: Float32Array.from(a.mean),
+      std: Float32Array.from(a.std),
+      description: a.normDescription,
+    };
+    this.lut = new Float32Array(256 * c);
+    this.unitLut = new Float32Array(256);
+    for (let v = 0; v < 256; v++) this.unitLut[v] = v * scale;
+    for (let ch = 0; ch < c; ch++) {
+      const m = a.mean[ch]!;
+      const s = a.std[ch]!;
+      for (let v = 0; v < 256; v++) this.lut[ch * 256 + v] = (v * scale - m) / s;
+    }
+  }
+
+  /** Writes normalised sample `i` at `out[o..]`. */
+  private writeSample(i: number, out: Float32Array, o: number, lut: Float32Array, perChannel: boolean): void {
+    const n = this.sampleSize;
+    const px = this.pixels;
+    const base = i * n;
+    const c = this.channels;
+    if (!perChannel || c === 1) {
+      for (let p = 0; p < n; p++) out[o + p] = lut[px[base + p]!]!;
+    } else if (c === 3) {
+      for (let p = 0; p < n; p += 3) {
+        out[o + p] = lut[px[base + p]!]!;
+        out[o + p + 1] = lut[256 + px[base + p + 1]!]!;
+        out[o + p + 2] = lut[512 + px[base + p + 2]!]!;
+      }
+    } else {
+      for (let p = 0; p < n; p++) out[o + p] = lut[(p % c) * 256 + px[base + p]!]!;
+    }
+  }
+
+  get x(): Float32Array {
+    if (this.cachedX === null) {
+      const out = new Float32Array(this.count * this.sampleSize);
+      for (let i = 0; i < this.count; i++) this.writeSample(i, out, i * this.sampleSize, this.lut, true);
+      this.cachedX = out;
+    }
+    return this.cachedX;
+  }
+
+  gather(indices: ArrayLike<number>): Gathered {
+    const k = indices.length;
+    const x = new Float32Array(k * this.sampleSize);
+    const labels = new Uint8Array(k);
+    for (let j = 0; j < k; j++) {
+      const i = checkIndex(indices[j]!, this.count, this.name);
+      this.writeSample(i, x, j * this.sampleSize, this.lut, true);
+      labels[j] = this.labels[i]!;
+    }
+    return { x, labels, count: k };
+  }
+
+  gatherUnit(indices: ArrayLike<number>): Float32Array {
+    const k = indices.length;
+    const out = new Float32Array(k * this.sampleSize);
+    for (let j = 0; j < k; j++) {
+      const i = checkIndex(indices[j]!, this.count, this.name);
+      this.writeSample(i, out, j * this.sampleSize, this.unitLut, false);
+    }
+    return out;
+  }
+
+  toUnit(x: Float32Array): Float32Array {
+    const { mean, std } = this.normalization;
+    const c = this.channels;
+    const out = new Float32Array(x.length);
+    for (let i = 0; i < x.length; i++) out[i] = x[i]! * std[i % c]! + mean[i % c]!;
+    return out;
+  }
+
+  fromUnit(u: Float32Array): Float32Array {
+    const { mean, std } = this.normalization;
+    const c = this.channels;
+    const out = new Float32Array(u.length);
+    for (let i = 0; i < u.length; i++) out[i] = (u[i]! - mean[i % c]!) / std[i % c]!;
+    return out;
+  }
+}
+
+export function makeImageDataset(args: ImageDatasetArgs): Dataset & { readonly pixels: Uint8Array } {
+  return new ImageDataset(args);
+}
+
+export interface FeatureDatasetArgs extends CommonArgs {
+  /** Standardised features, count x featureCount. */
+  readonly x: Float32Array;
+  readonly featureCount: number;
+  readonly normalization: Normalization;
+}
+
+class FeatureDataset implements Dataset {
+  readonly name: DatasetName;
+  readonly numClasses: number;
+  readonly classNames: readonly string[];
+  readonly sampleShape: readonly number[];
+  readonly sampleSize: number;
+  readonly count: number;
+  readonly labels: Uint8Array;
+  readonly x: Float32Array;
+  readonly normalization: Normalization;
+  readonly reconSpace: ReconSpace = "standardised";
+  readonly files: readonly FileReport[];
+  readonly warnings: readonly string[];
+  readonly source: string;
+
+  constructor(a: FeatureDatasetArgs) {
+    this.name = a.name;
+    this.numClasses = a.numClasses;
+    this.classNames = a.classNames;
+    this.sampleShape = [a.featureCount];
+    this.sampleSize = a.featureCount;
+    this.count = a.labels.length;
+    if (a.x.length !== this.count * this.sampleSize) {
+      throw new DataError(
+        `${a.name}: ${a.x.length} feature values for ${this.count} labels, expected ${this.count * this.sampleSize}`,
+      );
+    }
+    this.labels = a.labels;
+    this.x = a.x;
+    this.normalization = a.normalization;
+    this.files = a.files;
+    this.warnings = a.warnings;
+    this.source = a.source;
+  }
+
+  gather(indices: ArrayLike<number>): Gathered {
+    const k = indices.length;
+    const n = this.sampleSize;
+    const x = new Float32Array(k * n);
+    const labels = new Uint8Array(k);
+    for (let j = 0; j < k; j++) {
+      const i = checkIndex(indices[j]!, this.count, this.name);
+      x.set(this.x.subarray(i * n, (i + 1) * n), j * n);
+      labels[j] = this.labels[i]!;
+    }
+    return { x, labels, count: k };
+  }
+
+  gatherUnit(indices: ArrayLike<number>): Float32Array {
+    return this.gather(indices).x;
+  }
+
+  toUnit(x: Float32Array): Float32Array {
+    return x.slice();
+  }
+
+  fromUnit(u: Float32Array): Float32Array {
+    return u.slice();
+  }
+}
+
+export function makeFeatureDataset(args: FeatureDatasetArgs): Dataset {
+  return new FeatureDataset(args);
+}
+
+/**
+ * Per-feature standardisation in place with the statistics of all `count` records (population std;
+ * a constant feature gets std 1). Returns the statistics.
+ */
+export function standardiseInPlace(
+  values: Float32Array,
+  count: number,
+  featureCount: number,
+  description: string,
+): Normalization {
+  const mean = new Float64Array(featureCount);
+  const sq = new Float64Array(featureCount);
+  for (let r = 0; r < count; r++) {
+    const o = r * featureCount;
+    for (let f = 0; f < featureCount; f++) mean[f]! += values[o + f]!;
+  }
+  for (let f = 0; f < featureCount; f++) mean[f]! /= Math.max(count, 1);
+  for (let r = 0; r < count; r++) {
+    const o = r * featureCount;
+    for (let f = 0; f < featureCount; f++) {
+      const d = values[o + f]! - mean[f]!;
+      sq[f]! += d * d;
+    }
+  }
+  const std = new Float64Array(featureCount);
+  for (let f = 0; f < featureCount; f++) {
+    const s = Math.sqrt(sq[f]! / Math.max(count, 1));
+    std[f] = s > 1e-12 ? s : 1;
+  }
+  for (let r = 0; r < count; r++) {
+    const o = r * featureCount;
+    for (let f = 0; f < featureCount; f++) values[o + f] = (values[o + f]! - mean[f]!) / std[f]!;
+  }
+  return {
+    scale: 1,
+    period: featureCount,
+    mean: Float32Array.from(mean),
+    std: Float32Array.from(std),
+    description,
+  };
+}

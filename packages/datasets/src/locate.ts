@@ -1,0 +1,161 @@
+/**
+ * Where data files are looked for, in order:
+ *   1. the `dataDir` option (the CLI's --data-dir flag),
+ *   2. the UPDATES_LEAK_DATA environment variable,
+ *   3. ./data (relative to the working directory),
+ *   4. ../shared/data (relative to the working directory),
+ *   5. the user's cache: $XDG_CACHE_HOME/updates-leak, else ~/.cache/updates-leak (downloads go here).
+ * In each place the files may sit in a per-data-set folder (mnist/, cifar10/, cifar-10-batches-bin/,
+ * insta-ny/, ...) or directly in the place. The first folder holding every needed file wins (each file
+ * raw or .gz). `locateDataset` returns every place tried and what it found, for error messages.
+ */
+
+import { existsSync, statSync } from "node:fs";
+import { homedir } from "node:os";
+import { join, resolve } from "node:path";
+import { CIFAR10_TRAIN_FILES, MNIST_FILES } from "./known-files.ts";
+
+export type PlaceSource = "flag" | "env" | "cwd" | "shared" | "cache";
+
+export interface LocateOptions {
+  /** The --data-dir flag. */
+  readonly dataDir?: string;
+  /** Environment (default process.env); tests pass their own. */
+  readonly env?: Readonly<Record<string, string | undefined>>;
+  /** Directory ./data and ../shared/data are relative to (default process.cwd()). */
+  readonly cwd?: string;
+  /** Overrides the cache location derived from XDG_CACHE_HOME / the home directory. */
+  readonly cacheDir?: string;
+}
+
+export type FileDataset = "mnist" | "cifar10" | "insta-ny";
+
+export interface FileRole {
+  readonly role: string;
+  /** Accepted names, in order of preference. */
+  readonly names: readonly string[];
+}
+
+export interface PlaceReport {
+  readonly source: PlaceSource;
+  readonly base: string;
+  readonly exists: boolean;
+  /** The folder that held every needed file, if any. */
+  readonly dir?: string;
+  /** Needed files found, role -> path, in the best folder of this place. */
+  readonly found: Readonly<Record<string, string>>;
+  /** Roles not found in that folder. */
+  readonly missing: readonly string[];
+}
+
+export interface Location {
+  readonly dataset: FileDataset;
+  readonly tried: readonly PlaceReport[];
+  /** The first complete place, or undefined. */
+  readonly chosen?: PlaceReport;
+}
+
+const withGz = (...names: string[]) => names.flatMap((n) => [n, `${n}.gz`]);
+
+/** The files a data set needs. CIFAR-10's test batch is needed only when test records are used. */
+export function fileRoles(dataset: FileDataset, opts: { cifar10TestRecords?: number } = {}): FileRole[] {
+  switch (dataset) {
+    case "mnist":
+      return Object.values(MNIST_FILES).map((f) => ({ role: f.role, names: withGz(f.name) }));
+    case "cifar10": {
+      const roles = CIFAR10_TRAIN_FILES.map((f) => ({ role: f.role, names: withGz(f.name) }));
+      if ((opts.cifar10TestRecords ?? 1) > 0) {
+        roles.push({ role: "test_batch", names: withGz("test_batch.bin", "test_batch_first1000.bin") });
+      }
+      return roles;
+    }
+    case "insta-ny":
+      return [{ role: "csv", names: withGz("insta-ny.csv", "insta_ny.csv", "ny_withCatId.csv") }];
+  }
+}
+
+const SUBDIRS: Record<FileDataset, readonly string[]> = {
+  mnist: ["mnist", "MNIST/raw", ""],
+  cifar10: ["cifar10", "cifar-10-batches-bin", "cifar10/cifar-10-batches-bin", ""],
+  "insta-ny": ["insta-ny", "location", ""],
+};
+
+/** The cache folder: option, else $XDG_CACHE_HOME/updates-leak, else ~/.cache/updates-leak. */
+export function cacheDir(opts: LocateOptions = {}): string {
+  if (opts.cacheDir !== undefined) return resolve(opts.cacheDir);
+  const env = opts.env ?? process.env;
+  const xdg = env.XDG_CACHE_HOME;
+  if (xdg !== undefined && xdg !== "") return resolve(xdg, "updates-leak");
+  return join(env.HOME && env.HOME !== "" ? env.HOME : homedir(), ".cache", "updates-leak");
+}
+
+/** The places searched, in order, with duplicates (same absolute path) removed. */
+export function dataPlaces(opts: LocateOptions = {}): { source: PlaceSource; base: string }[] {
+  const env = opts.env ?? process.env;
+  const cwd = opts.cwd ?? process.cwd();
+  const list: { source: PlaceSource; base: string }[] = [];
+  if (opts.dataDir !== undefined && opts.dataDir !== "")
+    list.push({ source: "flag", base: resolve(cwd, opts.dataDir) });
+  const fromEnv = env.UPDATES_LEAK_DATA;
+  if (fromEnv !== undefined && fromEnv !== "") list.push({ source: "env", base: resolve(cwd, fromEnv) });
+  list.push({ source: "cwd", base: resolve(cwd, "data") });
+  list.push({ source: "shared", base: resolve(cwd, "../shared/data") });
+  list.push({ source: "cache", base: cacheDir(opts) });
+  const seen = new Set<string>();
+  return list.filter((p) => !seen.has(p.base) && seen.add(p.base));
+}
+
+const isFile = (p: string) => {
+  try {
+    return statSync(p).isFile();
+  } catch {
+    return false;
+  }
+};
+
+function inspectPlace(
+  source: PlaceSource,
+  base: string,
+  dataset: FileDataset,
+  roles: FileRole[],
+): PlaceReport {
+  if (!existsSync(base)) return { source, base, exists: false, found: {}, missing: roles.map((r) => r.role) };
+  let best: { dir: string; found: Record<string, string>; missing: string[] } | undefined;
+  for (const sub of SUBDIRS[dataset]) {
+    const dir = sub === "" ? base : join(base, sub);
+    const found: Record<string, string> = {};
+    const missing: string[] = [];
+    for (const r of roles) {
+      const hit = r.names.map((n) => join(dir, n)).find(isFile);
+      if (hit === undefined) missing.push(r.role);
+      else found[r.role] = hit;
+    }
+    if (missing.length === 0) return { source, base, exists: true, dir, found, missing };
+    if (best === undefined || Object.keys(found).length > Object.keys(best.found).length)
+      best = { dir, found, missing };
+  }
+  return { source, base, exists: true, found: best?.found ?? {}, missing: best?.missing ?? [] };
+}
+
+export function locateDataset(
+  dataset: FileDataset,
+  opts: LocateOptions & { cifar10TestRecords?: number } = {},
+): Location {
+  const roles = fileRoles(dataset, opts);
+  const tried = dataPlaces(opts).map((p) => inspectPlace(p.source, p.base, dataset, roles));
+  const chosen = tried.find((p) => p.dir !== undefined);
+  return chosen === undefined ? { dataset, tried } : { dataset, tried, chosen };
+}
+
+/** Multi-line description of the places tried, for error messages. */
+export function describeLocation(loc: Location): string {
+  return loc.tried
+    .map((p) => {
+      const head = `  ${p.source.padEnd(6)} ${p.base}`;
+      if (!p.exists) return `${head}: does not exist`;
+      if (p.dir !== undefined) return `${head}: complete in ${p.dir}`;
+      const found = Object.keys(p.found);
+      return `${head}: missing ${p.missing.join(", ")}${found.length ? ` (found ${found.join(", ")})` : ""}`;
+    })
+    .join("\n");
+}
