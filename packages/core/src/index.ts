@@ -1,3 +1,13 @@
+export * from "./backend/adapter.ts";
+export * from "./backend/compare.ts";
+export * from "./backend/report.ts";
+export * from "./backend/runtime.ts";
 export * from "./backend/select.ts";
+export * from "./engine.ts";
+export * from "./models/forward.ts";
+export * from "./models/masks.ts";
+export * from "./models/spec.ts";
+export * from "./probe.ts";
 export * from "./random.ts";
 export { tf } from "./tf.ts";
+export * from "./train.ts";

@@ -31,6 +31,10 @@ export const ExperimentConfig = type({
   trainEpochs: "number.integer >= 0",
   /** Epochs for the attack model. */
   attackEpochs: "number.integer >= 1",
+  /** A_MSR: generated samples per target delta at inference. Paper: 20,000. */
+  inferenceSamples: "number.integer >= 1",
+  /** A_MSR: target sets reconstructed and scored (0 = all target models). */
+  evalTargets: "number.integer >= 0",
   backend: "'auto' | 'webgpu' | 'wasm' | 'cpu'",
   threads: "number.integer >= 0",
   smoke: "boolean",

@@ -1,0 +1,142 @@
+/**
+ * Generates updated models for one side (shadow or target) into its shard store: for model i,
+ * an updating set drawn from the side's pool (without replacement inside a set; sets may overlap)
+ * with `Rng(seed).fork(side, "model", i)`, the update's dropout masks from a fork of that, and the
+ * delta from the batched engine. Shard k (models [k*shardSize, (k+1)*shardSize)) is a pure function
+ * of (config, seed, k); complete shards are skipped, so a rerun resumes.
+ *
+ * Ground truth per model: the set's dataset indices then its labels (2 * setSize floats; indices
+ * are exact in float32 below 2^24), from which every attack derives what it needs.
+ */
+import { Rng, type UpdateEngine } from "@updates-leak/core";
+import type { ShardData, ShardStore } from "../store.ts";
+import type { ExperimentConfig } from "./config.ts";
+import type { RunContext } from "./context.ts";
+import type { DatasetLike, SideSplit } from "./data.ts";
+
+export class NonFiniteDeltaError extends Error {}
+
+export function shardCount(models: number, shardSize: number): number {
+  return Math.ceil(models / shardSize);
+}
+
+/** Which shards this process generates: all, or those with k % n === part for `--shard part/n`. */
+export interface ShardSelection {
+  part: number;
+  of: number;
+}
+
+export interface GenerateStats {
+  generated: number;
+  skipped: number;
+  seconds: number;
+}
+
+export async function generateSide(
+  cfg: ExperimentConfig,
+  side: "shadow" | "target",
+  models: number,
+  split: SideSplit,
+  ds: DatasetLike,
+  engine: UpdateEngine,
+  store: ShardStore,
+  ctx: RunContext,
+  select: ShardSelection = { part: 0, of: 1 },
+): Promise<GenerateStats> {
+  const S = cfg.setSize;
+  if (S > split.pool.length) {
+    throw new Error(`set size ${S} is larger than the ${side} update pool (${split.pool.length} samples)`);
+  }
+  const shards = shardCount(models, cfg.shardSize);
+  const done = await store.completed();
+  const root = new Rng(cfg.seed).fork(side);
+  const chunk = cfg.chunkSize > 0 ? cfg.chunkSize : S === 1 ? 64 : 16;
+  const t0 = performance.now();
+  let generated = 0;
+  let skipped = 0;
+  let modelsDone = 0;
+  for (let k = 0; k < shards; k++) {
+    const from = k * cfg.shardSize;
+    const to = Math.min(models, from + cfg.shardSize);
+    if (k % select.of !== select.part) continue;
+    if (done.has(k)) {
+      skipped++;
+      modelsDone += to - from;
+      ctx.progress(`${side} updated models`, modelsDone, models);
+      continue;
+    }
+    const count = to - from;
+    const deltas = new Float32Array(count * engine.deltaSize);
+    const truth = new Float32Array(count * 2 * S);
+    for (let c = from; c < to; c += chunk) {
+      const m = Math.min(chunk, to - c);
+      const idx = new Int32Array(m * S);
+      const maskRngs: Rng[] = [];
+      for (let j = 0; j < m; j++) {
+        const rng = root.fork("model", c + j);
+        const pick = rng.fork("set").sample(split.pool.length, S);
+        for (let s = 0; s < S; s++) idx[j * S + s] = split.pool[pick[s]!]!;
+        maskRngs.push(rng.fork("masks"));
+      }
+      const g = ds.gather(idx);
+      const d = await engine.deltas({ count: m, setSize: S, x: g.x, y: Int32Array.from(g.labels) }, maskRngs);
+      for (let i = 0; i < d.length; i++) {
+        if (!Number.isFinite(d[i]!)) {
+          const model = c + Math.floor(i / engine.deltaSize);
+          throw new NonFiniteDeltaError(`generate ${side}: delta of updated model ${model} (shard ${k}) is ${d[i]}`);
+        }
+      }
+      deltas.set(d, (c - from) * engine.deltaSize);
+      for (let j = 0; j < m; j++) {
+        const row = (c - from + j) * 2 * S;
+        for (let s = 0; s < S; s++) {
+          truth[row + s] = idx[j * S + s]!;
+          truth[row + S + s] = g.labels[j * S + s]!;
+        }
+      }
+      modelsDone += m;
+      ctx.progress(`${side} updated models`, modelsDone, models);
+    }
+    const shard: ShardData = { count, deltaSize: engine.deltaSize, truthSize: 2 * S, deltas, truth };
+    await store.write(k, shard);
+    generated++;
+    ctx.metric({ stage: `generate-${side}`, shard: k, models: count });
+  }
+  return { generated, skipped, seconds: (performance.now() - t0) / 1000 };
+}
+
+/** All shards of a side, concatenated: deltas [models, D], set indices and labels [models, S]. */
+export async function readSide(
+  store: ShardStore,
+  models: number,
+  shardSize: number,
+  setSize: number,
+): Promise<{ deltas: Float32Array; indices: Int32Array; labels: Int32Array; deltaSize: number }> {
+  const shards = shardCount(models, shardSize);
+  const done = await store.completed();
+  const missing = [...Array(shards).keys()].filter((k) => !done.has(k));
+  if (missing.length > 0) {
+    throw new Error(`shards ${missing.join(", ")} of ${shards} are missing: generate them before the attack`);
+  }
+  let deltas: Float32Array | null = null;
+  let deltaSize = 0;
+  const indices = new Int32Array(models * setSize);
+  const labels = new Int32Array(models * setSize);
+  for (let k = 0; k < shards; k++) {
+    const s = await store.read(k);
+    if (s.truthSize !== 2 * setSize) throw new Error(`shard ${k}: truth size ${s.truthSize}, expected ${2 * setSize}`);
+    if (!deltas) {
+      deltaSize = s.deltaSize;
+      deltas = new Float32Array(models * deltaSize);
+    }
+    const from = k * shardSize;
+    deltas.set(s.deltas, from * deltaSize);
+    for (let j = 0; j < s.count; j++) {
+      for (let t = 0; t < setSize; t++) {
+        indices[(from + j) * setSize + t] = s.truth[j * 2 * setSize + t]!;
+        labels[(from + j) * setSize + t] = s.truth[j * 2 * setSize + setSize + t]!;
+      }
+    }
+  }
+  return { deltas: deltas!, indices, labels, deltaSize };
+}

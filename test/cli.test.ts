@@ -1,0 +1,256 @@
+/**
+ * End-to-end tests of the CLI as a user runs it: `bun tools/src/cli.ts ...` in a child process.
+ * Help, usage errors (exit 2, a message naming the flag and its allowed values, nothing written),
+ * the backend report as JSON, `merge` on a job-array run folder, and, once the pipelines export
+ * `runExperiment`, a tiny real label-inference run on MNIST.
+ */
+import { afterAll, describe, expect, test } from "bun:test";
+import { spawnSync } from "node:child_process";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { configHash, dataFields } from "../tools/src/config-hash.ts";
+import { resolveConfig } from "../tools/src/resolve-config.ts";
+import { RunFolder } from "../tools/src/run-folder.ts";
+import { FileShardStore } from "../tools/src/shard-store.ts";
+
+const ROOT = path.resolve(import.meta.dir, "..");
+const CLI = path.join(ROOT, "tools", "src", "cli.ts");
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "ul-cli-"));
+afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
+
+function leak(args: string[], timeoutMs = 60_000) {
+  const r = spawnSync(process.execPath, [CLI, ...args], {
+    cwd: tmp,
+    encoding: "utf8",
+    timeout: timeoutMs,
+    env: { ...process.env, NO_COLOR: "1" },
+  });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+describe("leak --help", () => {
+  test("top-level help lists every subcommand", () => {
+    const r = leak(["--help"]);
+    expect(r.code).toBe(0);
+    for (const c of ["backend", "label", "reconstruct", "distribution", "msr", "merge"]) {
+      expect(r.stdout).toContain(`  ${c} `);
+    }
+  });
+
+  test("each subcommand has help naming its flags", () => {
+    const r = leak(["distribution", "--help"]);
+    expect(r.code).toBe(0);
+    for (const f of [
+      "--dataset <name>",
+      "--seed <n>",
+      "--shadow-models <n>",
+      "--target-models <n>",
+      "--set-size <n>",
+      "--probe-count <n>",
+      "--shard-size <n>",
+      "--chunk-size <n>",
+      "--train-epochs <n>",
+      "--attack-epochs <n>",
+      "--backend <name>",
+      "--threads <n>",
+      "--smoke",
+      "--data-dir <dir>",
+      "--runs-dir <dir>",
+      "--run-dir <dir>",
+      "--fresh",
+      "--shard <K/N>",
+    ]) {
+      expect(r.stdout).toContain(f);
+    }
+  });
+});
+
+describe("bad input: exit 2, a message naming the flag, nothing written", () => {
+  const runs = path.join(tmp, "runs-bad");
+  /** An attack command line that would write under `runs` if it got that far. */
+  const A = (...args: string[]) => [...args, "--runs-dir", runs];
+  // The full matrix of bad input runs in-process in tools/src/cli.test.ts; these spawn the real CLI.
+  const cases: [string, string[], RegExp][] = [
+    ["unknown subcommand", ["attack"], /unknown command 'attack'/],
+    ["unknown flag", A("label", "--dataset", "mnist", "--epochs", "3"), /unknown option '--epochs'/],
+    [
+      "probe count 0",
+      A("label", "--dataset", "mnist", "--probe-count", "0"),
+      /'--probe-count <n>' argument '0' is invalid\. Expected an integer from 1 to 10000/,
+    ],
+    [
+      "unknown data set",
+      A("label", "--dataset", "svhn"),
+      /'--dataset <name>' argument 'svhn' is invalid\. Allowed choices are mnist, cifar10, insta-ny/,
+    ],
+    [
+      "set size larger than the pool",
+      A("reconstruct", "--dataset", "cifar10", "--set-size", "20000"),
+      /--set-size 20000 is larger than the cifar10 updating pool; allowed: 1 to 15450/,
+    ],
+  ];
+  for (const [name, args, message] of cases) {
+    test(name, () => {
+      const r = leak(args);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toMatch(message);
+      expect(r.stdout).toBe("");
+      expect(fs.existsSync(runs)).toBe(false);
+    });
+  }
+
+  test("a --run-dir made for other data: exit 2 naming --fresh and --run-dir, folder untouched", () => {
+    const runDir = path.join(tmp, "made-for-seed-0");
+    const config = resolveConfig("label", { dataset: "mnist", smoke: true });
+    RunFolder.prepare(config, { runsDir: tmp, runDir }).writeConfig({
+      config,
+      configHash: configHash(config),
+    });
+    const before = fs.readFileSync(path.join(runDir, "config.json"), "utf8");
+    const r = leak(["label", "--dataset", "mnist", "--smoke", "--seed", "1", "--run-dir", runDir]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain("was made for another config (seed: 0 -> 1)");
+    expect(r.stderr).toContain("add --fresh");
+    expect(r.stderr).toContain("pick a new --run-dir");
+    expect(fs.readdirSync(runDir)).toEqual(["config.json"]);
+    expect(fs.readFileSync(path.join(runDir, "config.json"), "utf8")).toBe(before);
+  });
+
+  test("no subcommand prints help and exits 2", () => {
+    const r = leak([]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain("Usage: leak");
+  });
+});
+
+describe("leak backend", () => {
+  test("--backend cpu --json prints only the JSON report on stdout", () => {
+    const r = leak(["backend", "--backend", "cpu", "--json"]);
+    expect(r.code).toBe(0);
+    const report = JSON.parse(r.stdout);
+    expect(report.backend).toBe("cpu");
+    expect(report.threads).toBe(1);
+    expect(report.tried).toEqual([expect.objectContaining({ backend: "cpu", ok: true })]);
+  });
+
+  test("plain output names the backend and the reason", () => {
+    const r = leak(["backend", "--backend", "cpu"]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^backend\s+cpu \(/);
+  });
+});
+
+describe("leak merge", () => {
+  test("reports missing shards with exit 3, then 0 once the parts are all there", async () => {
+    const config = resolveConfig("label", {
+      dataset: "mnist",
+      shadowModels: 30,
+      targetModels: 10,
+      shardSize: 10,
+    });
+    const runDir = path.join(tmp, "array");
+    const folder = RunFolder.prepare(config, { runsDir: tmp, runDir });
+    folder.writeConfig({ config, configHash: configHash(config) });
+    const shard = (k: number) => ({
+      count: 10,
+      deltaSize: 2,
+      truthSize: 1,
+      deltas: new Float32Array(20).fill(k),
+      truth: new Float32Array(10),
+    });
+    const part = (p: number, side: "shadow" | "target") =>
+      FileShardStore.open({
+        dir: folder.shardsDir(side),
+        role: side,
+        configHash: configHash(config),
+        config: dataFields(config),
+        slice: { part: p, of: 2 },
+      });
+    await part(1, "shadow").write(0, shard(0));
+    await part(1, "shadow").write(2, shard(2));
+    await part(1, "target").write(0, shard(0));
+    let r = leak(["merge", "--run-dir", runDir]);
+    expect(r.code).toBe(3);
+    expect(r.stdout).toContain("shadow  2/3 shards, missing 1");
+    expect(r.stdout).toContain("target  1/1 shards");
+    await part(2, "shadow").write(1, shard(1));
+    r = leak(["merge", "--run-dir", runDir]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain("shadow  3/3 shards");
+    expect(r.stdout).toContain("all shards present; fit the attack with: bun run leak label --dataset mnist");
+    expect(fs.readdirSync(folder.shardsDir("shadow")).filter((f) => f.startsWith("manifest"))).toEqual([
+      "manifest.json",
+    ]);
+  });
+});
+
+// A real run through the pipelines: needs @updates-leak/attacks to export runExperiment and
+// generateShards. It takes about 20 s on 2 cores (synthetic Insta-NY, 1 training epoch), so it
+// runs only with LEAK_E2E=1 (set by .ci/run when wanted); until the pipelines are wired, the CLI
+// must say so clearly.
+const attacks = (await import("@updates-leak/attacks")) as Record<string, unknown>;
+const wired = typeof attacks.runExperiment === "function" && typeof attacks.generateShards === "function";
+const e2e = wired && process.env.LEAK_E2E === "1";
+
+describe("leak label (real pipeline)", () => {
+  test.skipIf(wired)("until the pipelines are wired: exit 1 with a clear message, nothing written", () => {
+    const runs = path.join(tmp, "runs-unwired");
+    const r = leak(["label", "--dataset", "mnist", "--smoke", "--runs-dir", runs]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain("the pipelines are not wired yet");
+    expect(fs.existsSync(runs)).toBe(false);
+  });
+
+  test.skipIf(!e2e)(
+    "a tiny label-inference run on synthetic Insta-NY writes a complete run folder, and resumes",
+    () => {
+      const runs = path.join(tmp, "runs-real");
+      const cacheDir = path.join(tmp, "model-cache");
+      const args = [
+        "label",
+        "--dataset",
+        "insta-ny",
+        "--smoke",
+        "--shadow-models",
+        "40",
+        "--target-models",
+        "20",
+        "--shard-size",
+        "20",
+        "--train-epochs",
+        "1",
+        "--attack-epochs",
+        "2",
+        "--cache-dir",
+        cacheDir,
+      ];
+      const r = leak([...args, "--runs-dir", runs], 300_000);
+      expect(r.stderr + r.stdout).not.toContain("error:");
+      expect(r.code).toBe(0);
+      expect(r.stdout).toContain("shadow models  40");
+      const [dir] = fs.readdirSync(runs);
+      expect(dir).toMatch(/^\d{8}T\d{6}Z-label-insta-ny$/);
+      const base = path.join(runs, dir!);
+      const result = JSON.parse(fs.readFileSync(path.join(base, "result.json"), "utf8"));
+      expect(result.value).toBeGreaterThanOrEqual(0);
+      expect(result.value).toBeLessThanOrEqual(1);
+      expect(fs.readdirSync(path.join(base, "shards", "shadow")).sort()).toEqual([
+        "manifest.json",
+        "shard-000000.bin",
+        "shard-000001.bin",
+      ]);
+      expect(fs.readdirSync(path.join(base, "figures")).length).toBeGreaterThan(0);
+      // Resume: same folder; the shards are reused (untouched), only the attack is fitted again.
+      const shardDir = path.join(base, "shards", "shadow");
+      const mtimes = () =>
+        fs.readdirSync(shardDir).map((f) => `${f}:${fs.statSync(path.join(shardDir, f)).mtimeMs}`);
+      const before = mtimes();
+      const again = leak([...args, "--run-dir", base], 300_000);
+      expect(again.code).toBe(0);
+      expect(again.stdout).toContain("(resume)");
+      expect(mtimes()).toEqual(before);
+    },
+    600_000,
+  );
+});

@@ -1,0 +1,184 @@
+/**
+ * The CLI's argument handling in-process (fast): every kind of bad input exits 2 with a message
+ * naming the flag and what it accepts, and writes nothing; resolved defaults (paper / smoke) are as
+ * documented. test/cli.test.ts spawns the real CLI for the end-to-end checks.
+ */
+import { afterAll, describe, expect, test } from "bun:test";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { main, parseShardSlice } from "./cli.ts";
+import { FLAG_OF, formatConfig, resolveConfig } from "./resolve-config.ts";
+
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "ul-cli-unit-"));
+afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
+
+async function run(args: string[]) {
+  let out = "";
+  let err = "";
+  const code = await main(args, { out: (t) => (out += t), err: (t) => (err += t) });
+  return { code, out, err };
+}
+
+describe("bad input: exit 2, a message naming the flag, nothing written", () => {
+  const runs = path.join(tmp, "runs-bad");
+  /** An attack command line that would write under `runs` if it got that far. */
+  const A = (...args: string[]) => [...args, "--runs-dir", runs];
+  const cases: [string, string[], RegExp][] = [
+    ["unknown subcommand", ["attack"], /unknown command 'attack'/],
+    ["unknown flag", A("label", "--dataset", "mnist", "--epochs", "3"), /unknown option '--epochs'/],
+    [
+      "unknown data set",
+      A("label", "--dataset", "svhn"),
+      /'--dataset <name>' argument 'svhn' is invalid\. Allowed choices are mnist, cifar10, insta-ny/,
+    ],
+    [
+      "unknown backend",
+      A("msr", "--dataset", "mnist", "--backend", "tpu"),
+      /'--backend <name>' argument 'tpu'.*auto, webgpu, wasm, cpu/,
+    ],
+    [
+      "probe count 0",
+      A("label", "--dataset", "mnist", "--probe-count", "0"),
+      /'--probe-count <n>' argument '0' is invalid\. Expected an integer from 1 to 10000/,
+    ],
+    [
+      "negative count",
+      A("label", "--dataset", "mnist", "--shadow-models", "-3"),
+      /'--shadow-models <n>' argument '-3' is invalid\. Expected an integer from 1 to/,
+    ],
+    [
+      "not a number",
+      A("label", "--dataset", "mnist", "--seed", "abc"),
+      /'--seed <n>' argument 'abc' is invalid/,
+    ],
+    [
+      "fraction",
+      A("label", "--dataset", "mnist", "--target-models", "1.5"),
+      /'--target-models <n>' argument '1.5' is invalid/,
+    ],
+    [
+      "set size larger than the pool",
+      A("reconstruct", "--dataset", "cifar10", "--set-size", "20000"),
+      /--set-size 20000 is larger than the cifar10 updating pool; allowed: 1 to 15450/,
+    ],
+    ["missing data set", A("label", "--smoke"), /required option '--dataset <name>' not specified/],
+    [
+      "bad shard slice",
+      A("label", "--dataset", "mnist", "--shard", "0/4", "--run-dir", "x"),
+      /'--shard <K\/N>' argument '0\/4' is invalid\. Expected K\/N with 1 <= K <= N/,
+    ],
+    ["shard without run dir", A("label", "--dataset", "mnist", "--shard", "1/4"), /--shard needs --run-dir/],
+    ["fresh without run dir", A("label", "--dataset", "mnist", "--fresh"), /--fresh needs --run-dir/],
+    [
+      "missing data dir",
+      A("label", "--dataset", "mnist", "--data-dir", "/nonexistent/data"),
+      /--data-dir \/nonexistent\/data: no such folder/,
+    ],
+    ["excess argument", A("label", "--dataset", "mnist", "extra"), /too many arguments/],
+    [
+      "backend threads",
+      ["backend", "--threads", "-1"],
+      /'--threads <n>' argument '-1' is invalid\. Expected an integer from 0 to 256/,
+    ],
+    ["merge without folder", ["merge"], /required option '--run-dir <dir>' not specified/],
+    ["merge on a non-run folder", ["merge", "--run-dir", tmp], /has no config.json; is it a run folder\?/],
+    [
+      "zero shadow models",
+      A("distribution", "--dataset", "mnist", "--shadow-models", "0"),
+      /'--shadow-models <n>' argument '0' is invalid\. Expected an integer from 1 to 1000000/,
+    ],
+    [
+      "attack epochs 0",
+      A("label", "--dataset", "mnist", "--attack-epochs", "0"),
+      /'--attack-epochs <n>' argument '0' is invalid\. Expected an integer from 1 to 10000/,
+    ],
+    ["unknown flag on backend", ["backend", "--gpu"], /unknown option '--gpu'/],
+  ];
+  for (const [name, args, message] of cases) {
+    test(name, async () => {
+      const r = await run(args);
+      expect(r.code).toBe(2);
+      expect(r.err).toMatch(message);
+      expect(r.out).toBe("");
+      expect(fs.existsSync(runs)).toBe(false);
+    });
+  }
+
+  test("no subcommand prints help on stderr and exits 2", async () => {
+    const r = await run([]);
+    expect(r.code).toBe(2);
+    expect(r.err).toContain("Usage: leak");
+  });
+
+  test("help and version exit 0 on stdout", async () => {
+    for (const args of [["--help"], ["msr", "--help"], ["help", "label"], ["--version"]]) {
+      const r = await run(args);
+      expect(r.code).toBe(0);
+      expect(r.out.length).toBeGreaterThan(0);
+      expect(r.err).toBe("");
+    }
+  });
+});
+
+describe("resolved config", () => {
+  test("paper defaults per attack", () => {
+    const label = resolveConfig("label", { dataset: "mnist" });
+    expect(label).toEqual({
+      attack: "label",
+      dataset: "mnist",
+      seed: 0,
+      shadowModels: 10_000,
+      targetModels: 1_000,
+      setSize: 1,
+      probeCount: 100,
+      shardSize: 100,
+      chunkSize: 0,
+      trainEpochs: 0,
+      attackEpochs: 50,
+      inferenceSamples: 20_000,
+      evalTargets: 0,
+      backend: "auto",
+      threads: 0,
+      smoke: false,
+    });
+    expect(resolveConfig("reconstruct", { dataset: "cifar10" }).setSize).toBe(1);
+    expect(resolveConfig("distribution", { dataset: "insta-ny" }).setSize).toBe(100);
+    expect(resolveConfig("msr", { dataset: "mnist" }).setSize).toBe(100);
+  });
+
+  test("--smoke gives the small size; explicit flags still win", () => {
+    const s = resolveConfig("msr", { dataset: "mnist", smoke: true, targetModels: 7 });
+    expect([s.shadowModels, s.targetModels, s.setSize, s.trainEpochs, s.attackEpochs, s.shardSize]).toEqual([
+      300, 7, 100, 2, 5, 50,
+    ]);
+    expect(s.smoke).toBe(true);
+  });
+
+  test("arktype errors are reported with the flag name", () => {
+    expect(() => resolveConfig("label", { dataset: "mnist", probeCount: 0 })).toThrow(
+      "--probe-count must be at least 1",
+    );
+    expect(() => resolveConfig("label", { dataset: "svhn" })).toThrow("--dataset must be");
+    expect(() => resolveConfig("label", {})).toThrow(
+      "--dataset is required; allowed values: mnist, cifar10, insta-ny",
+    );
+    expect(() => resolveConfig("label", { dataset: "mnist", shadowModels: 2_000_000 })).toThrow(
+      "--shadow-models must be an integer from 1 to 1000000 (was 2000000)",
+    );
+    expect(Object.keys(FLAG_OF).length).toBe(16);
+  });
+
+  test("the printed config shows every field", () => {
+    const text = formatConfig(resolveConfig("label", { dataset: "mnist" }));
+    expect(text).toContain("shadow models  10,000");
+    expect(text).toContain("shard size     100 (100 shadow + 10 target shards)");
+    expect(text.split("\n").length).toBe(14);
+  });
+
+  test("--shard K/N parsing", () => {
+    expect(parseShardSlice("3/8")).toEqual({ part: 3, of: 8 });
+    for (const bad of ["0/8", "9/8", "3", "a/b", "3/0", "-1/2"])
+      expect(() => parseShardSlice(bad)).toThrow("K/N");
+  });
+});

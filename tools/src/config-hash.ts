@@ -1,0 +1,79 @@
+/**
+ * The config hash that guards resume: a stable sha256 over the config fields that affect the
+ * generated data (the deltas and ground truth in the shards).
+ *
+ * Decision: every field counts EXCEPT those listed in `NON_DATA_FIELDS`, so a field the pipelines
+ * add later is guarded by default. Left out, and so free to change between a run and its resume:
+ * - `backend`, `threads`: where and how fast the numbers are computed, not which numbers (backends
+ *   agree to float tolerance; a resumed run may mix shards from two backends, and config.json /
+ *   metrics.jsonl record each invocation's backend);
+ * - `chunkSize`: how many updated models one engine call batches; shard k is a pure function of
+ *   (config, seed, k) whatever the batching;
+ * - `attackEpochs`, `inferenceSamples`, `evalTargets`: used only after the shards exist, when the
+ *   attack model is fitted and evaluated.
+ * Counted, among others: attack, dataset, seed, shadowModels, targetModels, setSize, probeCount,
+ * shardSize (it fixes which models go in shard k), trainEpochs (the original models), smoke.
+ *
+ * Stable: keys sorted at every depth, JSON, a version tag in front; the same fields give the same
+ * hash in any process, on any machine.
+ */
+import { createHash } from "node:crypto";
+
+export const NON_DATA_FIELDS = [
+  "backend",
+  "threads",
+  "chunkSize",
+  "attackEpochs",
+  "inferenceSamples",
+  "evalTargets",
+] as const;
+
+const HASH_TAG = "updates-leak/config-hash/v1\n";
+
+/** Canonical JSON: object keys sorted at every depth, no whitespace. */
+export function canonicalJson(value: unknown): string {
+  if (value === null || typeof value !== "object") {
+    if (typeof value === "number" && !Number.isFinite(value)) {
+      throw new Error(`canonicalJson: non-finite number ${value} cannot be hashed`);
+    }
+    if (value === undefined) return "null";
+    return JSON.stringify(value);
+  }
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(",")}]`;
+  const obj = value as Record<string, unknown>;
+  const keys = Object.keys(obj)
+    .filter((k) => obj[k] !== undefined)
+    .sort();
+  return `{${keys.map((k) => `${JSON.stringify(k)}:${canonicalJson(obj[k])}`).join(",")}}`;
+}
+
+/** The fields of `config` that affect the generated data. */
+export function dataFields(config: object): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  const skip = new Set<string>(NON_DATA_FIELDS);
+  for (const [k, v] of Object.entries(config)) {
+    if (!skip.has(k) && v !== undefined) out[k] = v;
+  }
+  return out;
+}
+
+/** sha256 (hex) of the data fields of `config`. */
+export function configHash(config: object): string {
+  return createHash("sha256")
+    .update(HASH_TAG + canonicalJson(dataFields(config)))
+    .digest("hex");
+}
+
+/** Human-readable list of data fields that differ, e.g. `seed: 1 -> 2`. */
+export function describeDataDifference(before: object, after: object): string[] {
+  const a = dataFields(before);
+  const b = dataFields(after);
+  const keys = [...new Set([...Object.keys(a), ...Object.keys(b)])].sort();
+  const out: string[] = [];
+  for (const k of keys) {
+    const x = canonicalJson(a[k]);
+    const y = canonicalJson(b[k]);
+    if (x !== y) out.push(`${k}: ${x} -> ${y}`);
+  }
+  return out;
+}

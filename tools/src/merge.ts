@@ -1,0 +1,90 @@
+/**
+ * `leak merge --run-dir DIR`: after a job array of `--shard K/N` processes, fold their part
+ * manifests into each side's manifest.json, verify every shard's checksum, and report what is
+ * present and what is missing. A later plain run on the same --run-dir then only fits the attack.
+ */
+
+import { ExperimentConfig } from "@updates-leak/attacks/config";
+import { type } from "arktype";
+import { configHash, dataFields } from "./config-hash.ts";
+import { UsageError } from "./errors.ts";
+import { shardCount } from "./resolve-config.ts";
+import { RunFolder } from "./run-folder.ts";
+import { ConfigMismatchError, FileShardStore } from "./shard-store.ts";
+
+export interface SideReport {
+  expected: number;
+  present: number;
+  missing: number[];
+}
+
+export interface MergeReport {
+  dir: string;
+  config: ExperimentConfig;
+  shadow: SideReport;
+  target: SideReport;
+  complete: boolean;
+}
+
+/** `[0,1,2,5,7,8]` -> `0-2, 5, 7-8`. */
+export function formatRanges(xs: number[]): string {
+  const out: string[] = [];
+  let i = 0;
+  while (i < xs.length) {
+    let j = i;
+    while (j + 1 < xs.length && xs[j + 1] === xs[j]! + 1) j++;
+    out.push(i === j ? `${xs[i]}` : `${xs[i]}-${xs[j]}`);
+    i = j + 1;
+  }
+  return out.join(", ");
+}
+
+export async function mergeRun(runDir: string, log: (m: string) => void = () => {}): Promise<MergeReport> {
+  const { folder, record } = RunFolder.open(runDir);
+  const parsed = ExperimentConfig(record.config);
+  if (parsed instanceof type.errors) {
+    throw new UsageError(`${folder.configFile}: stored config is not valid: ${parsed.summary}`);
+  }
+  const config = parsed;
+  const hash = configHash(config);
+  const side = async (role: "shadow" | "target", models: number): Promise<SideReport> => {
+    let store: FileShardStore;
+    try {
+      store = FileShardStore.open({
+        dir: folder.shardsDir(role),
+        role,
+        configHash: hash,
+        config: dataFields(config),
+        onWarn: log,
+      });
+    } catch (err) {
+      if (err instanceof ConfigMismatchError) throw new UsageError(err.message);
+      throw err;
+    }
+    const done = await store.completed();
+    const expected = shardCount(models, config.shardSize);
+    const missing: number[] = [];
+    for (let i = 0; i < expected; i++) if (!done.has(i)) missing.push(i);
+    return { expected, present: expected - missing.length, missing };
+  };
+  const shadow = await side("shadow", config.shadowModels);
+  const target = await side("target", config.targetModels);
+  const complete = shadow.missing.length === 0 && target.missing.length === 0;
+  folder.metric({
+    stage: "merge",
+    shadow: { present: shadow.present, expected: shadow.expected },
+    target: { present: target.present, expected: target.expected },
+    complete,
+  });
+  folder.close();
+  return { dir: folder.dir, config, shadow, target, complete };
+}
+
+export function formatMergeReport(r: MergeReport): string {
+  const line = (name: string, s: SideReport) =>
+    `  ${name.padEnd(7)} ${s.present}/${s.expected} shards${s.missing.length ? `, missing ${formatRanges(s.missing)}` : ""}`;
+  const next = r.complete
+    ? `all shards present; fit the attack with: bun run leak ${r.config.attack} --dataset ${r.config.dataset} --run-dir ${r.dir} (same flags as the parts)`
+    : "shards missing: rerun the failed parts (same --shard K/N) or run without --shard to generate the rest";
+  return [`run folder ${r.dir}`, line("shadow", r.shadow), line("target", r.target), next].join("\n");
+}

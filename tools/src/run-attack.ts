@@ -1,0 +1,265 @@
+/**
+ * One attack run from a validated config: check the run folder, print the config, select the
+ * backend, open the shard stores, record config.json, call the experiment with a RunContext, then
+ * write figures and result.json. Under `--shard K/N` only shards are generated and a part record
+ * is written; `leak merge` and a later plain run finish the job.
+ *
+ * The experiment function is a parameter (the CLI passes the pipelines' `runExperiment`, through
+ * run-experiment.ts), so this wiring is tested with a small experiment of the tests' own.
+ */
+import type { ExperimentConfig } from "@updates-leak/attacks/config";
+import type { ExperimentResult, MetricEvent, RunContext } from "@updates-leak/attacks/context";
+import { configHash, dataFields, NON_DATA_FIELDS } from "./config-hash.ts";
+import { UsageError } from "./errors.ts";
+import { renderBarChart, renderImageGrid, slug } from "./figures.ts";
+import { FileModelCache } from "./model-cache.ts";
+import type { Progress } from "./progress.ts";
+import { collectProvenance } from "./provenance.ts";
+import { formatConfig, shardCount } from "./resolve-config.ts";
+import { RunFolder } from "./run-folder.ts";
+import { ConfigMismatchError, FileShardStore, type ShardSlice } from "./shard-store.ts";
+
+/**
+ * What the CLI adds to `RunContext` (proposed for pipeline/context.ts):
+ * - `shardSlice`: under `--shard K/N`, generate only the shards i with i % N === K - 1 on both
+ *   sides (both stores also refuse other writes), then return without fitting the attack;
+ * - `dataDir`: the `--data-dir` flag, first place to look for data files.
+ */
+export interface CliRunContext extends RunContext {
+  shardSlice?: ShardSlice;
+  dataDir?: string;
+}
+
+export type ExperimentFn = (config: ExperimentConfig, ctx: RunContext) => Promise<ExperimentResult>;
+
+/** The backend selection used (the CLI passes `selectBackend` of @updates-leak/core). */
+export type BackendSelector = (opts: {
+  backend: ExperimentConfig["backend"];
+  /** undefined: the backend's own default (config threads 0). */
+  threads?: number;
+  quiet: boolean;
+}) => Promise<BackendReportLike>;
+
+/** The part of core's BackendReport the wiring reads; the whole report goes to config.json. */
+export interface BackendReportLike {
+  backend: string;
+  reason: string;
+  threads: number;
+}
+
+export interface AttackRunOptions {
+  runsDir: string;
+  runDir?: string;
+  fresh?: boolean;
+  shard?: ShardSlice;
+  dataDir?: string;
+  /** Model cache folder; null turns the cache off. */
+  cacheDir: string | null;
+  argv: string[];
+  now?: Date;
+}
+
+export interface AttackIO {
+  /** A line for stdout. */
+  out(line: string): void;
+  progress: Progress;
+}
+
+export interface AttackOutcome {
+  dir: string;
+  result: ExperimentResult | null;
+  figures: string[];
+}
+
+function summarize(r: ExperimentResult): string {
+  const base = Object.entries(r.baselines)
+    .map(([k, v]) => `${k} ${Number(v.toPrecision(4))}`)
+    .join(", ");
+  return `${r.metric} ${Number(r.value.toPrecision(4))}${base ? ` (baselines: ${base})` : ""}`;
+}
+
+export async function runAttack(
+  config: ExperimentConfig,
+  opts: AttackRunOptions,
+  experiment: ExperimentFn,
+  selectBackend: BackendSelector,
+  io: AttackIO,
+): Promise<AttackOutcome> {
+  const startedAt = opts.now ?? new Date();
+  const t0 = performance.now();
+  if (opts.shard && !opts.runDir)
+    throw new UsageError("--shard needs --run-dir (all parts must share one folder)");
+  if (opts.shard && opts.fresh)
+    throw new UsageError("--shard cannot be combined with --fresh (it would delete other parts' shards)");
+  const spec = { runsDir: opts.runsDir, runDir: opts.runDir, fresh: opts.fresh, now: startedAt };
+  const planned = RunFolder.check(config, spec); // throws UsageError before anything is written
+
+  io.out(`updates-leak ${config.attack} on ${config.dataset}${config.smoke ? " (smoke size)" : ""}`);
+  io.out(formatConfig(config));
+  io.out(`  ${"run folder".padEnd(14)} ${planned.dir}${planned.exists && !opts.fresh ? " (resume)" : ""}`);
+  if (opts.shard)
+    io.out(`  ${"shard part".padEnd(14)} ${opts.shard.part}/${opts.shard.of} (generate shards only)`);
+
+  const backend = await selectBackend({
+    backend: config.backend,
+    threads: config.threads === 0 ? undefined : config.threads,
+    quiet: true,
+  });
+  io.out(`  ${"backend".padEnd(14)} ${backend.backend} (${backend.reason}), ${backend.threads} thread(s)`);
+
+  const folder = RunFolder.prepare(config, spec);
+  const hash = configHash(config);
+  const fields = dataFields(config);
+  let shadowStore: FileShardStore;
+  let targetStore: FileShardStore;
+  try {
+    const open = (side: "shadow" | "target") =>
+      FileShardStore.open({
+        dir: folder.shardsDir(side),
+        role: side,
+        configHash: hash,
+        config: fields,
+        slice: opts.shard,
+        onWarn: (m) => io.progress.log(m),
+      });
+    shadowStore = open("shadow");
+    targetStore = open("target");
+  } catch (err) {
+    if (err instanceof ConfigMismatchError) throw new UsageError(err.message);
+    throw err;
+  }
+
+  const provenance = collectProvenance();
+  const invocation = {
+    argv: opts.argv,
+    cwd: process.cwd(),
+    startedAt: startedAt.toISOString(),
+    resumed: folder.resumed,
+    shard: opts.shard ?? null,
+    dataDir: opts.dataDir ?? null,
+    cacheDir: opts.cacheDir,
+  };
+  const record = {
+    attack: config.attack,
+    dataset: config.dataset,
+    config,
+    configHash: hash,
+    dataFields: Object.keys(fields),
+    nonDataFields: NON_DATA_FIELDS,
+    seeds: { seed: config.seed, derivation: "every random stream is Rng(seed).fork(...) of this seed" },
+    backend,
+    ...provenance,
+    invocation,
+  };
+  // Parts of a job array share config.json; the first one writes it, each writes its part record.
+  if (!opts.shard || !folder.resumed) folder.writeConfig(record);
+  folder.metric({ stage: "run-start", attack: config.attack, dataset: config.dataset, invocation, backend });
+
+  const ctx: CliRunContext = {
+    shadowStore,
+    targetStore,
+    metric: (e: MetricEvent) => folder.metric(e),
+    progress: (stage, done, total) => io.progress.update(stage, done, total),
+    log: (m) => io.progress.log(m),
+    ...(opts.cacheDir !== null
+      ? { modelCache: new FileModelCache({ dir: opts.cacheDir, onWarn: (m) => io.progress.log(m) }) }
+      : {}),
+    ...(opts.shard ? { shardSlice: opts.shard } : {}),
+    ...(opts.dataDir ? { dataDir: opts.dataDir } : {}),
+  };
+
+  const onSigint = () => {
+    io.progress.endBar();
+    process.stderr.write(
+      `\ninterrupted; finished shards are kept. Resume with: bun run leak ${config.attack} --dataset ${config.dataset} --run-dir ${folder.dir} (same flags)\n`,
+    );
+    try {
+      folder.metric({ stage: "run-interrupted" });
+    } finally {
+      process.exit(130);
+    }
+  };
+  process.once("SIGINT", onSigint);
+  let result: ExperimentResult;
+  try {
+    result = await experiment(config, ctx);
+  } catch (err) {
+    io.progress.endBar();
+    try {
+      // May fail too (a full disk): never let it hide the original error.
+      folder.metric({ stage: "run-error", message: (err as Error)?.message ?? String(err) });
+      folder.close();
+    } catch {
+      // the original error is the one to report
+    }
+    throw err;
+  } finally {
+    process.removeListener("SIGINT", onSigint);
+  }
+  io.progress.endBar();
+  const wallSeconds = (performance.now() - t0) / 1000;
+
+  if (opts.shard) {
+    const shadowDone = (await shadowStore.completed()).size;
+    const targetDone = (await targetStore.completed()).size;
+    const rel = folder.writePart(opts.shard, {
+      part: opts.shard,
+      configHash: hash,
+      backend,
+      host: provenance.host,
+      git: provenance.git,
+      invocation,
+      wallSeconds,
+      shardsVisible: { shadow: shadowDone, target: targetDone },
+    });
+    folder.metric({ stage: "part-end", part: opts.shard, wallSeconds });
+    folder.close();
+    io.out(
+      `part ${opts.shard.part}/${opts.shard.of} done in ${wallSeconds.toFixed(1)} s (${rel}); shards now visible: ` +
+        `shadow ${shadowDone}/${shardCount(config.shadowModels, config.shardSize)}, target ${targetDone}/${shardCount(config.targetModels, config.shardSize)}.`,
+    );
+    io.out(
+      `when all parts are done: bun run leak merge --run-dir ${folder.dir}, then rerun without --shard to fit the attack.`,
+    );
+    return { dir: folder.dir, result: null, figures: [] };
+  }
+
+  const figures: string[] = [];
+  const bars = (result.figures?.bars ?? []).map((b, i) => {
+    const file = folder.writeFigure(`bar-${i + 1}-${slug(b.title)}.png`, renderBarChart(b));
+    figures.push(file);
+    return { title: b.title, metric: b.metric, better: b.better, bars: b.bars, file };
+  });
+  const grids = (result.figures?.grids ?? []).map((g, i) => {
+    const file = folder.writeFigure(`grid-${i + 1}-${slug(g.title)}.png`, renderImageGrid(g));
+    figures.push(file);
+    return {
+      title: g.title,
+      rowLabels: g.rowLabels,
+      shape: g.shape,
+      images: g.rows.map((r) => r.length),
+      file,
+    };
+  });
+  folder.writeResult({
+    attack: result.attack,
+    dataset: result.dataset,
+    metric: result.metric,
+    value: result.value,
+    baselines: result.baselines,
+    extra: result.extra,
+    counts: result.counts,
+    timingsSeconds: { ...result.timingsSeconds, wall: wallSeconds },
+    figures: { bars, grids },
+    configHash: hash,
+    startedAt: startedAt.toISOString(),
+    finishedAt: new Date().toISOString(),
+  });
+  folder.metric({ stage: "run-end", metric: result.metric, value: result.value, wallSeconds });
+  folder.close();
+  io.out(`result: ${summarize(result)}`);
+  io.out(
+    `wrote ${folder.resultFile}${figures.length ? ` and ${figures.length} figure(s) in ${folder.dir}/figures` : ""}`,
+  );
+  return { dir: folder.dir, result, figures };
+}

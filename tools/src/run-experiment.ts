@@ -1,0 +1,70 @@
+/**
+ * The one place where the CLI reaches the pipelines of @updates-leak/attacks and the data of
+ * @updates-leak/datasets. The CLI loads this file with a dynamic import only for the attack
+ * subcommands, so `--help`, `backend` and `merge` work (and start fast) whatever state the
+ * pipelines are in.
+ *
+ * Data: MNIST and CIFAR-10 from the data-directory search order (--data-dir first). Insta-NY:
+ * an insta-ny.csv if one is found, else the seeded SYNTHETIC stand-in, said so in the log and
+ * in metrics.jsonl. Splits: `makeSplits(dataset, { seed: config.seed, probeSize: max(100, probes) })`.
+ * Under --shard K/N only `generateShards` runs (its selection is 0-based: part K - 1 of N).
+ */
+
+import { type ExperimentData, generateShards, runExperiment } from "@updates-leak/attacks";
+import type { ExperimentConfig } from "@updates-leak/attacks/config";
+import type { ExperimentResult, RunContext } from "@updates-leak/attacks/context";
+import { loadDataset, locateDataset, makeSplits } from "@updates-leak/datasets";
+import type { CliRunContext, ExperimentFn } from "./run-attack.ts";
+
+export async function loadExperimentData(
+  config: ExperimentConfig,
+  ctx: CliRunContext,
+): Promise<ExperimentData> {
+  const t0 = performance.now();
+  const where = ctx.dataDir ? { dataDir: ctx.dataDir } : {};
+  let dataset: Awaited<ReturnType<typeof loadDataset>>;
+  if (config.dataset === "insta-ny" && locateDataset("insta-ny", where).chosen === undefined) {
+    ctx.log("insta-ny: no insta-ny.csv found; using the SYNTHETIC Insta-NY stand-in (insta-ny-synthetic)");
+    dataset = await loadDataset("insta-ny-synthetic");
+  } else {
+    dataset = await loadDataset(config.dataset, where);
+  }
+  for (const w of dataset.warnings) ctx.log(`${dataset.name}: ${w}`);
+  const splits = makeSplits(dataset, { seed: config.seed, probeSize: Math.max(100, config.probeCount) });
+  ctx.metric({
+    stage: "data",
+    dataset: dataset.name,
+    source: dataset.source,
+    count: dataset.count,
+    warnings: dataset.warnings,
+    probe: splits.probe.length,
+    trainPerSide: splits.target.train.length,
+    poolPerSide: splits.target.pool.length,
+    seconds: (performance.now() - t0) / 1000,
+  });
+  return { dataset, splits };
+}
+
+export const experiment: ExperimentFn = async (
+  config: ExperimentConfig,
+  ctx: RunContext,
+): Promise<ExperimentResult> => {
+  const cli = ctx as CliRunContext;
+  const data = await loadExperimentData(config, cli);
+  if (!cli.shardSlice) return runExperiment(config, ctx, data);
+  const gen = await generateShards(config, ctx, data, {
+    part: cli.shardSlice.part - 1,
+    of: cli.shardSlice.of,
+  });
+  return {
+    attack: config.attack,
+    dataset: config.dataset,
+    metric: "none (shards only)",
+    value: Number.NaN,
+    baselines: {},
+    extra: { originals: gen.originals },
+    counts: gen.counts,
+    timingsSeconds: gen.timings,
+    figures: { bars: [], grids: [] },
+  };
+};
