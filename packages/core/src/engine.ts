@@ -14,12 +14,13 @@
  * respect to zero "taps" added to each pre-activation give the per-example output gradients;
  * dense weight gradients are then outer products, conv filter gradients one depthwiseConv2d
  * (input channels as batch, samples as channels, output gradients as the filter).
- * Larger sets (several SGD steps with momentum) are updated model by model with the reference
- * step and then probed in one batch.
+ * Larger sets (several SGD steps with momentum) run all models' steps together through
+ * `batchedForward` (grouped ops with gradients): one forward/backward per step for the chunk.
  *
  * `referenceDeltas` is the plain one-model-at-a-time path the engine is tested against.
  */
 import { type DropoutMasks, drawMasks, hasDropout } from "./models/masks.ts";
+import { batchedForward } from "./models/batched.ts";
 import { forward, type ParamTensors, toTensors } from "./models/forward.ts";
 import { type Layer, layerOutputShapes, type ModelSpec, type Params } from "./models/spec.ts";
 import { posteriorDelta, posteriors } from "./probe.ts";
@@ -148,7 +149,7 @@ export class UpdateEngine {
       throw new Error(`UpdateEngine.deltas: dropout is on, so ${sets.count} mask generators are needed`);
     }
     const rngs = useDropout ? maskRngs : null;
-    const weights = sets.setSize === 1 ? this.singleStepWeights(sets, rngs) : this.perModelWeights(sets, rngs);
+    const weights = sets.setSize === 1 ? this.singleStepWeights(sets, rngs) : this.multiStepWeights(sets, rngs);
     const delta = tf.tidy(() => this.probeDeltas(weights, sets.count));
     tf.dispose(weights);
     const out = (await delta.data()) as Float32Array;
@@ -214,18 +215,58 @@ export class UpdateEngine {
     });
   }
 
-  /** Updated weights [M, ...] for sets of several samples: the reference update, model by model. */
-  private perModelWeights(sets: UpdateSets, maskRngs: Rng[] | null): Tensor[] {
-    const perModel: Tensor[][] = [];
-    try {
-      for (let m = 0; m < sets.count; m++) {
-        const rng = maskRngs ? maskRngs[m]! : null;
-        perModel.push(referenceUpdate(this.spec, this.original, setOf(this.spec, sets, m), this.opts.sgd, rng));
+  /**
+   * Updated weights [M, ...] for sets of several samples: every model's SGD-with-momentum steps
+   * (batch by batch, as the reference does) run together through `batchedForward`, whose grouped
+   * ops give each model its own gradient from one backward pass.
+   */
+  private multiStepWeights(sets: UpdateSets, maskRngs: Rng[] | null): Tensor[] {
+    const { spec } = this;
+    const M = sets.count;
+    const S = sets.setSize;
+    const { lr, momentum, batchSize } = this.opts.sgd;
+    const size = spec.inputShape.reduce((a, b) => a * b, 1);
+    let w = tf.tidy(() => this.original.map((p) => tf.tile(tf.expandDims(p, 0), [M, ...p.shape.map(() => 1)])));
+    let v: Tensor[] | null = null;
+    for (let start = 0; start < S; start += batchSize) {
+      const b = Math.min(batchSize, S - start);
+      const xb = new Float32Array(M * b * size);
+      const yb = new Int32Array(M * b);
+      for (let m = 0; m < M; m++) {
+        const from = m * S + start;
+        xb.set(sets.x.subarray(from * size, (from + b) * size), m * b * size);
+        yb.set(sets.y.subarray(from, from + b), m * b);
       }
-      return this.original.map((_, i) => tf.stack(perModel.map((w) => w[i]!)));
-    } finally {
-      perModel.forEach((w) => tf.dispose(w));
+      let masksJs: Float32Array[] | null = null;
+      if (maskRngs) {
+        const per = maskRngs.map((r) => drawMasks(spec, b, r));
+        masksJs = per[0]!.map((m0, d) => {
+          const all = new Float32Array(M * m0.length);
+          per.forEach((pm, m) => all.set(pm[d]!, m * m0.length));
+          return all;
+        });
+      }
+      const next = tf.tidy(() => {
+        const x = tf.tensor(xb, [M * b, ...spec.inputShape]);
+        const onehot = tf.reshape(tf.oneHot(tf.tensor1d(yb, "int32"), spec.numClasses), [M, b, spec.numClasses]);
+        const masks = masksJs ? masksJs.map((m) => tf.tensor2d(m, [M * b, m.length / (M * b)])) : null;
+        // Sum over models of each model's mean loss over its batch.
+        const loss = (...ws: Tensor[]) => {
+          const logits = batchedForward(spec, ws, x, M, masks);
+          const nll = tf.neg(tf.sum(tf.mul(onehot, tf.logSoftmax(logits))));
+          return tf.div(nll, b) as tf.Scalar;
+        };
+        const g = tf.grads(loss)(w);
+        const nv = v ? g.map((gi, i) => tf.add(tf.mul(v![i]!, momentum), gi)) : g;
+        const nw = w.map((wi, i) => tf.sub(wi, tf.mul(nv[i]!, lr)));
+        return [...nw, ...nv];
+      });
+      tf.dispose([...w, ...(v ?? [])]);
+      w = next.slice(0, w.length);
+      v = next.slice(w.length);
     }
+    tf.dispose(v ?? []);
+    return w;
   }
 
   /**

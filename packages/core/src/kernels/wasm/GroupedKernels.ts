@@ -4,8 +4,9 @@
  * temporary tensor id that points into the input's memory, used, and unregistered (the C++ side
  * only forgets the id and drops cached operators; memory stays owned by the real tensors).
  */
-import { tf } from "../../tf.ts";
+
 import { GROUPED_CONV2D, GROUPED_MATMUL } from "../../ops/grouped.ts";
+import { tf } from "../../tf.ts";
 
 interface WasmBackendLike {
   wasm: {
@@ -121,6 +122,14 @@ let registered = false;
 export function registerGroupedWasmKernels(): void {
   if (registered) return;
   registered = true;
-  tf.registerKernel({ kernelName: GROUPED_CONV2D, backendName: "wasm", kernelFunc: groupedConv2D as tf.KernelFunc });
-  tf.registerKernel({ kernelName: GROUPED_MATMUL, backendName: "wasm", kernelFunc: groupedMatMul as tf.KernelFunc });
+  tf.registerKernel({
+    kernelName: GROUPED_CONV2D,
+    backendName: "wasm",
+    kernelFunc: groupedConv2D as tf.KernelFunc,
+  });
+  tf.registerKernel({
+    kernelName: GROUPED_MATMUL,
+    backendName: "wasm",
+    kernelFunc: groupedMatMul as tf.KernelFunc,
+  });
 }
