@@ -1,0 +1,46 @@
+/**
+ * Registers the wasm kernel fixes (one kernel per file in this folder) in place of, or next to,
+ * tfjs-backend-wasm 4.22's own kernels. Idempotent; call before the wasm backend starts (kernel
+ * setup functions run when a backend is set).
+ */
+import { tf } from "../../tf.ts";
+import { batchMatMulConfig } from "./BatchMatMul.ts";
+import { conv2DBackpropFilterConfig } from "./Conv2DBackpropFilter.ts";
+import { conv2DBackpropInputConfig } from "./Conv2DBackpropInput.ts";
+import { capturePackageKernel } from "./kernel-utils.ts";
+import { maxPoolGradConfig } from "./MaxPoolGrad.ts";
+
+/** The kernels this project registers for the wasm backend, by kernel name. */
+export const WASM_KERNEL_FIXES: readonly tf.KernelConfig[] = [
+  conv2DBackpropFilterConfig,
+  maxPoolGradConfig,
+  conv2DBackpropInputConfig,
+  batchMatMulConfig,
+];
+
+/** Package kernels the fixes call or fall back to (and MaxPoolGrad, kept to show its bug in tests). */
+const USED_PACKAGE_KERNELS = [
+  "Transpose",
+  "Conv2D",
+  "Reverse",
+  "Slice",
+  "Reshape",
+  "Conv2DBackpropInput",
+  "BatchMatMul",
+  "MaxPoolGrad",
+];
+
+let registered = false;
+
+/** Registers the fixes once; returns their kernel names. */
+export function registerWasmKernelFixes(): string[] {
+  const names = WASM_KERNEL_FIXES.map((k) => k.kernelName);
+  if (registered) return names;
+  for (const name of USED_PACKAGE_KERNELS) capturePackageKernel(name);
+  for (const config of WASM_KERNEL_FIXES) {
+    if (tf.getKernel(config.kernelName, "wasm")) tf.unregisterKernel(config.kernelName, "wasm");
+    tf.registerKernel(config);
+  }
+  registered = true;
+  return names;
+}
