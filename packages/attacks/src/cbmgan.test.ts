@@ -1,0 +1,151 @@
+import { beforeAll, describe, expect, test } from "bun:test";
+import { Rng, selectBackend, tf } from "@updates-leak/core";
+import {
+  bestMatchLoss,
+  evaluateCbmGan,
+  randomSetBaseline,
+  setsFromFlat,
+  setsFromPool,
+  trainCbmGan,
+} from "./cbmgan.ts";
+import { linearDeltas, prototypeSets } from "./testData.ts";
+
+// cpu: for these tiny networks the cpu backend is faster than wasm in Bun (wasm shows 10+ ms
+// stalls on small broadcast adds and matMuls).
+beforeAll(async () => {
+  await selectBackend({ backend: "cpu", quiet: true });
+});
+
+const protos = 5;
+const d = 16;
+const setSize = 6;
+
+describe("CBM-GAN", () => {
+  test("bestMatchLoss: mean over real rows of the squared distance to the nearest fake row", () => {
+    const before = tf.memory().numTensors;
+    const real = [0, 0, 1, 1, 5, 5];
+    const fake = [1, 0, 4, 4];
+    // nearest: (0,0)->(1,0): 1; (1,1)->(1,0): 1; (5,5)->(4,4): 2 => mean 4/3
+    const v = tf.tidy(
+      () => bestMatchLoss(tf.tensor2d(real, [3, 2]), tf.tensor2d(fake, [2, 2]), "sum").dataSync()[0],
+    );
+    expect(v).toBeCloseTo(4 / 3, 5);
+    const m = tf.tidy(
+      () => bestMatchLoss(tf.tensor2d(real, [3, 2]), tf.tensor2d(fake, [2, 2]), "mean").dataSync()[0],
+    );
+    expect(m).toBeCloseTo(2 / 3, 5);
+    expect(tf.memory().numTensors).toBe(before);
+  });
+
+  test("reconstructs sets of prototypes from linear deltas better than random sets; seeded; no leak", () => {
+    const before = tf.memory().numTensors;
+    const nTrain = 120;
+    const nTest = 20;
+    const { sets, hist, pool } = prototypeSets(1, nTrain + nTest, protos, d, setSize);
+    const { deltas, deltaSize } = linearDeltas(2, hist, nTrain + nTest, protos, 40, 1e-3, 0.05);
+    const all = setsFromFlat(sets, setSize, d);
+    const cfg = {
+      noiseDim: 4,
+      latentDim: 8,
+      encoder: { hidden: [32], dropout: [0.1], leakySlope: 0.01, init: "he" as const },
+      generatorHidden: [64, 64],
+      discriminatorHidden: [32, 16],
+      modelsPerStep: 8,
+      epochs: 10,
+      adam: { lr: 3e-3, beta1: 0.5, beta2: 0.999, epsilon: 1e-8, weightDecay: 0 },
+    };
+    const t0 = performance.now();
+    const gan = trainCbmGan(
+      deltas.subarray(0, nTrain * deltaSize),
+      nTrain,
+      deltaSize,
+      all,
+      setSize,
+      d,
+      new Rng(3),
+      cfg,
+    );
+    const trainS = (performance.now() - t0) / 1000;
+    expect(gan.history.length).toBe(10);
+    expect(gan.history[9]?.bestMatch).toBeLessThan(gan.history[0]?.bestMatch as number);
+    const testSets = (i: number) => all(nTrain + i);
+    const testDeltas = deltas.subarray(nTrain * deltaSize);
+    const score = evaluateCbmGan(gan, testDeltas, nTest, testSets, setSize, new Rng(4), {
+      samples: 300,
+      chunk: 150,
+    });
+    const again = evaluateCbmGan(gan, testDeltas, nTest, testSets, setSize, new Rng(4), {
+      samples: 300,
+      chunk: 150,
+    });
+    expect(again.perSet).toEqual(score.perSet);
+    const base = randomSetBaseline(pool, 200, d, nTest, testSets, setSize, new Rng(5));
+    console.log(
+      `CBM-GAN synthetic: matched MSE ${score.mean.toFixed(5)} vs random sets ${base.mean.toFixed(5)}; train ${trainS.toFixed(1)} s`,
+    );
+    expect(score.mean).toBeLessThan(0.5 * base.mean);
+    const gen = gan.generate(testDeltas.subarray(0, deltaSize), 10, new Rng(6));
+    for (const v of gen) {
+      expect(v).toBeGreaterThanOrEqual(0);
+      expect(v).toBeLessThanOrEqual(1);
+    }
+    gan.dispose();
+    expect(tf.memory().numTensors).toBe(before);
+  }, 60_000); // about 3 s on an idle 2-core machine; generous for a loaded one
+
+  test("with one model per step and batch norm after the first layer, training-mode output ignores delta", () => {
+    // The batch norm subtracts the batch mean, which contains the (constant) delta latent.
+    const before = tf.memory().numTensors;
+    const make = (generatorBatchNorm: "all" | "skipFirst") =>
+      trainCbmGan(new Rng(1).normals(4 * 3), 4, 3, () => new Float32Array(4 * 2), 4, 2, new Rng(2), {
+        noiseDim: 2,
+        latentDim: 3,
+        encoder: { hidden: [5], dropout: [0], leakySlope: 0.01, init: "he" },
+        generatorHidden: [6, 6],
+        discriminatorHidden: [4],
+        generatorBatchNorm,
+        inferenceBatchNorm: "batch",
+        epochs: 0,
+      });
+    for (const [bn, same] of [
+      ["all", true],
+      ["skipFirst", false],
+    ] as const) {
+      const gan = make(bn);
+      const a = gan.generate(new Float32Array([1, 2, 3]), 8, new Rng(7), 8);
+      const b = gan.generate(new Float32Array([-3, 0, 5]), 8, new Rng(7), 8);
+      let diff = 0;
+      for (let i = 0; i < a.length; i++) diff = Math.max(diff, Math.abs((a[i] as number) - (b[i] as number)));
+      if (same) expect(diff).toBeLessThan(1e-5);
+      else expect(diff).toBeGreaterThan(1e-3);
+      gan.dispose();
+    }
+    expect(tf.memory().numTensors).toBe(before);
+  });
+
+  test("setsFromPool gathers pool rows; the no-best-match variant trains reproducibly", () => {
+    const pool = new Float32Array([0, 0, 1, 1, 2, 2]);
+    const src = setsFromPool(pool, 2, new Int32Array([2, 0, 1, 1]), 2);
+    expect(Array.from(src(0))).toEqual([2, 2, 0, 0]);
+    expect(Array.from(src(1))).toEqual([1, 1, 1, 1]);
+    const before = tf.memory().numTensors;
+    const run = () => {
+      const gan = trainCbmGan(new Rng(1).normals(4 * 3), 4, 3, (i) => src(i % 2), 2, 2, new Rng(2), {
+        noiseDim: 2,
+        latentDim: 2,
+        encoder: { hidden: [4], dropout: [0.5], leakySlope: 0.01, init: "he" },
+        generatorHidden: [4],
+        discriminatorHidden: [4],
+        bestMatch: false,
+        epochs: 2,
+      });
+      const h = gan.history.map((r) => [r.dLoss, r.gLoss, r.bestMatch]);
+      gan.dispose();
+      return h;
+    };
+    const a = run();
+    expect(a.flat().every(Number.isFinite)).toBe(true);
+    expect(run()).toEqual(a);
+    expect(tf.memory().numTensors).toBe(before);
+  });
+});

@@ -1,0 +1,464 @@
+/**
+ * A_MSR, multi-sample reconstruction with CBM-GAN [code]:
+ * - delta branch: attack encoder (delta -> 128 -> 64, LeakyReLU, dropout) then a linear dense
+ *   64 -> 50 [choice: "encoder then dense to 50"]; trained with the generator.
+ * - generator: input [noise (50) ; delta latent (50)] -> 2048 -> 2048 -> 2048 -> sampleSize, batch
+ *   norm + ReLU on hidden layers; output "sigmoid" for samples on [0,1] [choice: the code's tanh on
+ *   normalised pixels mixes scales, see PAPER.md], "linear" for standardised features.
+ * - discriminator (never sees delta): sampleSize -> 1024 -> 512 -> 256 -> 1, batch norm [choice: on
+ *   every hidden layer] + LeakyReLU 0.2, logit output.
+ * - loss: non-saturating GAN loss (binary cross-entropy on logits) plus the best-match loss: for
+ *   every real sample of the updating set, the squared distance to its nearest generated sample,
+ *   averaged over the real samples. [code] Reduction [choice]: "sum" = squared L2 over features (the
+ *   paper's ||x - x_hat||_2^2), "mean" = per-feature MSE; weight 1 [choice].
+ * - Adam lr 2e-4, beta1 0.5 (beta2 0.999) for both nets. One step = one shadow updated model: its
+ *   real set vs as many generated samples (same noise for the D and G updates of a step).
+ * Inference: generate N samples for a target delta (20,000 in [code]), k-means with k = set size,
+ * take the generated sample nearest each centroid. Score with `matchedMse` (Hungarian matching).
+ */
+import { type Rng, tf } from "@updates-leak/core";
+import { randomSet } from "./baselines.ts";
+import {
+  type DeltaPreprocessing,
+  type DeltaScaler,
+  ENCODER_DEFAULTS,
+  type EncoderConfig,
+  encoderSpecs,
+  fitDeltaScaler,
+} from "./encoder.ts";
+import { type KMeansConfig, kmeans, nearestRows } from "./kmeans.ts";
+import { matchedMse, meanStd } from "./metrics.ts";
+import {
+  type AdamConfig,
+  AdamStep,
+  checkRows,
+  createMlp,
+  disposeMlp,
+  EVAL,
+  type ForwardMode,
+  gatherRows,
+  LossTracker,
+  type Mlp,
+  matMulT,
+  mlpForward,
+  mlpParams,
+  predictInChunks,
+} from "./nn.ts";
+
+/** The real updating set of shadow model i: [setSize, sampleSize] row-major. */
+export type SetSource = (i: number) => Float32Array;
+
+/** Sets stored as indices into a sample pool: set i = pool rows indices[i*setSize .. (i+1)*setSize). */
+export function setsFromPool(
+  pool: Float32Array,
+  sampleSize: number,
+  indices: Int32Array,
+  setSize: number,
+): SetSource {
+  return (i) => {
+    const out = new Float32Array(setSize * sampleSize);
+    for (let j = 0; j < setSize; j++) {
+      const r = indices[i * setSize + j];
+      if (r === undefined) throw new Error(`setsFromPool: set ${i} is out of range`);
+      out.set(pool.subarray(r * sampleSize, (r + 1) * sampleSize), j * sampleSize);
+    }
+    return out;
+  };
+}
+
+/** Sets stored back to back in one array: set i = flat[i*setSize*sampleSize ...]. */
+export function setsFromFlat(flat: Float32Array, setSize: number, sampleSize: number): SetSource {
+  const w = setSize * sampleSize;
+  return (i) => {
+    if ((i + 1) * w > flat.length) throw new Error(`setsFromFlat: set ${i} is out of range`);
+    return flat.subarray(i * w, (i + 1) * w);
+  };
+}
+
+export interface CbmGanConfig {
+  /** [code] 50 */
+  noiseDim: number;
+  /** [code] 50 */
+  latentDim: number;
+  encoder: EncoderConfig;
+  /** Default "standardize" [choice]. */
+  preprocessing: DeltaPreprocessing;
+  /** [code] [2048, 2048, 2048] */
+  generatorHidden: number[];
+  /** [code] [1024, 512, 256] */
+  discriminatorHidden: number[];
+  /** [code] 0.2 */
+  discriminatorSlope: number;
+  /** [choice] true: batch norm on every discriminator hidden layer. */
+  discriminatorBatchNorm: boolean;
+  output: "sigmoid" | "linear" | "tanh";
+  /** false: plain conditional GAN loss (the no-best-match baseline). */
+  bestMatch: boolean;
+  bestMatchWeight: number;
+  bestMatchReduction: "sum" | "mean";
+  /** Generated samples per updated model and step; 0 = the set size [code]. */
+  fakesPerStep: number;
+  /**
+   * Shadow updated models per training step. [code] 1. With 1, every generated sample of a batch
+   * shares one delta latent, so a batch norm right after the first dense layer subtracts the
+   * latent's contribution (its batch mean) and the generator cannot condition on delta while
+   * training; more models per step, or `generatorBatchNorm` "skipFirst", keep the condition.
+   */
+  modelsPerStep: number;
+  /** Batch norm on the generator's hidden layers: "all" [code], "skipFirst" [choice], "none". */
+  generatorBatchNorm: "all" | "skipFirst" | "none";
+  /** Passes over the shadow models. [choice] 10 */
+  epochs: number;
+  /** [code] lr 2e-4, beta1 0.5 */
+  adam: AdamConfig;
+  /**
+   * Generator batch norm when generating: "running" statistics [choice] or each chunk's own
+   * batch statistics ("batch", as a generator left in training mode).
+   */
+  inferenceBatchNorm: "running" | "batch";
+  onEpoch?: (r: GanEpochReport) => void;
+}
+
+export const CBMGAN_DEFAULTS: CbmGanConfig = {
+  noiseDim: 50,
+  latentDim: 50,
+  encoder: ENCODER_DEFAULTS,
+  preprocessing: "standardize",
+  generatorHidden: [2048, 2048, 2048],
+  discriminatorHidden: [1024, 512, 256],
+  discriminatorSlope: 0.2,
+  discriminatorBatchNorm: true,
+  output: "sigmoid",
+  bestMatch: true,
+  bestMatchWeight: 1,
+  bestMatchReduction: "sum",
+  fakesPerStep: 0,
+  modelsPerStep: 1,
+  generatorBatchNorm: "all",
+  epochs: 10,
+  adam: { lr: 2e-4, beta1: 0.5, beta2: 0.999, epsilon: 1e-8, weightDecay: 0 },
+  inferenceBatchNorm: "running",
+};
+
+export interface GanEpochReport {
+  epoch: number;
+  epochs: number;
+  dLoss: number;
+  /** Generator loss: adversarial + weight * best match. */
+  gLoss: number;
+  /** Best-match term alone (computed even when disabled in the loss). */
+  bestMatch: number;
+  seconds: number;
+}
+
+export interface InferenceOptions {
+  /** Generated samples per target delta. [code] 20,000 */
+  samples: number;
+  /** Samples per generator forward pass. */
+  chunk: number;
+  kmeans: Partial<KMeansConfig>;
+}
+
+export const INFERENCE_DEFAULTS: InferenceOptions = { samples: 20000, chunk: 2000, kmeans: {} };
+
+export interface CbmGan {
+  deltaSize: number;
+  sampleSize: number;
+  scaler: DeltaScaler;
+  history: GanEpochReport[];
+  /** `count` samples generated for one raw delta [deltaSize], [count, sampleSize]. */
+  generate(delta: Float32Array, count: number, rng: Rng, chunk?: number): Float32Array;
+  /** The k representatives for one raw delta (k-means over generated samples), [k, sampleSize]. */
+  reconstructSet(delta: Float32Array, k: number, rng: Rng, opts?: Partial<InferenceOptions>): Float32Array;
+  dispose(): void;
+}
+
+interface Nets {
+  delta: Mlp;
+  gen: Mlp;
+  disc: Mlp;
+}
+
+/** Numerically stable binary cross-entropy on logits: mean softplus(-z) (target 1) or softplus(z) (target 0). */
+export function bceWithLogits(logits: tf.Tensor2D, target: 0 | 1): tf.Scalar {
+  return tf.mean(tf.softplus(target === 1 ? tf.neg(logits) : logits)) as tf.Scalar;
+}
+
+/**
+ * Best-match loss: for each real row, the squared distance to its nearest fake row of the same
+ * group, averaged over the real rows; "mean" divides by the number of features. With `groups` g,
+ * real rows and fake rows are each g equal consecutive blocks (one block per updated model).
+ */
+export function bestMatchLoss(
+  real: tf.Tensor2D,
+  fake: tf.Tensor2D,
+  reduction: "sum" | "mean",
+  groups = 1,
+): tf.Scalar {
+  const nr = real.shape[0];
+  const nf = fake.shape[0];
+  if (nr % groups !== 0 || nf % groups !== 0) {
+    throw new Error(`bestMatchLoss: ${nr} real and ${nf} fake rows do not split into ${groups} groups`);
+  }
+  const rr = tf.sum(tf.square(real), 1, true);
+  const ff = tf.reshape(tf.sum(tf.square(fake), 1), [1, nf]);
+  const cross = matMulT(real, tf.transpose(fake));
+  let d2 = tf.relu(tf.add(tf.sub(rr, tf.mul(cross, 2)), ff));
+  if (groups > 1) {
+    const mask = new Float32Array(nr * nf);
+    const gr = nr / groups;
+    const gf = nf / groups;
+    for (let i = 0; i < nr; i++)
+      for (let j = 0; j < nf; j++) if (Math.floor(i / gr) !== Math.floor(j / gf)) mask[i * nf + j] = 1e30;
+    d2 = tf.add(d2, tf.tensor2d(mask, [nr, nf]));
+  }
+  const m = tf.mean(tf.min(d2, 1)) as tf.Scalar;
+  return reduction === "mean" ? (tf.div(m, real.shape[1]) as tf.Scalar) : m;
+}
+
+/** deltas [g, deltaSize], noise [g * f, noiseDim]: f samples per delta, grouped by delta. */
+function generateWith(
+  nets: Nets,
+  deltas: tf.Tensor2D,
+  noise: tf.Tensor2D,
+  deltaRng: Rng | null,
+  mode: ForwardMode,
+): tf.Tensor2D {
+  const g = deltas.shape[0];
+  const f = noise.shape[0] / g;
+  const lat = mlpForward(nets.delta, deltas, { rng: deltaRng, batchStats: false, updateStats: false });
+  const l = lat.shape[1];
+  const tiled: tf.Tensor2D =
+    g === 1 ? tf.tile(lat, [f, 1]) : tf.reshape(tf.tile(tf.reshape(lat, [g, 1, l]), [1, f, 1]), [g * f, l]);
+  return mlpForward(nets.gen, tf.concat([noise, tiled], 1), mode);
+}
+
+/**
+ * Trains CBM-GAN on shadow deltas [n, deltaSize] and their real updating sets (`sets(i)`, each
+ * [setSize, sampleSize] on the scale the output activation produces). `cfg` is merged shallowly.
+ */
+export function trainCbmGan(
+  deltas: Float32Array,
+  n: number,
+  deltaSize: number,
+  sets: SetSource,
+  setSize: number,
+  sampleSize: number,
+  rng: Rng,
+  cfg: Partial<CbmGanConfig> = {},
+): CbmGan {
+  const c: CbmGanConfig = { ...CBMGAN_DEFAULTS, ...cfg };
+  checkRows("trainCbmGan deltas", deltas, n, deltaSize);
+  if (!Number.isInteger(c.epochs) || c.epochs < 0)
+    throw new Error(`CbmGanConfig.epochs must be a non-negative integer, got ${c.epochs}`);
+  const fakes = c.fakesPerStep > 0 ? c.fakesPerStep : setSize;
+  if (fakes < 2)
+    throw new Error(`trainCbmGan: batch norm needs at least 2 generated samples per step, got ${fakes}`);
+  const g = c.modelsPerStep;
+  if (!Number.isInteger(g) || g < 1)
+    throw new Error(`CbmGanConfig.modelsPerStep must be a positive integer, got ${g}`);
+  const scaler = fitDeltaScaler(c.preprocessing, deltas, n, deltaSize);
+  const x = scaler.apply(deltas, n);
+  const irng = rng.fork("init");
+  const nets: Nets = {
+    delta: createMlp(irng.fork("delta"), deltaSize, [
+      ...encoderSpecs(c.encoder),
+      { units: c.latentDim, activation: "linear", init: "glorot" },
+    ]),
+    gen: createMlp(irng.fork("gen"), c.noiseDim + c.latentDim, [
+      ...c.generatorHidden.map((units, li) => ({
+        units,
+        activation: "relu" as const,
+        batchNorm: c.generatorBatchNorm === "all" || (c.generatorBatchNorm === "skipFirst" && li > 0),
+      })),
+      { units: sampleSize, activation: c.output, init: "glorot" as const },
+    ]),
+    disc: createMlp(irng.fork("disc"), sampleSize, [
+      ...c.discriminatorHidden.map((units) => ({
+        units,
+        activation: { leakyRelu: c.discriminatorSlope },
+        batchNorm: c.discriminatorBatchNorm,
+      })),
+      { units: 1, activation: "linear" as const, init: "glorot" as const },
+    ]),
+  };
+  const dispose = () => {
+    disposeMlp(nets.delta);
+    disposeMlp(nets.gen);
+    disposeMlp(nets.disc);
+  };
+  const history: GanEpochReport[] = [];
+  const dAdam = new AdamStep(mlpParams(nets.disc), c.adam);
+  const gAdam = new AdamStep([...mlpParams(nets.delta), ...mlpParams(nets.gen)], c.adam);
+  const dT = new LossTracker("CBM-GAN discriminator");
+  const gT = new LossTracker("CBM-GAN generator");
+  const bT = new LossTracker("CBM-GAN best match");
+  const trainBn: ForwardMode = { rng: null, batchStats: true, updateStats: true };
+  const batchOnly: ForwardMode = { rng: null, batchStats: true, updateStats: false };
+  try {
+    for (let epoch = 1; epoch <= c.epochs; epoch++) {
+      const t0 = performance.now();
+      const erng = rng.fork("epoch", epoch);
+      const perm = erng.permutation(n);
+      let step = 0;
+      for (let s0 = 0; s0 < n; s0 += g) {
+        step++;
+        const idx = perm.subarray(s0, Math.min(n, s0 + g));
+        const gs = idx.length;
+        const srng = erng.fork("step", step);
+        const realData = new Float32Array(gs * setSize * sampleSize);
+        for (let j = 0; j < gs; j++) {
+          const i = idx[j] as number;
+          const one = sets(i);
+          checkRows(`trainCbmGan sets(${i})`, one, setSize, sampleSize);
+          realData.set(one, j * setSize * sampleSize);
+        }
+        const real = tf.tensor2d(realData, [gs * setSize, sampleSize]);
+        const delta = tf.tensor2d(gatherRows(x, deltaSize, idx), [gs, deltaSize]);
+        const noise = tf.tensor2d(srng.normals(gs * fakes * c.noiseDim), [gs * fakes, c.noiseDim]);
+        const dropSeed = srng.nextU32();
+        try {
+          const fake = tf.tidy(() => generateWith(nets, delta, noise, srng.fork(dropSeed), batchOnly));
+          const dLoss = dAdam.step(() =>
+            tf.add(
+              bceWithLogits(mlpForward(nets.disc, real, trainBn), 1),
+              bceWithLogits(mlpForward(nets.disc, fake, trainBn), 0),
+            ),
+          );
+          fake.dispose();
+          dT.add(epoch, step, dLoss);
+          const bm: { t: tf.Scalar | null } = { t: null };
+          const gLoss = gAdam.step(() => {
+            const f = generateWith(nets, delta, noise, srng.fork(dropSeed), trainBn);
+            const adv = bceWithLogits(mlpForward(nets.disc, f, batchOnly), 1);
+            const b = bestMatchLoss(real, f, c.bestMatchReduction, gs);
+            bm.t = tf.keep(b);
+            return c.bestMatch ? tf.add(adv, tf.mul(b, c.bestMatchWeight)) : adv;
+          });
+          gT.add(epoch, step, gLoss);
+          if (bm.t) bT.add(epoch, step, bm.t);
+        } finally {
+          tf.dispose([real, delta, noise]);
+        }
+      }
+      const report: GanEpochReport = {
+        epoch,
+        epochs: c.epochs,
+        dLoss: dT.take(epoch),
+        gLoss: gT.take(epoch),
+        bestMatch: bT.take(epoch),
+        seconds: (performance.now() - t0) / 1000,
+      };
+      history.push(report);
+      c.onEpoch?.(report);
+    }
+  } catch (e) {
+    dispose();
+    throw e;
+  } finally {
+    dT.dispose();
+    gT.dispose();
+    bT.dispose();
+    dAdam.dispose();
+    gAdam.dispose();
+  }
+
+  const genMode: ForwardMode =
+    c.inferenceBatchNorm === "batch" ? { rng: null, batchStats: true, updateStats: false } : EVAL;
+  const generate = (
+    delta: Float32Array,
+    count: number,
+    grng: Rng,
+    chunk = INFERENCE_DEFAULTS.chunk,
+  ): Float32Array => {
+    checkRows("CbmGan.generate delta", delta, 1, deltaSize);
+    const xs = scaler.apply(delta, 1);
+    return predictInChunks(count, sampleSize, chunk, (_start, m) =>
+      generateWith(
+        nets,
+        tf.tensor2d(xs, [1, deltaSize]),
+        tf.tensor2d(grng.normals(m * c.noiseDim), [m, c.noiseDim]),
+        null,
+        genMode,
+      ),
+    );
+  };
+  return {
+    deltaSize,
+    sampleSize,
+    scaler,
+    history,
+    generate,
+    reconstructSet(delta, k, grng, opts = {}) {
+      const o: InferenceOptions = { ...INFERENCE_DEFAULTS, ...opts };
+      if (o.samples < k)
+        throw new Error(`CbmGan.reconstructSet: samples (${o.samples}) must be at least k (${k})`);
+      const gen = generate(delta, o.samples, grng.fork("noise"), o.chunk);
+      const km = kmeans(gen, o.samples, sampleSize, k, grng.fork("kmeans"), o.kmeans);
+      const idx = nearestRows(gen, o.samples, sampleSize, km.centroids, k);
+      const out = new Float32Array(k * sampleSize);
+      for (let j = 0; j < k; j++) {
+        const r = idx[j] as number;
+        out.set(gen.subarray(r * sampleSize, (r + 1) * sampleSize), j * sampleSize);
+      }
+      return out;
+    },
+    dispose,
+  };
+}
+
+export interface MsrScores {
+  /** Matched mean per-sample MSE of each target set. */
+  perSet: Float64Array;
+  mean: number;
+  std: number;
+}
+
+/**
+ * Scores a set reconstructor on n target sets: for each i, `reconstruct(i)` gives k samples
+ * [k, sampleSize], matched one-to-one to `sets(i)` (Hungarian), mean per-sample MSE.
+ */
+export function scoreSets(
+  n: number,
+  k: number,
+  sampleSize: number,
+  sets: SetSource,
+  reconstruct: (i: number) => Float32Array,
+): MsrScores {
+  const perSet = new Float64Array(n);
+  for (let i = 0; i < n; i++) perSet[i] = matchedMse(sets(i), reconstruct(i), k, sampleSize).mse;
+  const ms = meanStd(perSet);
+  return { perSet, mean: ms.mean, std: ms.std };
+}
+
+/** CBM-GAN on n target deltas [n, deltaSize]. */
+export function evaluateCbmGan(
+  gan: CbmGan,
+  deltas: Float32Array,
+  n: number,
+  sets: SetSource,
+  k: number,
+  rng: Rng,
+  opts: Partial<InferenceOptions> = {},
+): MsrScores {
+  checkRows("evaluateCbmGan deltas", deltas, n, gan.deltaSize);
+  const d = gan.deltaSize;
+  return scoreSets(n, k, gan.sampleSize, sets, (i) =>
+    gan.reconstructSet(deltas.subarray(i * d, (i + 1) * d), k, rng.fork("target", i), opts),
+  );
+}
+
+/** The A_MSR baseline: k random pool samples per target set, matched the same way. */
+export function randomSetBaseline(
+  pool: Float32Array,
+  poolCount: number,
+  sampleSize: number,
+  n: number,
+  sets: SetSource,
+  k: number,
+  rng: Rng,
+): MsrScores {
+  return scoreSets(n, k, sampleSize, sets, (i) =>
+    randomSet(rng.fork("set", i), pool, poolCount, sampleSize, k),
+  );
+}

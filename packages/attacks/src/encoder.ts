@@ -1,0 +1,146 @@
+/**
+ * The attack encoder shared by all four attacks: dense delta -> 128 -> 64, each layer followed by
+ * LeakyReLU and dropout (0.2, then 0.4). [paper, code]
+ *
+ * Also the delta preprocessing, a named option fitted on the shadow deltas and applied unchanged
+ * to the target deltas:
+ * - "none": raw deltas, as the paper. [paper]
+ * - "standardize": per-feature (mean, std) of the shadow deltas. [choice] Posterior differences
+ *   are small (often 1e-3 scale), which can leave an unscaled encoder near its initial function.
+ * - "scale": per-feature centring, then one global divisor (the root mean per-feature variance),
+ *   which fixes the overall scale but keeps features that barely move small. [choice]
+ */
+import type { Rng } from "@updates-leak/core";
+import { type Activation, checkRows, createMlp, type InitName, type LayerSpec, type Mlp } from "./nn.ts";
+
+export interface EncoderConfig {
+  /** Layer widths. Paper: [128, 64]. */
+  hidden: number[];
+  /** Dropout after each layer. Paper code: [0.2, 0.4]. */
+  dropout: number[];
+  /** LeakyReLU negative slope. [choice] PyTorch's default 0.01 (the code uses nn.LeakyReLU()). */
+  leakySlope: number;
+  /** [choice] "he". */
+  init: InitName;
+}
+
+export const ENCODER_DEFAULTS: EncoderConfig = {
+  hidden: [128, 64],
+  dropout: [0.2, 0.4],
+  leakySlope: 0.01,
+  init: "he",
+};
+
+/** The encoder's layer list (for building it alone or as the front of a longer MLP). */
+export function encoderSpecs(cfg: EncoderConfig = ENCODER_DEFAULTS): LayerSpec[] {
+  if (cfg.hidden.length === 0) throw new Error("EncoderConfig.hidden: needs at least one layer");
+  if (cfg.dropout.length !== cfg.hidden.length) {
+    throw new Error(
+      `EncoderConfig.dropout: needs one rate per hidden layer (${cfg.hidden.length}), got ${cfg.dropout.length}`,
+    );
+  }
+  const act: Activation = { leakyRelu: cfg.leakySlope };
+  return cfg.hidden.map((units, i) => ({
+    units,
+    activation: act,
+    dropout: cfg.dropout[i] ?? 0,
+    init: cfg.init,
+  }));
+}
+
+export function createEncoder(rng: Rng, deltaSize: number, cfg: EncoderConfig = ENCODER_DEFAULTS): Mlp {
+  return createMlp(rng, deltaSize, encoderSpecs(cfg));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Delta preprocessing
+
+export type DeltaPreprocessing = "none" | "standardize" | "scale";
+
+export const DELTA_PREPROCESSING: readonly DeltaPreprocessing[] = ["none", "standardize", "scale"];
+
+export interface DeltaScaler {
+  kind: DeltaPreprocessing;
+  deltaSize: number;
+  /** Per-feature shift and divisor (empty for "none"; one shared divisor value for "scale"). */
+  mean: Float32Array;
+  std: Float32Array;
+  /** Returns a new array: (x - mean) / std per feature, or the input itself for "none". */
+  apply(deltas: Float32Array, n: number): Float32Array;
+}
+
+/**
+ * Fits the preprocessing on shadow deltas ([n, deltaSize] row-major). A feature whose std is below
+ * `minStd` (constant over the shadow set) is only centred.
+ */
+export function fitDeltaScaler(
+  kind: DeltaPreprocessing,
+  deltas: Float32Array,
+  n: number,
+  deltaSize: number,
+  minStd = 1e-12,
+): DeltaScaler {
+  checkRows("fitDeltaScaler deltas", deltas, n, deltaSize);
+  if (kind === "none") {
+    return {
+      kind,
+      deltaSize,
+      mean: new Float32Array(0),
+      std: new Float32Array(0),
+      apply: (d, m) => {
+        checkRows("DeltaScaler.apply deltas", d, m, deltaSize);
+        return d;
+      },
+    };
+  }
+  if (kind !== "standardize" && kind !== "scale") {
+    throw new Error(`delta preprocessing must be "none", "standardize" or "scale", got ${kind}`);
+  }
+  const sum = new Float64Array(deltaSize);
+  const sq = new Float64Array(deltaSize);
+  for (let i = 0; i < n; i++) {
+    const row = i * deltaSize;
+    for (let j = 0; j < deltaSize; j++) {
+      const v = deltas[row + j] as number;
+      sum[j] = (sum[j] as number) + v;
+    }
+  }
+  const mean = new Float32Array(deltaSize);
+  for (let j = 0; j < deltaSize; j++) mean[j] = (sum[j] as number) / n;
+  for (let i = 0; i < n; i++) {
+    const row = i * deltaSize;
+    for (let j = 0; j < deltaSize; j++) {
+      const v = (deltas[row + j] as number) - (mean[j] as number);
+      sq[j] = (sq[j] as number) + v * v;
+    }
+  }
+  const std = new Float32Array(deltaSize);
+  if (kind === "standardize") {
+    for (let j = 0; j < deltaSize; j++) {
+      const s = Math.sqrt((sq[j] as number) / n);
+      std[j] = s >= minStd ? s : 1;
+    }
+  } else {
+    let v = 0;
+    for (let j = 0; j < deltaSize; j++) v += (sq[j] as number) / n;
+    const s = Math.sqrt(v / deltaSize);
+    std.fill(s >= minStd ? s : 1);
+  }
+  return {
+    kind,
+    deltaSize,
+    mean,
+    std,
+    apply: (d, m) => {
+      checkRows("DeltaScaler.apply deltas", d, m, deltaSize);
+      const out = new Float32Array(d.length);
+      for (let i = 0; i < m; i++) {
+        const row = i * deltaSize;
+        for (let j = 0; j < deltaSize; j++) {
+          out[row + j] = ((d[row + j] as number) - (mean[j] as number)) / (std[j] as number);
+        }
+      }
+      return out;
+    },
+  };
+}

@@ -1,0 +1,157 @@
+/**
+ * A_LI, single-sample label inference: encoder (delta -> 128 -> 64) + decoder dense 64 -> classes
+ * + softmax, trained with cross-entropy and Adam on the shadow deltas. [paper]
+ * Epochs, batch size and learning rate are not given by the paper: [choice]s below.
+ */
+import { type Rng, tf } from "@updates-leak/core";
+import {
+  type DeltaPreprocessing,
+  type DeltaScaler,
+  ENCODER_DEFAULTS,
+  type EncoderConfig,
+  encoderSpecs,
+  fitDeltaScaler,
+} from "./encoder.ts";
+import {
+  ADAM_DEFAULTS,
+  type AdamConfig,
+  checkRows,
+  createMlp,
+  disposeMlp,
+  type EpochReport,
+  gatherRows,
+  type Mlp,
+  mlpForward,
+  mlpParams,
+  predictInChunks,
+  type TrainHistory,
+  trainMinibatches,
+  trainMode,
+} from "./nn.ts";
+
+export interface LabelAttackConfig {
+  encoder: EncoderConfig;
+  /** Delta preprocessing fitted on the shadow deltas. Default "standardize" [choice]; paper "none". */
+  preprocessing: DeltaPreprocessing;
+  /** [choice] 50. */
+  epochs: number;
+  /** [choice] 64. */
+  batchSize: number;
+  /** Adam [paper]; lr 1e-3 and PyTorch defaults [choice]. */
+  adam: AdamConfig;
+  /** Rows per forward pass at prediction time. */
+  predictChunk: number;
+  onEpoch?: (r: EpochReport) => void;
+}
+
+export const LABEL_DEFAULTS: LabelAttackConfig = {
+  encoder: ENCODER_DEFAULTS,
+  preprocessing: "standardize",
+  epochs: 50,
+  batchSize: 64,
+  adam: ADAM_DEFAULTS,
+  predictChunk: 1024,
+};
+
+export interface LabelAttack {
+  numClasses: number;
+  deltaSize: number;
+  scaler: DeltaScaler;
+  history: TrainHistory;
+  /** Softmax probabilities, [n, numClasses]. */
+  predictProba(deltas: Float32Array, n: number): Float32Array;
+  /** Most probable label per delta, [n]. */
+  predict(deltas: Float32Array, n: number): Int32Array;
+  dispose(): void;
+}
+
+/** Mean cross-entropy of integer labels against logits. */
+export function softmaxCrossEntropy(logits: tf.Tensor2D, labels: Int32Array, numClasses: number): tf.Scalar {
+  return tf.tidy(() => {
+    const onehot = tf.oneHot(tf.tensor1d(labels, "int32"), numClasses);
+    return tf.neg(tf.mean(tf.sum(tf.mul(onehot, tf.logSoftmax(logits)), 1)));
+  });
+}
+
+/**
+ * Trains A_LI on shadow deltas [n, deltaSize] with labels [n] in [0, numClasses).
+ * `cfg` is merged shallowly over LABEL_DEFAULTS.
+ */
+export function trainLabelAttack(
+  deltas: Float32Array,
+  labels: Int32Array,
+  n: number,
+  deltaSize: number,
+  numClasses: number,
+  rng: Rng,
+  cfg: Partial<LabelAttackConfig> = {},
+): LabelAttack {
+  const c: LabelAttackConfig = { ...LABEL_DEFAULTS, ...cfg };
+  checkRows("trainLabelAttack deltas", deltas, n, deltaSize);
+  checkRows("trainLabelAttack labels", labels, n, 1);
+  for (let i = 0; i < n; i++) {
+    const l = labels[i] as number;
+    if (l < 0 || l >= numClasses)
+      throw new Error(`trainLabelAttack: labels[${i}] = ${l} is not in [0, ${numClasses})`);
+  }
+  const scaler = fitDeltaScaler(c.preprocessing, deltas, n, deltaSize);
+  const x = scaler.apply(deltas, n);
+  const model: Mlp = createMlp(rng.fork("init"), deltaSize, [
+    ...encoderSpecs(c.encoder),
+    { units: numClasses, activation: "linear", init: c.encoder.init },
+  ]);
+  let history: TrainHistory;
+  try {
+    history = trainMinibatches(
+      n,
+      mlpParams(model),
+      (ctx) => {
+        const xb = tf.tensor2d(gatherRows(x, deltaSize, ctx.indices), [ctx.indices.length, deltaSize]);
+        const yb = new Int32Array(ctx.indices.length);
+        for (let i = 0; i < yb.length; i++) yb[i] = labels[ctx.indices[i] as number] as number;
+        return softmaxCrossEntropy(mlpForward(model, xb, trainMode(ctx.rng)), yb, numClasses);
+      },
+      {
+        epochs: c.epochs,
+        batchSize: c.batchSize,
+        adam: c.adam,
+        rng: rng.fork("train"),
+        label: "A_LI",
+        onEpoch: c.onEpoch,
+      },
+    );
+  } catch (e) {
+    disposeMlp(model);
+    throw e;
+  }
+  const predictProba = (d: Float32Array, m: number): Float32Array => {
+    const xs = scaler.apply(d, m);
+    return predictInChunks(m, numClasses, c.predictChunk, (start, count) =>
+      tf.softmax(
+        mlpForward(
+          model,
+          tf.tensor2d(xs.subarray(start * deltaSize, (start + count) * deltaSize), [count, deltaSize]),
+        ),
+      ),
+    );
+  };
+  return {
+    numClasses,
+    deltaSize,
+    scaler,
+    history,
+    predictProba,
+    predict(d, m) {
+      const p = predictProba(d, m);
+      const out = new Int32Array(m);
+      for (let i = 0; i < m; i++) {
+        let best = 0;
+        for (let k = 1; k < numClasses; k++)
+          if ((p[i * numClasses + k] as number) > (p[i * numClasses + best] as number)) best = k;
+        out[i] = best;
+      }
+      return out;
+    },
+    dispose: () => disposeMlp(model),
+  };
+}

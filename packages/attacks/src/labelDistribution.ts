@@ -1,0 +1,150 @@
+/**
+ * A_LDE, multi-sample label distribution estimation [code]: attack encoder (delta -> 128 -> 64) +
+ * dense 64 -> classes + softmax; target = the updating set's normalised label histogram; loss = the
+ * true per-set KL divergence KL(p || q) = sum_c p_c log(p_c / q_c), averaged over the batch
+ * (PyTorch's 'batchmean'); Adam lr 1e-3, weight decay 1e-5 (coupled L2, as torch.optim.Adam),
+ * batch 128, 50 epochs.
+ */
+import { type Rng, tf } from "@updates-leak/core";
+import {
+  type DeltaPreprocessing,
+  type DeltaScaler,
+  ENCODER_DEFAULTS,
+  type EncoderConfig,
+  encoderSpecs,
+  fitDeltaScaler,
+} from "./encoder.ts";
+import {
+  ADAM_DEFAULTS,
+  type AdamConfig,
+  checkRows,
+  createMlp,
+  disposeMlp,
+  type EpochReport,
+  gatherRows,
+  mlpForward,
+  mlpParams,
+  predictInChunks,
+  type TrainHistory,
+  trainMinibatches,
+  trainMode,
+} from "./nn.ts";
+
+export interface LabelDistributionConfig {
+  encoder: EncoderConfig;
+  /** Default "standardize" [choice]; paper/code "none". */
+  preprocessing: DeltaPreprocessing;
+  /** [code] 50 */
+  epochs: number;
+  /** [code] 128 */
+  batchSize: number;
+  /** [code] lr 1e-3, weight decay 1e-5. */
+  adam: AdamConfig;
+  predictChunk: number;
+  onEpoch?: (r: EpochReport) => void;
+}
+
+export const LABEL_DISTRIBUTION_DEFAULTS: LabelDistributionConfig = {
+  encoder: ENCODER_DEFAULTS,
+  preprocessing: "standardize",
+  epochs: 50,
+  batchSize: 128,
+  adam: { ...ADAM_DEFAULTS, lr: 1e-3, weightDecay: 1e-5 },
+  predictChunk: 1024,
+};
+
+export interface LabelDistributionAttack {
+  numClasses: number;
+  deltaSize: number;
+  scaler: DeltaScaler;
+  history: TrainHistory;
+  /** Predicted label distributions, [n, numClasses], rows sum to 1. */
+  predict(deltas: Float32Array, n: number): Float32Array;
+  dispose(): void;
+}
+
+/**
+ * Batch mean of KL(p || softmax(logits)); terms with p_c = 0 contribute 0 (p log p computed as
+ * p * log(max(p, tiny)), which is exactly 0 there).
+ */
+export function klDivLoss(p: tf.Tensor2D, logits: tf.Tensor2D): tf.Scalar {
+  return tf.tidy(() => {
+    const logq = tf.logSoftmax(logits);
+    const plogp = tf.mul(p, tf.log(tf.maximum(p, 1e-30)));
+    return tf.mean(tf.sum(tf.sub(plogp, tf.mul(p, logq)), 1)) as tf.Scalar;
+  });
+}
+
+/** Trains A_LDE on shadow deltas [n, deltaSize] and label histograms [n, numClasses] (rows sum to 1). */
+export function trainLabelDistributionAttack(
+  deltas: Float32Array,
+  histograms: Float32Array,
+  n: number,
+  deltaSize: number,
+  numClasses: number,
+  rng: Rng,
+  cfg: Partial<LabelDistributionConfig> = {},
+): LabelDistributionAttack {
+  const c: LabelDistributionConfig = { ...LABEL_DISTRIBUTION_DEFAULTS, ...cfg };
+  checkRows("trainLabelDistributionAttack deltas", deltas, n, deltaSize);
+  checkRows("trainLabelDistributionAttack histograms", histograms, n, numClasses);
+  for (let i = 0; i < n; i++) {
+    let s = 0;
+    for (let k = 0; k < numClasses; k++) {
+      const v = histograms[i * numClasses + k] as number;
+      if (!(v >= 0))
+        throw new Error(`trainLabelDistributionAttack: histograms row ${i} has a negative or NaN entry`);
+      s += v;
+    }
+    if (Math.abs(s - 1) > 1e-3)
+      throw new Error(`trainLabelDistributionAttack: histograms row ${i} sums to ${s}, expected 1`);
+  }
+  const scaler = fitDeltaScaler(c.preprocessing, deltas, n, deltaSize);
+  const x = scaler.apply(deltas, n);
+  const model = createMlp(rng.fork("init"), deltaSize, [
+    ...encoderSpecs(c.encoder),
+    { units: numClasses, activation: "linear", init: c.encoder.init },
+  ]);
+  let history: TrainHistory;
+  try {
+    history = trainMinibatches(
+      n,
+      mlpParams(model),
+      (ctx) => {
+        const m = ctx.indices.length;
+        const xb = tf.tensor2d(gatherRows(x, deltaSize, ctx.indices), [m, deltaSize]);
+        const pb = tf.tensor2d(gatherRows(histograms, numClasses, ctx.indices), [m, numClasses]);
+        return klDivLoss(pb, mlpForward(model, xb, trainMode(ctx.rng)));
+      },
+      {
+        epochs: c.epochs,
+        batchSize: c.batchSize,
+        adam: c.adam,
+        rng: rng.fork("train"),
+        label: "A_LDE",
+        onEpoch: c.onEpoch,
+      },
+    );
+  } catch (e) {
+    disposeMlp(model);
+    throw e;
+  }
+  return {
+    numClasses,
+    deltaSize,
+    scaler,
+    history,
+    predict(d, m) {
+      const xs = scaler.apply(d, m);
+      return predictInChunks(m, numClasses, c.predictChunk, (start, count) =>
+        tf.softmax(
+          mlpForward(
+            model,
+            tf.tensor2d(xs.subarray(start * deltaSize, (start + count) * deltaSize), [count, deltaSize]),
+          ),
+        ),
+      );
+    },
+    dispose: () => disposeMlp(model),
+  };
+}
