@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { availableBackends, selectBackend } from "./backend/select.ts";
 import { referenceDeltas, UpdateEngine, type UpdateSets } from "./engine.ts";
 import { cifarCnn, initParams, instaMlp, type ModelSpec, mnistCnn } from "./models/spec.ts";
@@ -36,6 +36,7 @@ const CASES: [ModelSpec, number, number][] = [
   [instaMlp, 100, 3],
 ];
 
+setDefaultTimeout(300_000);
 const backends = await availableBackends();
 
 describe.each(backends)("engine vs reference on %s", (backend) => {

@@ -19,14 +19,15 @@
  *
  * `referenceDeltas` is the plain one-model-at-a-time path the engine is tested against.
  */
-import { type DropoutMasks, drawMasks, hasDropout } from "./models/masks.ts";
+
+import { registerGroupedWasmKernels } from "./kernels/wasm/GroupedKernels.ts";
 import { batchedForward } from "./models/batched.ts";
 import { forward, type ParamTensors, toTensors } from "./models/forward.ts";
+import { type DropoutMasks, drawMasks, hasDropout, stackedMasks } from "./models/masks.ts";
 import { type Layer, layerOutputShapes, type ModelSpec, type Params } from "./models/spec.ts";
+import { groupedConv2d, groupedMatMul } from "./ops/grouped.ts";
 import { posteriorDelta, posteriors } from "./probe.ts";
 import type { Rng } from "./random.ts";
-import { registerGroupedWasmKernels } from "./kernels/wasm/GroupedKernels.ts";
-import { groupedConv2d, groupedMatMul } from "./ops/grouped.ts";
 import { type Tensor, tf } from "./tf.ts";
 import { type LabelledData, referenceUpdate, type SgdConfig } from "./train.ts";
 
@@ -149,7 +150,8 @@ export class UpdateEngine {
       throw new Error(`UpdateEngine.deltas: dropout is on, so ${sets.count} mask generators are needed`);
     }
     const rngs = useDropout ? maskRngs : null;
-    const weights = sets.setSize === 1 ? this.singleStepWeights(sets, rngs) : this.multiStepWeights(sets, rngs);
+    const weights =
+      sets.setSize === 1 ? this.singleStepWeights(sets, rngs) : this.multiStepWeights(sets, rngs);
     const delta = tf.tidy(() => this.probeDeltas(weights, sets.count));
     tf.dispose(weights);
     const out = (await delta.data()) as Float32Array;
@@ -163,15 +165,7 @@ export class UpdateEngine {
     const M = sets.count;
     const shapes = layerOutputShapes(spec);
     // Per-model masks, one sample each: stack into [M, size] per dropout layer.
-    const masksJs: Float32Array[] = [];
-    if (maskRngs) {
-      const per = maskRngs.map((r) => drawMasks(spec, 1, r));
-      per[0]!.forEach((m0, d) => {
-        const all = new Float32Array(M * m0.length);
-        per.forEach((pm, m) => all.set(pm[d]!, m * m0.length));
-        masksJs.push(all);
-      });
-    }
+    const masksJs = maskRngs ? stackedMasks(spec, 1, maskRngs) : [];
     return tf.tidy(() => {
       const x = tf.tensor(sets.x, [M, ...spec.inputShape]);
       const onehot = tf.oneHot(tf.tensor1d(sets.y, "int32"), spec.numClasses);
@@ -185,7 +179,13 @@ export class UpdateEngine {
       const lossFn = (...t: Tensor[]) => {
         inputs.length = 0;
         const logits = forward(spec, this.original, x, masks, t, inputs);
-        return tf.losses.softmaxCrossEntropy(onehot, logits, undefined, undefined, tf.Reduction.SUM) as tf.Scalar;
+        return tf.losses.softmaxCrossEntropy(
+          onehot,
+          logits,
+          undefined,
+          undefined,
+          tf.Reduction.SUM,
+        ) as tf.Scalar;
       };
       const dz = tf.grads(lossFn)(taps);
       const lr = this.opts.sgd.lr;
@@ -226,7 +226,9 @@ export class UpdateEngine {
     const S = sets.setSize;
     const { lr, momentum, batchSize } = this.opts.sgd;
     const size = spec.inputShape.reduce((a, b) => a * b, 1);
-    let w = tf.tidy(() => this.original.map((p) => tf.tile(tf.expandDims(p, 0), [M, ...p.shape.map(() => 1)])));
+    let w = tf.tidy(() =>
+      this.original.map((p) => tf.tile(tf.expandDims(p, 0), [M, ...p.shape.map(() => 1)])),
+    );
     let v: Tensor[] | null = null;
     for (let start = 0; start < S; start += batchSize) {
       const b = Math.min(batchSize, S - start);
@@ -237,18 +239,14 @@ export class UpdateEngine {
         xb.set(sets.x.subarray(from * size, (from + b) * size), m * b * size);
         yb.set(sets.y.subarray(from, from + b), m * b);
       }
-      let masksJs: Float32Array[] | null = null;
-      if (maskRngs) {
-        const per = maskRngs.map((r) => drawMasks(spec, b, r));
-        masksJs = per[0]!.map((m0, d) => {
-          const all = new Float32Array(M * m0.length);
-          per.forEach((pm, m) => all.set(pm[d]!, m * m0.length));
-          return all;
-        });
-      }
+      const masksJs = maskRngs ? stackedMasks(spec, b, maskRngs) : null;
       const next = tf.tidy(() => {
         const x = tf.tensor(xb, [M * b, ...spec.inputShape]);
-        const onehot = tf.reshape(tf.oneHot(tf.tensor1d(yb, "int32"), spec.numClasses), [M, b, spec.numClasses]);
+        const onehot = tf.reshape(tf.oneHot(tf.tensor1d(yb, "int32"), spec.numClasses), [
+          M,
+          b,
+          spec.numClasses,
+        ]);
         const masks = masksJs ? masksJs.map((m) => tf.tensor2d(m, [M * b, m.length / (M * b)])) : null;
         // Sum over models of each model's mean loss over its batch.
         const loss = (...ws: Tensor[]) => {
@@ -289,13 +287,19 @@ export class UpdateEngine {
           const [oh, ow] = outShape as [number, number, number];
           const kkc = l.k * l.k * l.in;
           if (shared) {
-            if (!this.probePatches || i !== 0) throw new Error("engine: a shared-input conv must be the first layer");
+            if (!this.probePatches || i !== 0)
+              throw new Error("engine: a shared-input conv must be the first layer");
             // Bias folded in: patches carry a column of ones, filters a row of biases.
             const wb = tf.concat([tf.reshape(w, [M, kkc, l.out]), tf.reshape(b, [M, 1, l.out])], 1);
             h = tf.reshape(groupedMatMul(this.probePatches, wb), [M * B, oh, ow, l.out]);
           } else {
             const y = groupedConv2d(h, w);
-            h = tf.reshape(tf.add(tf.reshape(y, [M, -1, l.out]), tf.reshape(b, [M, 1, l.out])), [M * B, oh, ow, l.out]);
+            h = tf.reshape(tf.add(tf.reshape(y, [M, -1, l.out]), tf.reshape(b, [M, 1, l.out])), [
+              M * B,
+              oh,
+              ow,
+              l.out,
+            ]);
           }
           shared = false;
           p += 2;

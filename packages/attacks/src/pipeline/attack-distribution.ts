@@ -37,13 +37,21 @@ export async function runDistributionAttack(
   const shadowHist = setHistograms(shadow.labels, cfg.shadowModels, S, C);
   const targetHist = setHistograms(target.labels, n, S, C);
   const t0 = performance.now();
-  const attack = trainLabelDistributionAttack(shadow.deltas, shadowHist, cfg.shadowModels, shadow.deltaSize, C, rng.fork("train"), {
-    epochs: cfg.attackEpochs,
-    onEpoch: (r) => {
-      ctx.progress("train A_LDE", r.epoch, cfg.attackEpochs);
-      ctx.metric({ stage: "attack-distribution", epoch: r.epoch, loss: r.loss });
+  const attack = trainLabelDistributionAttack(
+    shadow.deltas,
+    shadowHist,
+    cfg.shadowModels,
+    shadow.deltaSize,
+    C,
+    rng.fork("train"),
+    {
+      epochs: cfg.attackEpochs,
+      onEpoch: (r) => {
+        ctx.progress("train A_LDE", r.epoch, cfg.attackEpochs);
+        ctx.metric({ stage: "attack-distribution", epoch: r.epoch, loss: r.loss });
+      },
     },
-  });
+  );
   const trainSeconds = (performance.now() - t0) / 1000;
   const pred = attack.predict(target.deltas, n);
   attack.dispose();
@@ -56,7 +64,9 @@ export async function runDistributionAttack(
   const top = topLabelAgreement(targetHist, pred, n, C);
   const topRandom = topLabelAgreement(targetHist, random, n, C);
   const topPrior = topLabelAgreement(targetHist, prior, n, C);
-  ctx.log(`A_LDE KL ${kl.mean.toFixed(4)} (random ${klRandom.mean.toFixed(4)}, prior ${klPrior.mean.toFixed(4)}); top label ${top.toFixed(3)}`);
+  ctx.log(
+    `A_LDE KL ${kl.mean.toFixed(4)} (random ${klRandom.mean.toFixed(4)}, prior ${klPrior.mean.toFixed(4)}); top label ${top.toFixed(3)}`,
+  );
   return {
     attack: "distribution",
     dataset: ds.name,

@@ -19,20 +19,32 @@ export function isBalanced(freqs: ArrayLike<number>): boolean {
   return true;
 }
 
-export async function runLabelAttack(cfg: ExperimentConfig, ctx: RunContext, data: ExperimentData): Promise<ExperimentResult> {
+export async function runLabelAttack(
+  cfg: ExperimentConfig,
+  ctx: RunContext,
+  data: ExperimentData,
+): Promise<ExperimentResult> {
   const { dataset: ds, splits } = data;
   const C = ds.numClasses;
   const shadow = await readSide(ctx.shadowStore, cfg.shadowModels, cfg.shardSize, 1);
   const target = await readSide(ctx.targetStore, cfg.targetModels, cfg.shardSize, 1);
   const rng = new Rng(cfg.seed).fork("attack", "label");
   const t0 = performance.now();
-  const attack = trainLabelAttack(shadow.deltas, shadow.labels, cfg.shadowModels, shadow.deltaSize, C, rng.fork("train"), {
-    epochs: cfg.attackEpochs,
-    onEpoch: (r) => {
-      ctx.progress("train A_LI", r.epoch, cfg.attackEpochs);
-      ctx.metric({ stage: "attack-label", epoch: r.epoch, loss: r.loss });
+  const attack = trainLabelAttack(
+    shadow.deltas,
+    shadow.labels,
+    cfg.shadowModels,
+    shadow.deltaSize,
+    C,
+    rng.fork("train"),
+    {
+      epochs: cfg.attackEpochs,
+      onEpoch: (r) => {
+        ctx.progress("train A_LI", r.epoch, cfg.attackEpochs);
+        ctx.metric({ stage: "attack-label", epoch: r.epoch, loss: r.loss });
+      },
     },
-  });
+  );
   const trainSeconds = (performance.now() - t0) / 1000;
   const pred = attack.predict(target.deltas, cfg.targetModels);
   const trainPred = attack.predict(shadow.deltas, cfg.shadowModels);

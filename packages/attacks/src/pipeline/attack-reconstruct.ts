@@ -49,13 +49,21 @@ export async function runReconstructionAttack(
   try {
     t = performance.now();
     const shadowSamples = ds.gatherUnit(shadow.indices);
-    const attack = trainReconstructionAttack(shadow.deltas, shadowSamples, cfg.shadowModels, shadow.deltaSize, ae, rng.fork("train"), {
-      epochs: cfg.attackEpochs,
-      onEpoch: (r) => {
-        ctx.progress("train A_SSR", r.epoch, cfg.attackEpochs);
-        ctx.metric({ stage: "attack-reconstruct", epoch: r.epoch, loss: r.loss });
+    const attack = trainReconstructionAttack(
+      shadow.deltas,
+      shadowSamples,
+      cfg.shadowModels,
+      shadow.deltaSize,
+      ae,
+      rng.fork("train"),
+      {
+        epochs: cfg.attackEpochs,
+        onEpoch: (r) => {
+          ctx.progress("train A_SSR", r.epoch, cfg.attackEpochs);
+          ctx.metric({ stage: "attack-reconstruct", epoch: r.epoch, loss: r.loss });
+        },
       },
-    });
+    );
     timings.attack_train = (performance.now() - t) / 1000;
     const n = cfg.targetModels;
     const truth = ds.gatherUnit(target.indices);
@@ -69,13 +77,27 @@ export async function runReconstructionAttack(
     const random = randomSamples(rng.fork("random"), pool, splits.shadow.pool.length, D, n);
     const labelRandom = labelRandomSamples(rng.fork("label-random"), pool, poolLabels, D, target.labels);
     t = performance.now();
-    const li = trainLabelAttack(shadow.deltas, shadow.labels, cfg.shadowModels, shadow.deltaSize, ds.numClasses, rng.fork("li"), {
-      epochs: cfg.attackEpochs,
-    });
+    const li = trainLabelAttack(
+      shadow.deltas,
+      shadow.labels,
+      cfg.shadowModels,
+      shadow.deltaSize,
+      ds.numClasses,
+      rng.fork("li"),
+      {
+        epochs: cfg.attackEpochs,
+      },
+    );
     const predicted = li.predict(target.deltas, n);
     li.dispose();
     timings.label_attack_for_baseline = (performance.now() - t) / 1000;
-    const labelRandomPredicted = labelRandomSamples(rng.fork("label-random-pred"), pool, poolLabels, D, predicted);
+    const labelRandomPredicted = labelRandomSamples(
+      rng.fork("label-random-pred"),
+      pool,
+      poolLabels,
+      D,
+      predicted,
+    );
 
     const value = mse(recon, truth);
     const baselines = {
@@ -109,7 +131,11 @@ export async function runReconstructionAttack(
         improvementOverLabelRandom: 1 - value / baselines.label_random,
         autoencoderEpochs: aeEpochs,
       },
-      counts: { attack_train: cfg.shadowModels, attack_test: n, autoencoder_train: splits.shadow.train.length },
+      counts: {
+        attack_train: cfg.shadowModels,
+        attack_test: n,
+        autoencoder_train: splits.shadow.train.length,
+      },
       timingsSeconds: timings,
       figures: {
         bars: [

@@ -83,7 +83,9 @@ export async function generateSide(
       for (let i = 0; i < d.length; i++) {
         if (!Number.isFinite(d[i]!)) {
           const model = c + Math.floor(i / engine.deltaSize);
-          throw new NonFiniteDeltaError(`generate ${side}: delta of updated model ${model} (shard ${k}) is ${d[i]}`);
+          throw new NonFiniteDeltaError(
+            `generate ${side}: delta of updated model ${model} (shard ${k}) is ${d[i]}`,
+          );
         }
       }
       deltas.set(d, (c - from) * engine.deltaSize);
@@ -124,7 +126,8 @@ export async function readSide(
   const labels = new Int32Array(models * setSize);
   for (let k = 0; k < shards; k++) {
     const s = await store.read(k);
-    if (s.truthSize !== 2 * setSize) throw new Error(`shard ${k}: truth size ${s.truthSize}, expected ${2 * setSize}`);
+    if (s.truthSize !== 2 * setSize)
+      throw new Error(`shard ${k}: truth size ${s.truthSize}, expected ${2 * setSize}`);
     if (!deltas) {
       deltaSize = s.deltaSize;
       deltas = new Float32Array(models * deltaSize);

@@ -2,7 +2,16 @@
  * The original (pre-update) target and shadow models: trained once per (data set, split seed,
  * side, architecture, training config), cached through the run context's ModelCache.
  */
-import { type LabelledData, PAPER_SGD, Rng, SPECS, trainModel, initParams, type ModelSpec, type Params } from "@updates-leak/core";
+import {
+  initParams,
+  type LabelledData,
+  type ModelSpec,
+  PAPER_SGD,
+  type Params,
+  Rng,
+  SPECS,
+  trainModel,
+} from "@updates-leak/core";
 import type { ExperimentConfig } from "./config.ts";
 import type { RunContext } from "./context.ts";
 import type { DatasetLike, SideSplit } from "./data.ts";
@@ -53,10 +62,17 @@ export async function originalModel(
   const rng = new Rng(cfg.seed).fork("original", side);
   const t0 = performance.now();
   const data = labelledData(ds, split.train);
-  const params = await trainModel(spec, initParams(spec, rng.fork("init")), data, { ...PAPER_SGD, epochs }, rng.fork("train"), (p) => {
-    ctx.progress(`train ${side} model`, p.epoch, p.epochs);
-    ctx.metric({ stage: `train-${side}`, epoch: p.epoch, loss: p.meanLoss });
-  });
+  const params = await trainModel(
+    spec,
+    initParams(spec, rng.fork("init")),
+    data,
+    { ...PAPER_SGD, epochs },
+    rng.fork("train"),
+    (p) => {
+      ctx.progress(`train ${side} model`, p.epoch, p.epochs);
+      ctx.metric({ stage: `train-${side}`, epoch: p.epoch, loss: p.meanLoss });
+    },
+  );
   const trainSeconds = (performance.now() - t0) / 1000;
   if (ctx.modelCache) await ctx.modelCache.put(key, params);
   return { params, trainSeconds, cached: false, key };

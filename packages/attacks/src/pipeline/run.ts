@@ -5,16 +5,16 @@
  *   3. the attack: fit on the shadow deltas, evaluate on the target deltas, with its baselines.
  * `generateShards` runs step 1-2 only (for `--shard k/n` job arrays); `runExperiment` all of it.
  */
-import { PAPER_EPOCHS, PAPER_SGD, UpdateEngine, currentBackend } from "@updates-leak/core";
+import { currentBackend, PAPER_EPOCHS, PAPER_SGD, UpdateEngine } from "@updates-leak/core";
+import { runDistributionAttack } from "./attack-distribution.ts";
+import { runLabelAttack } from "./attack-label.ts";
+import { runMsrAttack } from "./attack-msr.ts";
+import { runReconstructionAttack } from "./attack-reconstruct.ts";
 import type { ExperimentConfig } from "./config.ts";
 import type { ExperimentResult, RunContext } from "./context.ts";
 import type { ExperimentData } from "./data.ts";
-import { generateSide, type GenerateStats, type ShardSelection } from "./generate.ts";
+import { type GenerateStats, generateSide, type ShardSelection } from "./generate.ts";
 import { originalModel, specFor } from "./originals.ts";
-import { runLabelAttack } from "./attack-label.ts";
-import { runReconstructionAttack } from "./attack-reconstruct.ts";
-import { runDistributionAttack } from "./attack-distribution.ts";
-import { runMsrAttack } from "./attack-msr.ts";
 
 export interface GenerationReport {
   timings: Record<string, number>;
@@ -31,7 +31,9 @@ export async function generateShards(
   const { dataset: ds, splits } = data;
   const spec = specFor(cfg.dataset);
   if (ds.sampleSize !== spec.inputShape.reduce((a, b) => a * b, 1)) {
-    throw new Error(`data set ${ds.name} samples (${ds.sampleShape}) do not fit ${spec.name} (${spec.inputShape})`);
+    throw new Error(
+      `data set ${ds.name} samples (${ds.sampleShape}) do not fit ${spec.name} (${spec.inputShape})`,
+    );
   }
   const epochs = cfg.trainEpochs > 0 ? cfg.trainEpochs : PAPER_EPOCHS[cfg.dataset];
   const timings: Record<string, number> = {};
@@ -47,7 +49,13 @@ export async function generateShards(
     const original = await originalModel(cfg, side, split, ds, epochs, ctx);
     originals[side] = { cached: original.cached, key: original.key, trainSeconds: original.trainSeconds };
     timings[`train_${side}_model`] = original.trainSeconds;
-    const engine = new UpdateEngine({ spec, original: original.params, probes, sgd: PAPER_SGD, dropout: true });
+    const engine = new UpdateEngine({
+      spec,
+      original: original.params,
+      probes,
+      sgd: PAPER_SGD,
+      dropout: true,
+    });
     let stats: GenerateStats;
     try {
       const store = side === "shadow" ? ctx.shadowStore : ctx.targetStore;
@@ -66,13 +74,20 @@ export async function generateShards(
   return { timings, counts, originals };
 }
 
-export async function runExperiment(cfg: ExperimentConfig, ctx: RunContext, data: ExperimentData): Promise<ExperimentResult> {
+export async function runExperiment(
+  cfg: ExperimentConfig,
+  ctx: RunContext,
+  data: ExperimentData,
+): Promise<ExperimentResult> {
   const t0 = performance.now();
   const gen = await generateShards(cfg, ctx, data);
   const t1 = performance.now();
-  const run = { label: runLabelAttack, reconstruct: runReconstructionAttack, distribution: runDistributionAttack, msr: runMsrAttack }[
-    cfg.attack
-  ];
+  const run = {
+    label: runLabelAttack,
+    reconstruct: runReconstructionAttack,
+    distribution: runDistributionAttack,
+    msr: runMsrAttack,
+  }[cfg.attack];
   const result = await run(cfg, ctx, data);
   result.timingsSeconds = {
     ...gen.timings,

@@ -44,3 +44,17 @@ export function drawMasks(spec: ModelSpec, batch: number, rng: Rng): DropoutMask
 export function onesMasks(spec: ModelSpec, batch: number): DropoutMasks {
   return dropoutLayerSizes(spec).map((s) => new Float32Array(batch * s).fill(1));
 }
+
+/**
+ * Masks of M models for one batch of `batch` samples each, drawn from each model's own generator
+ * (as the reference update draws them) and stacked model-major: [M * batch * size] per layer.
+ */
+export function stackedMasks(spec: ModelSpec, batch: number, rngs: readonly Rng[]): Float32Array[] {
+  const per = rngs.map((r) => drawMasks(spec, batch, r));
+  return dropoutLayerSizes(spec).map((size, d) => {
+    const n = batch * size;
+    const all = new Float32Array(rngs.length * n);
+    for (let m = 0; m < per.length; m++) all.set(per[m]![d]!, m * n);
+    return all;
+  });
+}
