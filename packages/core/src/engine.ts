@@ -24,8 +24,7 @@ import { registerGroupedWasmKernels } from "./kernels/wasm/GroupedKernels.ts";
 import { batchedForward } from "./models/batched.ts";
 import { forward, type ParamTensors, toTensors } from "./models/forward.ts";
 import { type DropoutMasks, drawMasks, hasDropout, stackedMasks } from "./models/masks.ts";
-import { type Layer, layerOutputShapes, type ModelSpec, type Params } from "./models/spec.ts";
-import { groupedConv2d, groupedMatMul } from "./ops/grouped.ts";
+import { layerOutputShapes, type ModelSpec, type Params } from "./models/spec.ts";
 import { posteriorDelta, posteriors } from "./probe.ts";
 import type { Rng } from "./random.ts";
 import { type Tensor, tf } from "./tf.ts";
@@ -267,69 +266,11 @@ export class UpdateEngine {
     return w;
   }
 
-  /**
-   * The batched probe forward with per-model weights; returns deltas [M, probes*classes].
-   * Activations are model-major: [M*B, h, w, c] for images, [M, B, f] after flatten.
-   */
+  /** The batched probe forward with per-model weights; returns deltas [M, probes*classes]. */
   private probeDeltas(weights: Tensor[], M: number): Tensor {
-    const { spec } = this;
-    const B = this.nProbes;
-    const shapes = layerOutputShapes(spec);
-    let h: Tensor = this.probes;
-    let shared = true; // activations still identical for all models ([B, ...])
-    let p = 0;
-    spec.layers.forEach((l: Layer, i) => {
-      const outShape = shapes[i]!;
-      switch (l.kind) {
-        case "conv": {
-          const w = weights[p]!; // [M, k, k, C, O]
-          const b = weights[p + 1]!; // [M, O]
-          const [oh, ow] = outShape as [number, number, number];
-          const kkc = l.k * l.k * l.in;
-          if (shared) {
-            if (!this.probePatches || i !== 0)
-              throw new Error("engine: a shared-input conv must be the first layer");
-            // Bias folded in: patches carry a column of ones, filters a row of biases.
-            const wb = tf.concat([tf.reshape(w, [M, kkc, l.out]), tf.reshape(b, [M, 1, l.out])], 1);
-            h = tf.reshape(groupedMatMul(this.probePatches, wb), [M * B, oh, ow, l.out]);
-          } else {
-            const y = groupedConv2d(h, w);
-            h = tf.reshape(tf.add(tf.reshape(y, [M, -1, l.out]), tf.reshape(b, [M, 1, l.out])), [
-              M * B,
-              oh,
-              ow,
-              l.out,
-            ]);
-          }
-          shared = false;
-          p += 2;
-          break;
-        }
-        case "dense": {
-          const w = weights[p]!; // [M, K, N]
-          const b = weights[p + 1]!; // [M, N]
-          h = tf.add(groupedMatMul(h, w), tf.reshape(b, [M, 1, l.out])); // [M, B, N]
-          shared = false;
-          p += 2;
-          break;
-        }
-        case "maxpool":
-          h = tf.maxPool(h as tf.Tensor4D, l.size, l.size, "valid");
-          break;
-        case "relu":
-          h = tf.relu(h);
-          break;
-        case "flatten":
-          h = shared ? tf.reshape(h, [B, -1]) : tf.reshape(h, [M, B, -1]);
-          break;
-        case "dropout":
-        case "dropout2d":
-          break; // inference mode
-      }
-    });
-    if (h.rank !== 3) throw new Error("engine: the model must end in a dense layer");
-    const prob = tf.softmax(h); // [M, B, N]
-    return tf.reshape(tf.sub(tf.expandDims(this.p0, 0), prob), [M, B * spec.numClasses]);
+    const logits = batchedForward(this.spec, weights, this.probes, M, null, { patches: this.probePatches });
+    const prob = tf.softmax(logits); // [M, B, N]
+    return tf.reshape(tf.sub(tf.expandDims(this.p0, 0), prob), [M, this.nProbes * this.spec.numClasses]);
   }
 }
 

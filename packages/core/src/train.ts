@@ -3,8 +3,9 @@
  * SGD with momentum in PyTorch's form (v = mu v + g; w = w - lr v), cross-entropy, dropout active.
  * The loop reads top to bottom; a NaN or infinite loss stops it with the epoch and step named.
  */
-import { drawMasks } from "./models/masks.ts";
+
 import { crossEntropy, forward, type ParamTensors, toTensors } from "./models/forward.ts";
+import { drawMasks } from "./models/masks.ts";
 import type { ModelSpec, Params } from "./models/spec.ts";
 import type { Rng } from "./random.ts";
 import { type Tensor, tf } from "./tf.ts";

@@ -3,8 +3,13 @@
  * inputs ([M*B, ...inputShape], model-major), built from grouped ops that carry gradients, so
  * tf.grads of the summed per-model losses gives every model's own gradient in one backward pass.
  * Activations: [M*B, h, w, c] for images, [M, B, f] after flatten. Returns logits [M, B, classes].
+ *
+ * `shared` (inference only): the B inputs are the same for every model (the probes). A first
+ * dense layer then multiplies them by every model's weights directly; a first conv layer uses
+ * `shared.patches`, the inputs' patches with a column of ones ([B*oh*ow, k*k*C + 1]), made once,
+ * in one grouped matMul against every model's filters with the bias as an extra row.
  */
-import { groupedConv2dTrainable, groupedMatMulTrainable } from "../ops/grouped.ts";
+import { groupedConv2dTrainable, groupedMatMul, groupedMatMulTrainable } from "../ops/grouped.ts";
 import { type Tensor, tf } from "../tf.ts";
 import { dropoutLayerSizes } from "./masks.ts";
 import type { ModelSpec } from "./spec.ts";
@@ -15,15 +20,30 @@ export function batchedForward(
   x: Tensor,
   M: number,
   masks: Tensor[] | null,
+  shared?: { patches: Tensor | null },
 ): Tensor {
-  const B = x.shape[0]! / M;
+  const B = shared ? x.shape[0]! : x.shape[0]! / M;
   const sizes = dropoutLayerSizes(spec);
-  let h = spec.inputShape.length === 1 ? tf.reshape(x, [M, B, -1]) : x;
+  let h = spec.inputShape.length === 1 && !shared ? tf.reshape(x, [M, B, -1]) : x;
   let p = 0;
   let d = 0;
-  for (const l of spec.layers) {
+  for (const [i, l] of spec.layers.entries()) {
+    const first = i === 0 && shared !== undefined;
     switch (l.kind) {
       case "conv": {
+        if (first) {
+          if (!shared.patches)
+            throw new Error("batchedForward: a shared first conv needs the inputs' patches");
+          const kkc = l.k * l.k * l.in;
+          const wb = tf.concat(
+            [tf.reshape(weights[p]!, [M, kkc, l.out]), tf.reshape(weights[p + 1]!, [M, 1, l.out])],
+            1,
+          );
+          const [oh, ow] = [x.shape[1]! - l.k + 1, x.shape[2]! - l.k + 1];
+          h = tf.reshape(groupedMatMul(shared.patches, wb), [M * B, oh, ow, l.out]);
+          p += 2;
+          break;
+        }
         const y = groupedConv2dTrainable(h, weights[p]!);
         const [, oh, ow] = y.shape as [number, number, number, number];
         const yb = tf.add(tf.reshape(y, [M, -1, l.out]), tf.reshape(weights[p + 1]!, [M, 1, l.out]));
@@ -32,7 +52,10 @@ export function batchedForward(
         break;
       }
       case "dense":
-        h = tf.add(groupedMatMulTrainable(h, weights[p]!), tf.reshape(weights[p + 1]!, [M, 1, l.out]));
+        h = tf.add(
+          first ? groupedMatMul(h, weights[p]!) : groupedMatMulTrainable(h, weights[p]!),
+          tf.reshape(weights[p + 1]!, [M, 1, l.out]),
+        );
         p += 2;
         break;
       case "maxpool":

@@ -72,7 +72,13 @@ export const groupedConv2dTrainable = tf.customGrad(((x: Tensor, w: Tensor, save
       const dx = groupedConv2d(dyPad, flipTransposeFilters(ws));
       // dw[g] = sum_b sum_p x[g,b,p+q,c] dy[g,b,p,o]: channels as batch, samples as channels.
       const xT = tf.reshape(tf.transpose(tf.reshape(xs, [G, B, H * W, C]), [0, 3, 2, 1]), [G * C, H, W, B]);
-      const dyT = tf.reshape(tf.transpose(tf.reshape(dy, [G, B, oh * ow, O]), [0, 2, 1, 3]), [G, oh, ow, B, O]);
+      const dyT = tf.reshape(tf.transpose(tf.reshape(dy, [G, B, oh * ow, O]), [0, 2, 1, 3]), [
+        G,
+        oh,
+        ow,
+        B,
+        O,
+      ]);
       const dwT = groupedConv2d(xT, dyT); // [G*C, k, k, O]
       const dw = tf.transpose(tf.reshape(dwT, [G, C, k, k, O]), [0, 2, 3, 1, 4]);
       return [dx, dw];
