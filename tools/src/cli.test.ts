@@ -135,7 +135,7 @@ describe("resolved config", () => {
       shardSize: 100,
       chunkSize: 0,
       trainEpochs: 0,
-      attackEpochs: 50,
+      attackEpochs: 20,
       inferenceSamples: 20_000,
       evalTargets: 0,
       backend: "auto",
@@ -145,12 +145,14 @@ describe("resolved config", () => {
     expect(resolveConfig("reconstruct", { dataset: "cifar10" }).setSize).toBe(1);
     expect(resolveConfig("distribution", { dataset: "insta-ny" }).setSize).toBe(100);
     expect(resolveConfig("msr", { dataset: "mnist" }).setSize).toBe(100);
+    expect(resolveConfig("distribution", { dataset: "mnist" }).attackEpochs).toBe(50);
+    expect(resolveConfig("msr", { dataset: "mnist" }).attackEpochs).toBe(10);
   });
 
   test("--smoke gives the small size; explicit flags still win", () => {
     const s = resolveConfig("msr", { dataset: "mnist", smoke: true, targetModels: 7 });
     expect([s.shadowModels, s.targetModels, s.setSize, s.trainEpochs, s.attackEpochs, s.shardSize]).toEqual([
-      300, 7, 100, 2, 5, 50,
+      300, 7, 100, 2, 2, 50,
     ]);
     expect(s.smoke).toBe(true);
   });

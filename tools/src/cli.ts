@@ -7,7 +7,7 @@
  *
  * Exit status: 0 done; 1 failed while working; 2 bad usage (unknown subcommand or flag, a value
  * out of range, a run folder made for another config), reported before anything is written;
- * 3 `merge` found shards missing; 130 interrupted.
+ * 3 `merge` found shards missing; 130 / 143 killed by SIGINT / SIGTERM (finished shards kept).
  *
  * Options are typed by commander (extra-typings); the resolved config is validated by the
  * ExperimentConfig arktype type (resolve-config.ts). Heavy modules (TensorFlow.js, the pipelines)
@@ -108,7 +108,11 @@ function attackCommand(program: Command, name: AttackName, state: CliState): voi
       "epochs of the original models, 0 = the paper's (default 0, smoke 2)",
       lim("trainEpochs"),
     )
-    .option("--attack-epochs <n>", "epochs of the attack model (paper 50, smoke 5)", lim("attackEpochs"))
+    .option(
+      "--attack-epochs <n>",
+      "epochs of the attack model (default: label 20, reconstruct 50, distribution 50, msr 10; smoke 20, 20, 20, 2)",
+      lim("attackEpochs"),
+    )
     .option(
       "--inference-samples <n>",
       "msr only: generated samples per target set before k-means (paper 20000, smoke 2000)",
@@ -219,7 +223,8 @@ export function buildProgram(state: CliState): Command {
     .showHelpAfterError("(add --help for usage)")
     .addHelpText(
       "after",
-      "\nExit status: 0 done, 1 failure, 2 bad usage (nothing written), 3 merge found missing shards.",
+      "\nExit status: 0 done, 1 failure, 2 bad usage (nothing written), 3 merge found missing shards,\n" +
+        "130/143 interrupted by SIGINT/SIGTERM (finished shards kept; rerun with --run-dir to resume).",
     );
 
   program

@@ -14,7 +14,11 @@ const PAPER: Record<string, Record<string, string>> = {
     cifar10: "0.014; AE 0.0043",
     "insta-ny": "0.68 (2.1x below Label-random); AE 0.51",
   },
-  distribution: { mnist: "KL well below a random histogram (figure)", cifar10: "(figure)", "insta-ny": "(figure)" },
+  distribution: {
+    mnist: "KL well below a random histogram (figure)",
+    cifar10: "(figure)",
+    "insta-ny": "(figure)",
+  },
   msr: { mnist: "below random sets (figure)", cifar10: "(figure)", "insta-ny": "(figure)" },
 };
 

@@ -97,6 +97,13 @@ export async function runAttack(
   io.out(`updates-leak ${config.attack} on ${config.dataset}${config.smoke ? " (smoke size)" : ""}`);
   io.out(formatConfig(config));
   io.out(`  ${"run folder".padEnd(14)} ${planned.dir}${planned.exists && !opts.fresh ? " (resume)" : ""}`);
+  // No signal handlers: SIGINT/SIGTERM/SIGKILL end the process at once, which is safe (every shard
+  // and record is written atomically, a resume verifies them). A JS handler would not be: it runs
+  // only when the event loop turns, which the compute loops (awaiting resolved promises) never let
+  // happen, so Ctrl-C was swallowed until the run ended. Hence the resume command is said up front.
+  io.out(
+    `  ${"to resume".padEnd(14)} bun run leak ${config.attack} --dataset ${config.dataset} --run-dir ${planned.dir} (same flags)`,
+  );
   if (opts.shard)
     io.out(`  ${"shard part".padEnd(14)} ${opts.shard.part}/${opts.shard.of} (generate shards only)`);
 
@@ -168,18 +175,6 @@ export async function runAttack(
     ...(opts.dataDir ? { dataDir: opts.dataDir } : {}),
   };
 
-  const onSigint = () => {
-    io.progress.endBar();
-    process.stderr.write(
-      `\ninterrupted; finished shards are kept. Resume with: bun run leak ${config.attack} --dataset ${config.dataset} --run-dir ${folder.dir} (same flags)\n`,
-    );
-    try {
-      folder.metric({ stage: "run-interrupted" });
-    } finally {
-      process.exit(130);
-    }
-  };
-  process.once("SIGINT", onSigint);
   let result: ExperimentResult;
   try {
     result = await experiment(config, ctx);
@@ -193,8 +188,6 @@ export async function runAttack(
       // the original error is the one to report
     }
     throw err;
-  } finally {
-    process.removeListener("SIGINT", onSigint);
   }
   io.progress.endBar();
   const wallSeconds = (performance.now() - t0) / 1000;

@@ -15,7 +15,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import type { ExperimentConfig } from "@updates-leak/attacks/config";
-import { jsonReplacer, readJsonIfExists, writeFileAtomic, writeJsonAtomic } from "./atomic.ts";
+import { isTempName, jsonReplacer, readJsonIfExists, writeFileAtomic, writeJsonAtomic } from "./atomic.ts";
 import { configHash, describeDataDifference } from "./config-hash.ts";
 import { UsageError } from "./errors.ts";
 import type { ShardSlice } from "./shard-store.ts";
@@ -106,7 +106,11 @@ export class RunFolder {
     if (!fs.statSync(dir).isDirectory()) throw new UsageError(`--run-dir ${dir} is not a folder`);
     const rec = readRecord(path.join(dir, "config.json"));
     if (!rec) {
-      const foreign = fs.readdirSync(dir).filter((n) => !(OWNED as readonly string[]).includes(n));
+      // A temporary file of ours is no stranger: the parts of a job array start together, and
+      // one may look while another is writing config.json.
+      const owned = (n: string) =>
+        (OWNED as readonly string[]).includes(isTempName(n) ? n.replace(/\.tmp-\d+-[0-9a-f]{8}$/, "") : n);
+      const foreign = fs.readdirSync(dir).filter((n) => !owned(n));
       if (foreign.length > 0) {
         throw new UsageError(
           `--run-dir ${dir} is not empty and has no config.json (found ${foreign.slice(0, 3).join(", ")}); pick an empty or new folder`,

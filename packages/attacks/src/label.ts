@@ -31,9 +31,12 @@ import {
 
 export interface LabelAttackConfig {
   encoder: EncoderConfig;
-  /** Delta preprocessing fitted on the shadow deltas. Default "standardize" [choice]; paper "none". */
+  /**
+   * Delta preprocessing fitted on the shadow deltas. Default "scale" [choice]; paper "none".
+   * Measured on MNIST at paper scale (seed 0, 10 epochs): none 0.50, standardize 0.59, scale 0.72.
+   */
   preprocessing: DeltaPreprocessing;
-  /** [choice] 50. */
+  /** [choice] 20 (on MNIST at paper scale 20 and 50 both scored 0.76). */
   epochs: number;
   /** [choice] 64. */
   batchSize: number;
@@ -46,8 +49,8 @@ export interface LabelAttackConfig {
 
 export const LABEL_DEFAULTS: LabelAttackConfig = {
   encoder: ENCODER_DEFAULTS,
-  preprocessing: "standardize",
-  epochs: 50,
+  preprocessing: "scale",
+  epochs: 20,
   batchSize: 64,
   adam: ADAM_DEFAULTS,
   predictChunk: 1024,

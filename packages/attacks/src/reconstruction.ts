@@ -35,7 +35,10 @@ import {
 
 export interface ReconstructionAttackConfig {
   encoder: EncoderConfig;
-  /** Default "standardize" [choice]; paper "none". */
+  /**
+   * Default "scale" [choice]; paper "none". Measured on MNIST at paper scale (seed 0, 20 epochs):
+   * MSE 0.062 with "scale", 0.082 with "standardize".
+   */
   preprocessing: DeltaPreprocessing;
   /** [choice] 50 */
   epochs: number;
@@ -48,7 +51,7 @@ export interface ReconstructionAttackConfig {
 
 export const RECONSTRUCTION_DEFAULTS: ReconstructionAttackConfig = {
   encoder: ENCODER_DEFAULTS,
-  preprocessing: "standardize",
+  preprocessing: "scale",
   epochs: 50,
   batchSize: 64,
   adam: ADAM_DEFAULTS,

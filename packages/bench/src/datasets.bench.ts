@@ -1,140 +1,189 @@
 /**
- * Decode benchmark for @updates-leak/datasets (a script, not a timed test). Prints one JSON object:
- * wall-clock ms of loading all of MNIST (70,000 images) and of CIFAR-10 (50,000 training images + the
- * 1,000 test records), with checksums verified and without, the gunzip alternatives on the same files
- * (Bun.gunzipSync, node:zlib gunzipSync, DecompressionStream as the loaders use it), sha256 cost,
- * materialising the full normalised float array, and the synthetic Insta-NY generator.
+ * Decode benchmark for @updates-leak/datasets (the `data` suite of the bench CLI, and a script):
+ * wall-clock ms of loading all of MNIST (70,000 images) and of CIFAR-10 (50,000 training images +
+ * the 1,000 test records), with checksums verified and without, the gunzip alternatives on the same
+ * files (Bun.gunzipSync, node:zlib gunzipSync, DecompressionStream as the loaders use it), sha256
+ * cost, materialising the full normalised float array, and the synthetic Insta-NY generator.
  *
- * Usage: bun packages/bench/src/datasets.bench.ts [--data-dir DIR] [--repeats N]
- * Each figure is the minimum over N repeats (default 3) and the first run is reported too (on small
- * VMs touching fresh memory is costly, so first runs are slower), with the CPU time of the fastest run
- * (wall clock is inflated when other processes share the cores). Inner spans (materialising x) report
- * CPU time of the whole repeat, load included.
+ * Script: bun packages/bench/src/datasets.bench.ts [--data-dir DIR] [--repeats N]  (prints JSON)
+ * Each figure: one first run reported apart (on small VMs touching fresh memory is costly, so first
+ * runs are slower), then N timed runs (default 2) summarised as median / min / max, with the median
+ * CPU time (wall clock is inflated when other processes share the cores). Inner spans
+ * (materialising x) report CPU time of the whole repeat, load included. A data set whose files are
+ * not found is reported as skipped, with the places tried.
  */
 
-import { availableParallelism, loadavg } from "node:os";
+import { loadavg } from "node:os";
 import { gunzipSync as zlibGunzipSync } from "node:zlib";
 import {
+  describeLocation,
   instaSyntheticDataset,
   type Location,
   loadCifar10,
   loadMnist,
   locateDataset,
 } from "@updates-leak/datasets";
+import { measure } from "./measure.ts";
+import type { Spread } from "./stats.ts";
 
-function arg(name: string): string | undefined {
-  const i = process.argv.indexOf(name);
-  return i >= 0 ? process.argv[i + 1] : undefined;
-}
-const dataDir = arg("--data-dir");
-const repeats = Number(arg("--repeats") ?? 3);
-
-interface Figure {
-  /** Wall clock of the first run and the fastest run. */
-  readonly firstMs: number;
-  readonly minMs: number;
-  /** CPU time (user + system, all threads) of the fastest run: a fairer figure on a busy machine. */
-  readonly cpuMs: number;
-  readonly runs: number;
+export interface DecodeOptions {
+  dataDir?: string;
+  /** Timed runs per figure after the first (default 2). */
+  repeats?: number;
+  /** Only the cheap figures (MNIST unverified load, 2,000 synthetic Insta-NY records). */
+  smoke?: boolean;
 }
 
-/** Times `f`; when `f` resolves to a number, that number is the measured time (an inner span). */
-async function time(f: () => unknown | Promise<unknown>): Promise<Figure> {
-  const ms: number[] = [];
-  const cpu: number[] = [];
-  for (let i = 0; i < repeats; i++) {
-    Bun.gc(true);
-    const c0 = process.cpuUsage();
-    const t = performance.now();
-    const inner = await f();
-    ms.push(typeof inner === "number" ? inner : performance.now() - t);
-    const c = process.cpuUsage(c0);
-    cpu.push((c.user + c.system) / 1000);
-  }
-  const round = (v: number) => Math.round(v * 10) / 10;
-  const best = ms.indexOf(Math.min(...ms));
-  return { firstMs: round(ms[0]!), minMs: round(ms[best]!), cpuMs: round(cpu[best]!), runs: ms.length };
+/** One measured figure: what was done (`count` items) and its timing. */
+export interface DecodeFigure {
+  name: string;
+  dataset: "mnist" | "cifar10" | "insta-ny-synthetic";
+  /** Samples produced per run (0 for gunzip/sha256 figures, which work on bytes). */
+  count: number;
+  /** Megabytes read (compressed) and produced (decompressed), where files are involved. */
+  compressedMB?: number;
+  decompressedMB?: number;
+  timing: Spread;
 }
 
-function need(loc: Location): Readonly<Record<string, string>> {
-  if (loc.chosen === undefined) throw new Error(`${loc.dataset}: files not found (use --data-dir)`);
+export interface DecodeResult {
+  figures: DecodeFigure[];
+  /** Data sets not measured, with the reason. */
+  skipped: { dataset: string; reason: string }[];
+  notes: string[];
+}
+
+export const DECODE_NOTES = [
+  "load* include reading, inflating, structure checks, label checks and (verified) sha256 of the decompressed contents",
+  "materialise* build the full normalised Float32Array (count x sample floats); loaders keep uint8 pixels",
+  "Bun.gunzipSync reads only the first member of a multi-member gzip file; the loaders stream with DecompressionStream",
+];
+
+function found(loc: Location): Readonly<Record<string, string>> | string {
+  if (loc.chosen === undefined)
+    return `files not found (use --data-dir); places tried:\n${describeLocation(loc)}`;
   return loc.chosen.found;
 }
 
-async function gunzipVariants(paths: readonly string[]) {
-  const files = await Promise.all(paths.map((p) => Bun.file(p).bytes()));
-  const raw = files.map((f) => Bun.gunzipSync(f));
-  return {
-    bunGunzipSync: await time(() => files.map((f) => Bun.gunzipSync(f))),
-    zlibGunzipSync: await time(() => files.map((f) => zlibGunzipSync(f))),
-    decompressionStream: await time(async () => {
+function mb(bytes: number): number {
+  return Math.round(bytes / 1e5) / 10;
+}
+
+export async function datasetsDecode(opts: DecodeOptions = {}): Promise<DecodeResult> {
+  const repeats = opts.repeats ?? 2;
+  const policy = { minRuns: repeats, maxRuns: repeats, budgetMs: 0 };
+  const time = (f: () => unknown) =>
+    measure(async () => {
+      Bun.gc(true);
+      return await f();
+    }, policy);
+  const where = opts.dataDir === undefined ? {} : { dataDir: opts.dataDir };
+  const figures: DecodeFigure[] = [];
+  const skipped: DecodeResult["skipped"] = [];
+
+  async function gunzipFigures(dataset: "mnist" | "cifar10", paths: readonly string[]): Promise<void> {
+    const files = await Promise.all(paths.map((p) => Bun.file(p).bytes()));
+    const raw = files.map((f) => Bun.gunzipSync(f));
+    const sizes = {
+      compressedMB: mb(files.reduce((a, f) => a + f.length, 0)),
+      decompressedMB: mb(raw.reduce((a, f) => a + f.length, 0)),
+    };
+    const add = async (name: string, f: () => unknown) =>
+      figures.push({ name, dataset, count: 0, ...sizes, timing: await time(f) });
+    await add("gunzip Bun.gunzipSync", () => files.map((f) => Bun.gunzipSync(f)));
+    await add("gunzip node:zlib gunzipSync", () => files.map((f) => zlibGunzipSync(f)));
+    await add("gunzip DecompressionStream", async () => {
       for (const p of paths) {
         for await (const _ of Bun.file(p).stream().pipeThrough(new DecompressionStream("gzip"))) {
           // consume only
         }
       }
-    }),
-    sha256OfDecompressed: await time(() =>
+    });
+    await add("sha256 of decompressed", () =>
       raw.map((r) => new Bun.CryptoHasher("sha256").update(r).digest("hex")),
-    ),
-    compressedMB: Math.round(files.reduce((a, f) => a + f.length, 0) / 1e5) / 10,
-    decompressedMB: Math.round(raw.reduce((a, f) => a + f.length, 0) / 1e5) / 10,
-  };
+    );
+  }
+
+  const m = found(locateDataset("mnist", where));
+  if (typeof m === "string") skipped.push({ dataset: "mnist", reason: m });
+  else {
+    const paths = {
+      trainImages: m["train-images"]!,
+      trainLabels: m["train-labels"]!,
+      testImages: m["test-images"]!,
+      testLabels: m["test-labels"]!,
+    };
+    const add = async (name: string, f: () => unknown) =>
+      figures.push({ name, dataset: "mnist", count: 70_000, timing: await time(f) });
+    await add("load unverified", () => loadMnist(paths, { verifyChecksums: false }));
+    if (!opts.smoke) {
+      await add("load verified", () => loadMnist(paths));
+      await add("materialise x", async () => {
+        const ds = await loadMnist(paths, { verifyChecksums: false });
+        const t = performance.now();
+        void ds.x;
+        return performance.now() - t;
+      });
+      await gunzipFigures("mnist", Object.values(paths));
+    }
+  }
+
+  if (!opts.smoke) {
+    const c = found(locateDataset("cifar10", where));
+    if (typeof c === "string") skipped.push({ dataset: "cifar10", reason: c });
+    else {
+      const train = [1, 2, 3, 4, 5].map((k) => c[`data_batch_${k}`]!);
+      const trainOnly = { train };
+      const add = async (name: string, count: number, f: () => unknown) =>
+        figures.push({ name, dataset: "cifar10", count, timing: await time(f) });
+      await add("load train 50k verified", 50_000, () => loadCifar10(trainOnly, { testRecords: 0 }));
+      await add("load train 50k unverified", 50_000, () =>
+        loadCifar10(trainOnly, { testRecords: 0, verifyChecksums: false }),
+      );
+      if (c.test_batch !== undefined) {
+        const all = { train, test: c.test_batch };
+        await add("load all 51k verified", 51_000, () => loadCifar10(all));
+      }
+      await add("materialise x after load", 50_000, async () => {
+        const ds = await loadCifar10(trainOnly, { testRecords: 0, verifyChecksums: false });
+        const t = performance.now();
+        void ds.x;
+        return performance.now() - t;
+      });
+      await gunzipFigures("cifar10", train);
+    }
+  }
+
+  const count = opts.smoke ? 2_000 : 20_000;
+  figures.push({
+    name: `generate ${count}`,
+    dataset: "insta-ny-synthetic",
+    count,
+    timing: await time(() => instaSyntheticDataset({ count })),
+  });
+  return { figures, skipped, notes: DECODE_NOTES };
 }
 
-const where = dataDir === undefined ? {} : { dataDir };
-const m = need(locateDataset("mnist", where));
-const mnistPaths = {
-  trainImages: m["train-images"]!,
-  trainLabels: m["train-labels"]!,
-  testImages: m["test-images"]!,
-  testLabels: m["test-labels"]!,
-};
-const c = need(locateDataset("cifar10", where));
-const cifarPaths = { train: [1, 2, 3, 4, 5].map((k) => c[`data_batch_${k}`]!), test: c.test_batch! };
-const cifarTrainOnly = { train: cifarPaths.train };
-
-const result = {
-  benchmark: "datasets-decode",
-  machine: {
-    cpus: availableParallelism(),
-    loadavg1: Math.round(loadavg()[0]! * 100) / 100,
-    bun: Bun.version,
-    platform: `${process.platform}-${process.arch}`,
-  },
-  repeats,
-  mnist: {
-    files: Object.values(mnistPaths),
-    loadVerified: await time(() => loadMnist(mnistPaths)),
-    loadUnverified: await time(() => loadMnist(mnistPaths, { verifyChecksums: false })),
-    gunzip: await gunzipVariants(Object.values(mnistPaths)),
-    materialiseX: await time(async () => {
-      const ds = await loadMnist(mnistPaths, { verifyChecksums: false });
-      const t = performance.now();
-      void ds.x;
-      return performance.now() - t;
-    }),
-  },
-  cifar10: {
-    files: [...cifarPaths.train, cifarPaths.test],
-    loadTrain50kVerified: await time(() => loadCifar10(cifarTrainOnly, { testRecords: 0 })),
-    loadTrain50kUnverified: await time(() =>
-      loadCifar10(cifarTrainOnly, { testRecords: 0, verifyChecksums: false }),
-    ),
-    loadAll51kVerified: await time(() => loadCifar10(cifarPaths)),
-    gunzip: await gunzipVariants(cifarPaths.train),
-    materialiseXAfterLoad: await time(async () => {
-      const ds = await loadCifar10(cifarTrainOnly, { testRecords: 0, verifyChecksums: false });
-      const t = performance.now();
-      void ds.x;
-      return performance.now() - t;
-    }),
-  },
-  instaSynthetic: { generate20k: await time(() => instaSyntheticDataset()) },
-  notes: [
-    "load* include reading, inflating, structure checks, label checks and (Verified) sha256 of the decompressed contents",
-    "materialise* build the full normalised Float32Array (count x sample floats); loaders keep uint8 pixels",
-    "Bun.gunzipSync reads only the first member of a multi-member gzip file; the loaders stream with DecompressionStream",
-  ],
-};
-console.log(JSON.stringify(result, null, 2));
+if (import.meta.main) {
+  const arg = (name: string): string | undefined => {
+    const i = process.argv.indexOf(name);
+    return i >= 0 ? process.argv[i + 1] : undefined;
+  };
+  const repeats = Number(arg("--repeats") ?? 2);
+  if (!Number.isInteger(repeats) || repeats < 1) {
+    throw new Error(`--repeats: expected an integer >= 1, got '${arg("--repeats")}'`);
+  }
+  const dataDir = arg("--data-dir");
+  const result = await datasetsDecode({ repeats, ...(dataDir === undefined ? {} : { dataDir }) });
+  const out = {
+    benchmark: "datasets-decode",
+    machine: {
+      loadavg1: Math.round(loadavg()[0]! * 100) / 100,
+      bun: Bun.version,
+      platform: `${process.platform}-${process.arch}`,
+    },
+    repeats,
+    ...result,
+  };
+  console.log(JSON.stringify(out, null, 2));
+}

@@ -1,0 +1,295 @@
+/**
+ * The `kernels` suite: single operations on each backend variant, at the shapes the project runs.
+ *   matMul     squares (256, 512, 1024) and the engine's shapes: the probe patches of conv1 against
+ *              one model's filters ([57600,26]x[26,10] MNIST, [78400,76]x[76,6] CIFAR-10), the
+ *              probe forward and a training batch of the first dense layer;
+ *   conv2d     MNIST conv1 and conv2 at batch 64: forward, input gradient (Conv2DBackpropInput,
+ *              conv2 only: conv1's is never needed), filter gradient (Conv2DBackpropFilter);
+ *   train step one sgdStep of the MNIST CNN on a batch of 64 with dropout masks;
+ *   grouped    the engine's grouped ops for a chunk of 64 single-sample models probed on 100
+ *              samples, and a grouped conv with both gradients for 16 models on a batch of 64.
+ * Each run reads its outputs back. The cpu backend (a slow reference) skips the cases that would
+ * take seconds per run there: the 1024 matMul, filter gradients, the train step, the grouped ops. After all variants, each record gets `speed_vs_<first variant>`: that variant's median
+ * time over this one's, measured in the same process run.
+ */
+import {
+  drawMasks,
+  groupedConv2d,
+  groupedConv2dTrainable,
+  groupedMatMul,
+  initParams,
+  mnistCnn,
+  PAPER_SGD,
+  Rng,
+  sgdStep,
+  tf,
+  toTensors,
+} from "@updates-leak/core";
+import { conv2dFlops, FLOP_FORMULA, matMulFlops, trainFlopsPerSample } from "../flops.ts";
+import { measure } from "../measure.ts";
+import type { BenchRecord } from "../record.ts";
+import { round4 } from "../stats.ts";
+import { kernelVariants } from "../variants.ts";
+import type { SuiteContext } from "./context.ts";
+import { startVariant } from "./start.ts";
+import { randomLabels, randomTensor, readAndDispose } from "./tensors.ts";
+
+interface Prepared {
+  run(): Promise<void>;
+  dispose(): void;
+}
+
+export interface KernelCase {
+  name: string;
+  params: Record<string, unknown>;
+  flop: number;
+  formula: string;
+  /** Backends this case is too slow on to be worth timing. */
+  skip?: readonly string[];
+  setup(rng: Rng): Prepared;
+}
+
+/** Sizes of a full run and of --smoke. */
+interface Sizes {
+  squares: number[];
+  /** Probes (engine: 100) and models per chunk (engine: 64 single-sample, 16 multi-sample). */
+  probes: number;
+  chunk: number;
+  chunkMulti: number;
+  batch: number;
+}
+const FULL: Sizes = { squares: [256, 512, 1024], probes: 100, chunk: 64, chunkMulti: 16, batch: 64 };
+const SMOKE: Sizes = { squares: [32], probes: 2, chunk: 2, chunkMulti: 2, batch: 2 };
+
+function matMulCase(name: string, m: number, k: number, n: number, skip?: readonly string[]): KernelCase {
+  return {
+    name,
+    params: { a: [m, k], b: [k, n] },
+    flop: matMulFlops(m, k, n),
+    formula: FLOP_FORMULA.matMul,
+    ...(skip ? { skip } : {}),
+    setup(rng) {
+      const a = randomTensor(rng, [m, k]);
+      const b = randomTensor(rng, [k, n]);
+      return { run: () => readAndDispose(tf.matMul(a, b)), dispose: () => tf.dispose([a, b]) };
+    },
+  };
+}
+
+type ConvPart = "forward" | "input gradient" | "filter gradient";
+
+/** A 'valid', stride-1 conv of x [b,h,h,c] with filters [k,k,c,o]. */
+function convCase(
+  layer: string,
+  b: number,
+  h: number,
+  c: number,
+  k: number,
+  o: number,
+  part: ConvPart,
+): KernelCase {
+  const oh = h - k + 1;
+  // tfjs-backend-cpu's Conv2DBackpropFilter runs at ~5 MFLOP/s: seconds per run at batch 64.
+  const skip = part === "filter gradient" ? { skip: ["cpu"] } : {};
+  const attrs = { strides: [1, 1] as [number, number], pad: "valid" as const, dataFormat: "NHWC" as const };
+  return {
+    name: `conv2d ${part} ${layer}`,
+    params: { x: [b, h, h, c], filter: [k, k, c, o], dy: [b, oh, oh, o] },
+    flop: conv2dFlops(b, oh, oh, k, c, o),
+    formula: FLOP_FORMULA.conv2d,
+    ...skip,
+    setup(rng) {
+      const x = randomTensor(rng, [b, h, h, c]);
+      const w = randomTensor(rng, [k, k, c, o]);
+      const dy = randomTensor(rng, [b, oh, oh, o]);
+      const run = () => {
+        if (part === "forward")
+          return readAndDispose(tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, 1, "valid"));
+        if (part === "input gradient") {
+          const out = tf.engine().runKernel("Conv2DBackpropInput", { dy, filter: w }, {
+            ...attrs,
+            inputShape: [b, h, h, c],
+          } as unknown as tf.NamedAttrMap) as tf.Tensor;
+          return readAndDispose(out);
+        }
+        const out = tf.engine().runKernel("Conv2DBackpropFilter", { x, dy }, {
+          ...attrs,
+          filterShape: [k, k, c, o],
+        } as unknown as tf.NamedAttrMap) as tf.Tensor;
+        return readAndDispose(out);
+      };
+      return { run, dispose: () => tf.dispose([x, w, dy]) };
+    },
+  };
+}
+
+function trainStepCase(batch: number): KernelCase {
+  const spec = mnistCnn;
+  return {
+    name: `train step ${spec.name}`,
+    params: { batch, sgd: PAPER_SGD, dropout: true },
+    flop: batch * trainFlopsPerSample(spec),
+    formula: FLOP_FORMULA.train,
+    skip: ["cpu"],
+    setup(rng) {
+      const params = toTensors(spec, initParams(spec, rng.fork("init")));
+      const velocity = toTensors(spec, initParams(spec, rng.fork("velocity")));
+      const x = randomTensor(rng, [batch, ...spec.inputShape]);
+      const y = tf.tensor1d(randomLabels(rng, batch, spec.numClasses), "int32");
+      const masks = drawMasks(spec, batch, rng.fork("masks")).map((m) =>
+        tf.tensor2d(m, [batch, m.length / batch]),
+      );
+      const run = async () => {
+        const s = sgdStep(spec, params, velocity, x, y, masks, PAPER_SGD);
+        await readAndDispose([s.loss, ...s.params, ...s.velocity]);
+      };
+      return { run, dispose: () => tf.dispose([...params, ...velocity, x, y, ...masks]) };
+    },
+  };
+}
+
+/** The engine's probe conv1 for M models: shared patches [B*24*24, 26] times [M, 26, 10]. */
+function groupedPatchesCase(M: number, B: number): KernelCase {
+  const rows = B * 24 * 24;
+  return {
+    name: "groupedMatMul probe patches mnist conv1",
+    params: { a: [rows, 26], b: [M, 26, 10], models: M, probes: B },
+    flop: M * matMulFlops(rows, 26, 10),
+    formula: `G*${FLOP_FORMULA.matMul}`,
+    skip: ["cpu"],
+    setup(rng) {
+      const a = randomTensor(rng, [rows, 26]);
+      const b = randomTensor(rng, [M, 26, 10]);
+      return { run: () => readAndDispose(groupedMatMul(a, b)), dispose: () => tf.dispose([a, b]) };
+    },
+  };
+}
+
+function groupedConvCase(M: number, B: number): KernelCase {
+  return {
+    name: "groupedConv2d mnist conv2",
+    params: { x: [M * B, 12, 12, 10], w: [M, 5, 5, 10, 20], models: M, probes: B },
+    flop: M * conv2dFlops(B, 8, 8, 5, 10, 20),
+    formula: `G*${FLOP_FORMULA.conv2d}`,
+    skip: ["cpu"],
+    setup(rng) {
+      const x = randomTensor(rng, [M * B, 12, 12, 10]);
+      const w = randomTensor(rng, [M, 5, 5, 10, 20]);
+      return { run: () => readAndDispose(groupedConv2d(x, w)), dispose: () => tf.dispose([x, w]) };
+    },
+  };
+}
+
+function groupedDenseCase(M: number, B: number): KernelCase {
+  return {
+    name: "groupedMatMul mnist dense1",
+    params: { a: [M, B, 320], b: [M, 320, 50], models: M, probes: B },
+    flop: M * matMulFlops(B, 320, 50),
+    formula: `G*${FLOP_FORMULA.matMul}`,
+    skip: ["cpu"],
+    setup(rng) {
+      const a = randomTensor(rng, [M, B, 320]);
+      const b = randomTensor(rng, [M, 320, 50]);
+      return { run: () => readAndDispose(groupedMatMul(a, b)), dispose: () => tf.dispose([a, b]) };
+    },
+  };
+}
+
+/** Forward and both gradients of a grouped conv, as a multi-sample update step runs it. */
+function groupedConvGradCase(M: number, B: number): KernelCase {
+  return {
+    name: "groupedConv2d forward+gradients mnist conv2",
+    params: { x: [M * B, 12, 12, 10], w: [M, 5, 5, 10, 20], models: M, batch: B },
+    flop: 3 * M * conv2dFlops(B, 8, 8, 5, 10, 20),
+    formula: `3*G*${FLOP_FORMULA.conv2d} (forward, input gradient, filter gradient)`,
+    skip: ["cpu"],
+    setup(rng) {
+      const x = randomTensor(rng, [M * B, 12, 12, 10]);
+      const w = randomTensor(rng, [M, 5, 5, 10, 20]);
+      const dy = randomTensor(rng, [M * B, 8, 8, 20]);
+      const f = (xs: tf.Tensor, ws: tf.Tensor) => tf.sum(tf.mul(groupedConv2dTrainable(xs, ws), dy));
+      const run = () => readAndDispose(tf.tidy(() => tf.grads(f)([x, w])));
+      return { run, dispose: () => tf.dispose([x, w, dy]) };
+    },
+  };
+}
+
+export function kernelCases(smoke: boolean): KernelCase[] {
+  const s = smoke ? SMOKE : FULL;
+  const P = s.probes;
+  const B = s.batch;
+  return [
+    ...s.squares.map((n) => matMulCase(`matMul ${n}x${n}x${n}`, n, n, n, n > 512 ? ["cpu"] : undefined)),
+    matMulCase("matMul probe patches x filters mnist conv1", P * 24 * 24, 26, 10),
+    matMulCase("matMul probe patches x filters cifar10 conv1", P * 28 * 28, 76, 6),
+    matMulCase("matMul probes x weights mnist dense1", P, 320, 50),
+    matMulCase("matMul batch x weights mnist dense1", B, 320, 50),
+    matMulCase("matMul probes x weights cifar10 dense1", P, 1600, 120),
+    convCase("mnist conv1", B, 28, 1, 5, 10, "forward"),
+    convCase("mnist conv1", B, 28, 1, 5, 10, "filter gradient"),
+    convCase("mnist conv2", B, 12, 10, 5, 20, "forward"),
+    convCase("mnist conv2", B, 12, 10, 5, 20, "input gradient"),
+    convCase("mnist conv2", B, 12, 10, 5, 20, "filter gradient"),
+    trainStepCase(B),
+    groupedPatchesCase(s.chunk, P),
+    groupedConvCase(s.chunk, P),
+    groupedDenseCase(s.chunk, P),
+    groupedConvGradCase(s.chunkMulti, B),
+  ];
+}
+
+export async function kernelsSuite(ctx: SuiteContext): Promise<BenchRecord[]> {
+  const variants = ctx.opts.backends ?? (await kernelVariants(ctx.machine.cores));
+  const cases = kernelCases(ctx.opts.smoke);
+  const records: BenchRecord[] = [];
+  for (const v of variants) {
+    if (!(await startVariant(ctx, v, records))) continue;
+    const backend = v.backend;
+    ctx.log(`kernels on ${v.label}`);
+    for (const c of cases) {
+      if (c.skip?.includes(backend)) continue;
+      const base = { case: c.name, params: c.params, flop: c.flop, formula: c.formula };
+      const before = tf.memory().numTensors;
+      let prepared: Prepared | null = null;
+      try {
+        prepared = c.setup(new Rng(`bench-kernels-${c.name}`));
+        const timing = await measure(prepared.run, ctx.policy);
+        records.push(ctx.record({ ...base, timing }));
+      } catch (err) {
+        ctx.warn(`kernels: ${c.name} on ${v.label} failed: ${(err as Error).message}`);
+        records.push(
+          ctx.record({
+            ...base,
+            timing: null,
+            status: "skipped",
+            notes: [`failed: ${(err as Error).message}`],
+          }),
+        );
+      } finally {
+        prepared?.dispose();
+      }
+      const leaked = tf.memory().numTensors - before;
+      if (leaked !== 0) {
+        const note = `${leaked} tensor(s) leaked`;
+        ctx.warn(`kernels: ${c.name} on ${v.label}: ${note}`);
+        records[records.length - 1]!.notes.push(note);
+      }
+    }
+  }
+  addSpeedRatios(records);
+  return records;
+}
+
+/** Adds `speed_vs_<label>` (that backend's median time / this one's) against the first timed backend. */
+export function addSpeedRatios(records: BenchRecord[]): void {
+  const first = records.find((r) => r.timing !== null)?.backend;
+  if (first === undefined) return;
+  const base = new Map<string, number>();
+  for (const r of records) if (r.backend === first && r.timing) base.set(r.case, r.timing.medianMs);
+  for (const r of records) {
+    const b = base.get(r.case);
+    if (b !== undefined && r.timing && r.timing.medianMs > 0) {
+      r.derived[`speed_vs_${first}`] = round4(b / r.timing.medianMs);
+    }
+  }
+}

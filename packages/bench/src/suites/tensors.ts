@@ -1,0 +1,31 @@
+/**
+ * Helpers shared by the tensor suites: random inputs (never zeros: a zero input can take fast
+ * paths real data does not), reading results back so that GPU work is waited for, leak checks.
+ */
+import { type Rng, tf } from "@updates-leak/core";
+
+export function randomTensor(rng: Rng, shape: number[]): tf.Tensor {
+  return tf.tensor(rng.normals(shape.reduce((a, b) => a * b, 1)), shape, "float32");
+}
+
+export function randomLabels(rng: Rng, n: number, classes: number): Int32Array {
+  return Int32Array.from({ length: n }, () => rng.int(classes));
+}
+
+/** Reads every tensor back to the host (awaiting GPU work), then disposes them. */
+export async function readAndDispose(ts: tf.Tensor | readonly tf.Tensor[]): Promise<void> {
+  const list = Array.isArray(ts) ? ts : [ts as tf.Tensor];
+  try {
+    await Promise.all(list.map((t) => t.data()));
+  } finally {
+    tf.dispose(list as tf.Tensor[]);
+  }
+}
+
+/** Runs `body`; returns a note if it left tensors behind (they are reported, not hidden). */
+export async function leakCheck(what: string, body: () => Promise<void>): Promise<string | null> {
+  const before = tf.memory().numTensors;
+  await body();
+  const after = tf.memory().numTensors;
+  return after === before ? null : `${what}: ${after - before} tensor(s) leaked`;
+}
