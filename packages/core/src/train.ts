@@ -153,3 +153,23 @@ export function referenceUpdate(
   if (params === original) return original.map((p) => tf.clone(p));
   return params;
 }
+
+/** Accuracy of one model on labelled data (inference mode), in batches of `batch`. */
+export function modelAccuracy(spec: ModelSpec, params: Params, data: LabelledData, batch = 500): number {
+  const p = toTensors(spec, params);
+  let correct = 0;
+  try {
+    for (let start = 0; start < data.n; start += batch) {
+      const idx = Array.from({ length: Math.min(batch, data.n - start) }, (_, i) => start + i);
+      const [x, y] = gatherBatch(spec, data, idx);
+      const hits = tf.tidy(() =>
+        tf.sum(tf.cast(tf.equal(tf.argMax(forward(spec, p, x, null), 1), y), "int32")),
+      );
+      correct += hits.dataSync()[0]!;
+      tf.dispose([x, y, hits]);
+    }
+  } finally {
+    tf.dispose(p);
+  }
+  return correct / data.n;
+}

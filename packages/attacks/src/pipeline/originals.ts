@@ -6,6 +6,7 @@ import {
   initParams,
   type LabelledData,
   type ModelSpec,
+  modelAccuracy,
   PAPER_SGD,
   type Params,
   Rng,
@@ -27,7 +28,6 @@ export function labelledData(ds: DatasetLike, idx: Int32Array): LabelledData {
 
 export interface OriginalModel {
   params: Params;
-  /** Accuracy on the other side's training set (held out for this model). */
   trainSeconds: number;
   cached: boolean;
   key: string;
@@ -76,4 +76,19 @@ export async function originalModel(
   const trainSeconds = (performance.now() - t0) / 1000;
   if (ctx.modelCache) await ctx.modelCache.put(key, params);
   return { params, trainSeconds, cached: false, key };
+}
+
+/** Accuracy of an original model on up to `n` samples it never saw (the other side's pool). */
+export function heldOutAccuracy(
+  cfg: ExperimentConfig,
+  params: Params,
+  heldOut: Int32Array,
+  ds: DatasetLike,
+  n = 2000,
+): number {
+  return modelAccuracy(
+    specFor(cfg.dataset),
+    params,
+    labelledData(ds, heldOut.subarray(0, Math.min(n, heldOut.length))),
+  );
 }

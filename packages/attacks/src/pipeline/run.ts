@@ -14,12 +14,12 @@ import type { ExperimentConfig } from "./config.ts";
 import type { ExperimentResult, RunContext } from "./context.ts";
 import type { ExperimentData } from "./data.ts";
 import { type GenerateStats, generateSide, type ShardSelection } from "./generate.ts";
-import { originalModel, specFor } from "./originals.ts";
+import { heldOutAccuracy, originalModel, specFor } from "./originals.ts";
 
 export interface GenerationReport {
   timings: Record<string, number>;
   counts: Record<string, number>;
-  originals: Record<string, { cached: boolean; key: string; trainSeconds: number }>;
+  originals: Record<string, { cached: boolean; key: string; trainSeconds: number; heldOutAccuracy: number }>;
 }
 
 export async function generateShards(
@@ -47,7 +47,15 @@ export async function generateShards(
     const split = splits[side];
     const models = side === "shadow" ? cfg.shadowModels : cfg.targetModels;
     const original = await originalModel(cfg, side, split, ds, epochs, ctx);
-    originals[side] = { cached: original.cached, key: original.key, trainSeconds: original.trainSeconds };
+    const other = side === "shadow" ? splits.target : splits.shadow;
+    const acc = heldOutAccuracy(cfg, original.params, other.pool, ds);
+    originals[side] = {
+      cached: original.cached,
+      key: original.key,
+      trainSeconds: original.trainSeconds,
+      heldOutAccuracy: acc,
+    };
+    ctx.log(`${side} original model: accuracy ${acc.toFixed(4)} on 2,000 held-out samples`);
     timings[`train_${side}_model`] = original.trainSeconds;
     const engine = new UpdateEngine({
       spec,
