@@ -91,7 +91,7 @@ describe("attacks end to end on real MNIST (smoke size)", () => {
   });
 
   test("A_MSR's matched MSE is below the random-set baseline", async () => {
-    const r = await runExperiment(config("msr", { attackEpochs: 3 }), context(), data);
+    const r = await runExperiment(config("msr", { attackEpochs: 2 }), context(), data);
     expect(r.value).toBeLessThan(r.baselines.random_set!);
   });
 });
