@@ -81,7 +81,7 @@ export interface CbmGanConfig {
   /** [code] 50 */
   latentDim: number;
   encoder: EncoderConfig;
-  /** Default "standardize" [choice]. */
+  /** Default "scale" [choice]: "standardize" blew A_LDE up on MNIST (see labelDistribution.ts). */
   preprocessing: DeltaPreprocessing;
   /** [code] [2048, 2048, 2048] */
   generatorHidden: number[];
@@ -123,7 +123,7 @@ export const CBMGAN_DEFAULTS: CbmGanConfig = {
   noiseDim: 50,
   latentDim: 50,
   encoder: ENCODER_DEFAULTS,
-  preprocessing: "standardize",
+  preprocessing: "scale",
   generatorHidden: [2048, 2048, 2048],
   discriminatorHidden: [1024, 512, 256],
   discriminatorSlope: 0.2,

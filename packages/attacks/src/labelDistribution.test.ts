@@ -55,7 +55,7 @@ describe("A_LDE", () => {
       deltaSize,
       classes,
       new Rng(3),
-      { epochs: 15 },
+      { epochs: 15, preprocessing: "standardize" },
     );
     const truth = h.subarray(nTrain * classes);
     const q = atk.predict(deltas.subarray(nTrain * deltaSize), nTest);

@@ -32,7 +32,11 @@ import {
 
 export interface LabelDistributionConfig {
   encoder: EncoderConfig;
-  /** Default "standardize" [choice]; paper/code "none". */
+  /**
+   * Default "none", as the paper's code. Measured on MNIST (2,000 shadow / 200 target sets of 100,
+   * 20 epochs): KL 0.050 with "none", 0.055 with "scale", and 18.7 with "standardize", whose
+   * per-feature divisors blow up features that barely vary over the shadow deltas.
+   */
   preprocessing: DeltaPreprocessing;
   /** [code] 50 */
   epochs: number;
@@ -46,7 +50,7 @@ export interface LabelDistributionConfig {
 
 export const LABEL_DISTRIBUTION_DEFAULTS: LabelDistributionConfig = {
   encoder: ENCODER_DEFAULTS,
-  preprocessing: "standardize",
+  preprocessing: "none",
   epochs: 50,
   batchSize: 128,
   adam: { ...ADAM_DEFAULTS, lr: 1e-3, weightDecay: 1e-5 },
