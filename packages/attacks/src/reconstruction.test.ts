@@ -1,10 +1,12 @@
-import { beforeAll, describe, expect, test } from "bun:test";
+import { beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { Rng, selectBackend, tf } from "@updates-leak/core";
 import { autoencode, trainAutoencoder } from "./autoencoder.ts";
 import { labelRandomSamples, randomSamples } from "./baselines.ts";
 import { mse } from "./metrics.ts";
 import { trainReconstructionAttack } from "./reconstruction.ts";
 import { clusteredSamples, linearDeltas } from "./testData.ts";
+
+setDefaultTimeout(60_000);
 
 beforeAll(async () => {
   await selectBackend({ backend: "wasm", quiet: true });
