@@ -56,9 +56,9 @@ function escapeXml(s: string): string {
   return s.replace(/[<>&"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }
 
-/** Rough text width for DejaVu Sans (average advance about 0.6 em); used only for layout. */
+/** A conservative estimate of DejaVu Sans width (capitals run to about 0.7 em). */
 function textWidth(s: string, size: number): number {
-  return s.length * size * 0.6;
+  return s.length * size * 0.7;
 }
 
 export interface GridLayout {

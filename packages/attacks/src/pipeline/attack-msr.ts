@@ -18,6 +18,7 @@
  */
 import { Rng } from "@updates-leak/core";
 import { CBMGAN_DEFAULTS, type CbmGan, evaluateCbmGan, randomSetBaseline, trainCbmGan } from "../cbmgan.ts";
+import { matchedMse } from "../metrics.ts";
 import type { ExperimentConfig } from "./config.ts";
 import type { ExperimentResult, ImageGrid, RunContext } from "./context.ts";
 import type { ExperimentData } from "./data.ts";
@@ -116,11 +117,15 @@ export async function runMsrAttack(
       const show = Math.min(S, 16);
       const rowsOf = (flat: Float32Array) =>
         Array.from({ length: show }, (_, j) => flat.slice(j * D, (j + 1) * D));
+      // Each real sample beside the reconstruction the Hungarian matching paired it with.
+      const pairing = matchedMse(real, recon, S, D).realToRecon;
+      const matched = new Float32Array(S * D);
+      for (let r = 0; r < S; r++) matched.set(recon.subarray(pairing[r]! * D, (pairing[r]! + 1) * D), r * D);
       grid = {
-        title: `A_MSR (CBM-GAN) on ${ds.name}: target set ${i}, real (top) and reconstructions (bottom)`,
+        title: `A_MSR (CBM-GAN) on ${ds.name}: target set ${i}, real samples and their matched reconstructions`,
         rowLabels: ["real", "CBM-GAN"],
         shape: ds.sampleShape as [number, number, number],
-        rows: [rowsOf(real), rowsOf(recon)],
+        rows: [rowsOf(real), rowsOf(matched)],
       };
     }
   } finally {
