@@ -11,7 +11,16 @@
  *   which fixes the overall scale but keeps features that barely move small. [choice]
  */
 import type { Rng } from "@updates-leak/core";
-import { type Activation, checkRows, createMlp, type InitName, type LayerSpec, type Mlp } from "./nn.ts";
+import {
+  type Activation,
+  type AdamConfig,
+  checkRows,
+  createMlp,
+  type EpochReport,
+  type InitName,
+  type LayerSpec,
+  type Mlp,
+} from "./nn.ts";
 
 export interface EncoderConfig {
   /** Layer widths. Paper: [128, 64]. */
@@ -143,4 +152,20 @@ export function fitDeltaScaler(
       return out;
     },
   };
+}
+
+/**
+ * Training settings shared by the attack heads behind the encoder (A_LI, A_SSR, A_LDE). Each head
+ * keeps its own defaults, with the measurements behind its choices, next to its trainer.
+ */
+export interface AttackHeadConfig {
+  encoder: EncoderConfig;
+  /** Delta preprocessing, fitted on the shadow deltas only. The paper feeds raw delta ("none"). */
+  preprocessing: DeltaPreprocessing;
+  epochs: number;
+  batchSize: number;
+  adam: AdamConfig;
+  /** Rows per forward pass at prediction time. */
+  predictChunk: number;
+  onEpoch?: (r: EpochReport) => void;
 }

@@ -5,20 +5,17 @@
  */
 import { type Rng, tf } from "@updates-leak/core";
 import {
-  type DeltaPreprocessing,
+  type AttackHeadConfig,
   type DeltaScaler,
   ENCODER_DEFAULTS,
-  type EncoderConfig,
   encoderSpecs,
   fitDeltaScaler,
 } from "./encoder.ts";
 import {
   ADAM_DEFAULTS,
-  type AdamConfig,
   checkRows,
   createMlp,
   disposeMlp,
-  type EpochReport,
   gatherRows,
   type Mlp,
   mlpForward,
@@ -29,23 +26,12 @@ import {
   trainMode,
 } from "./nn.ts";
 
-export interface LabelAttackConfig {
-  encoder: EncoderConfig;
-  /**
-   * Delta preprocessing fitted on the shadow deltas. Default "scale" [choice]; paper "none".
-   * Measured on MNIST at paper scale (seed 0, 10 epochs): none 0.50, standardize 0.59, scale 0.72.
-   */
-  preprocessing: DeltaPreprocessing;
-  /** [choice] 20 (on MNIST at paper scale 20 and 50 both scored 0.76). */
-  epochs: number;
-  /** [choice] 64. */
-  batchSize: number;
-  /** Adam [paper]; lr 1e-3 and PyTorch defaults [choice]. */
-  adam: AdamConfig;
-  /** Rows per forward pass at prediction time. */
-  predictChunk: number;
-  onEpoch?: (r: EpochReport) => void;
-}
+/**
+ * A_LI settings. Defaults, all [choice] but Adam [paper]: "scale" preprocessing (MNIST at paper
+ * scale, seed 0, 10 epochs: none 0.50, standardize 0.59, scale 0.72), 20 epochs (20 and 50 both
+ * scored 0.76), batch 64, Adam lr 1e-3 with PyTorch's other defaults.
+ */
+export type LabelAttackConfig = AttackHeadConfig;
 
 export const LABEL_DEFAULTS: LabelAttackConfig = {
   encoder: ENCODER_DEFAULTS,

@@ -7,20 +7,17 @@
  */
 import { type Rng, tf } from "@updates-leak/core";
 import {
-  type DeltaPreprocessing,
+  type AttackHeadConfig,
   type DeltaScaler,
   ENCODER_DEFAULTS,
-  type EncoderConfig,
   encoderSpecs,
   fitDeltaScaler,
 } from "./encoder.ts";
 import {
   ADAM_DEFAULTS,
-  type AdamConfig,
   checkRows,
   createMlp,
   disposeMlp,
-  type EpochReport,
   gatherRows,
   mlpForward,
   mlpParams,
@@ -30,23 +27,13 @@ import {
   trainMode,
 } from "./nn.ts";
 
-export interface LabelDistributionConfig {
-  encoder: EncoderConfig;
-  /**
-   * Default "none", as the paper's code. Measured on MNIST (2,000 shadow / 200 target sets of 100,
-   * 20 epochs): KL 0.050 with "none", 0.055 with "scale", and 18.7 with "standardize", whose
-   * per-feature divisors blow up features that barely vary over the shadow deltas.
-   */
-  preprocessing: DeltaPreprocessing;
-  /** [code] 50 */
-  epochs: number;
-  /** [code] 128 */
-  batchSize: number;
-  /** [code] lr 1e-3, weight decay 1e-5. */
-  adam: AdamConfig;
-  predictChunk: number;
-  onEpoch?: (r: EpochReport) => void;
-}
+/**
+ * A_LDE settings. Defaults [code]: raw delta ("none"; on MNIST with 2,000 shadow / 200 target sets
+ * of 100 and 20 epochs, KL 0.050 with "none", 0.055 with "scale", and 18.7 with "standardize", whose
+ * per-feature divisors blow up features that barely vary over the shadow deltas), 50 epochs,
+ * batch 128, Adam lr 1e-3 with weight decay 1e-5.
+ */
+export type LabelDistributionConfig = AttackHeadConfig;
 
 export const LABEL_DISTRIBUTION_DEFAULTS: LabelDistributionConfig = {
   encoder: ENCODER_DEFAULTS,

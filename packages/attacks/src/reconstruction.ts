@@ -8,21 +8,18 @@ import { type Rng, tf } from "@updates-leak/core";
 import type { Autoencoder } from "./autoencoder.ts";
 import { mseLoss } from "./autoencoder.ts";
 import {
-  type DeltaPreprocessing,
+  type AttackHeadConfig,
   type DeltaScaler,
   ENCODER_DEFAULTS,
-  type EncoderConfig,
   encoderSpecs,
   fitDeltaScaler,
 } from "./encoder.ts";
 import {
   ADAM_DEFAULTS,
-  type AdamConfig,
   checkRows,
   cloneMlp,
   createMlp,
   disposeMlp,
-  type EpochReport,
   gatherRows,
   type Mlp,
   mlpForward,
@@ -33,21 +30,11 @@ import {
   trainMode,
 } from "./nn.ts";
 
-export interface ReconstructionAttackConfig {
-  encoder: EncoderConfig;
-  /**
-   * Default "scale" [choice]; paper "none". Measured on MNIST at paper scale (seed 0, 20 epochs):
-   * MSE 0.062 with "scale", 0.082 with "standardize".
-   */
-  preprocessing: DeltaPreprocessing;
-  /** [choice] 50 */
-  epochs: number;
-  /** [choice] 64 */
-  batchSize: number;
-  adam: AdamConfig;
-  predictChunk: number;
-  onEpoch?: (r: EpochReport) => void;
-}
+/**
+ * A_SSR settings. Defaults [choice]: "scale" preprocessing (MNIST at paper scale, seed 0, 20
+ * epochs: MSE 0.062 with "scale", 0.082 with "standardize"), 50 epochs, batch 64, Adam lr 1e-3.
+ */
+export type ReconstructionAttackConfig = AttackHeadConfig;
 
 export const RECONSTRUCTION_DEFAULTS: ReconstructionAttackConfig = {
   encoder: ENCODER_DEFAULTS,
