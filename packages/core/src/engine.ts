@@ -225,9 +225,7 @@ export class UpdateEngine {
     const S = sets.setSize;
     const { lr, momentum, batchSize } = this.opts.sgd;
     const size = spec.inputShape.reduce((a, b) => a * b, 1);
-    let w = tf.tidy(() =>
-      this.original.map((p) => tf.tile(tf.expandDims(p, 0), [M, ...p.shape.map(() => 1)])),
-    );
+    let w = tf.tidy(() => this.original.map((p) => replicate(p, M)));
     let v: Tensor[] | null = null;
     for (let start = 0; start < S; start += batchSize) {
       const b = Math.min(batchSize, S - start);
@@ -274,6 +272,11 @@ export class UpdateEngine {
   }
 }
 
+/** M copies of p, [M, ...p.shape]: a broadcast product with ones (exact; tfjs-wasm's Tile is slow). */
+function replicate(p: Tensor, M: number): Tensor {
+  return tf.reshape(tf.mul(tf.ones([M, 1]), tf.reshape(p, [1, -1])), [M, ...p.shape]);
+}
+
 /**
  * Per-example conv filter gradients: a [M, H, W, C] layer inputs, g [M, oh, ow, O] output
  * gradients -> [M, k, k, C, O]. One depthwiseConv2d: input channels as batch, samples as
@@ -285,5 +288,6 @@ function perExampleConvFilterGrad(a: Tensor, g: Tensor, k: number): Tensor {
   const aT = tf.transpose(a, [3, 1, 2, 0]); // [C, H, W, M]
   const f = tf.transpose(g, [1, 2, 0, 3]); // [oh, ow, M, O]
   const y = tf.depthwiseConv2d(aT as tf.Tensor4D, f as tf.Tensor4D, 1, "valid"); // [C, k, k, M*O]
-  return tf.transpose(tf.reshape(y, [C, k, k, M, O]), [3, 1, 2, 0, 4]);
+  // Rank 4 (tfjs-wasm's rank-5 Transpose is ~20x slower per element): [C, kk, M, O] -> [M, kk, C, O].
+  return tf.reshape(tf.transpose(tf.reshape(y, [C, k * k, M, O]), [2, 1, 0, 3]), [M, k, k, C, O]);
 }

@@ -9,7 +9,14 @@
  * `shared.patches`, the inputs' patches with a column of ones ([B*oh*ow, k*k*C + 1]), made once,
  * in one grouped matMul against every model's filters with the bias as an extra row.
  */
-import { groupedConv2dTrainable, groupedMatMul, groupedMatMulTrainable } from "../ops/grouped.ts";
+import {
+  groupedConv2d,
+  groupedConv2dFilterTrainable,
+  groupedConv2dTrainable,
+  groupedMatMul,
+  groupedMatMulTrainable,
+  groupedMatMulWeightTrainable,
+} from "../ops/grouped.ts";
 import { type Tensor, tf } from "../tf.ts";
 import { dropoutLayerSizes } from "./masks.ts";
 import type { ModelSpec } from "./spec.ts";
@@ -44,7 +51,15 @@ export function batchedForward(
           p += 2;
           break;
         }
-        const y = groupedConv2dTrainable(h, weights[p]!);
+        if (shared) {
+          // Inference: no gradient needed, so the bias rides along in the same op.
+          h = groupedConv2d(h, weights[p]!, { bias: weights[p + 1]! });
+          p += 2;
+          break;
+        }
+        // The first layer's input is data: only the filters need a gradient.
+        const y =
+          i === 0 ? groupedConv2dFilterTrainable(h, weights[p]!) : groupedConv2dTrainable(h, weights[p]!);
         const [, oh, ow] = y.shape as [number, number, number, number];
         const yb = tf.add(tf.reshape(y, [M, -1, l.out]), tf.reshape(weights[p + 1]!, [M, 1, l.out]));
         h = tf.reshape(yb, [M * B, oh, ow, l.out]);
@@ -53,7 +68,11 @@ export function batchedForward(
       }
       case "dense":
         h = tf.add(
-          first ? groupedMatMul(h, weights[p]!) : groupedMatMulTrainable(h, weights[p]!),
+          shared
+            ? groupedMatMul(h, weights[p]!)
+            : i === 0
+              ? groupedMatMulWeightTrainable(h, weights[p]!)
+              : groupedMatMulTrainable(h, weights[p]!),
           tf.reshape(weights[p + 1]!, [M, 1, l.out]),
         );
         p += 2;

@@ -14,18 +14,45 @@ function hasKernel(name: string): boolean {
   return tf.getKernel(name, tf.getBackend()) !== undefined;
 }
 
+export interface GroupedConvOptions {
+  /** Zero padding on every side (default 0: 'valid'). */
+  pad?: number;
+  /** Per-group bias [G, O], added to every output position of the group. */
+  bias?: Tensor;
+}
+
 /**
- * x [G*B, H, W, C] (group-major batch), w [G, k, k, C, O] -> [G*B, H-k+1, W-k+1, O]:
- * group g's samples are convolved ('valid', stride 1) with group g's filter.
+ * x [G*B, H, W, C] (group-major batch), w [G, k, k, C, O] -> [G*B, H+2p-k+1, W+2p-k+1, O]:
+ * group g's samples are convolved (stride 1, zero padding p) with group g's filter, plus its bias.
  */
-export function groupedConv2d(x: Tensor, w: Tensor): Tensor {
-  if (hasKernel(GROUPED_CONV2D)) return tf.engine().runKernel(GROUPED_CONV2D, { x, w }, {}) as Tensor;
+export function groupedConv2d(x: Tensor, w: Tensor, opts: GroupedConvOptions = {}): Tensor {
+  const pad = opts.pad ?? 0;
+  if (hasKernel(GROUPED_CONV2D)) {
+    const inputs: tf.NamedTensorMap = opts.bias ? { x, w, bias: opts.bias } : { x, w };
+    return tf.engine().runKernel(GROUPED_CONV2D, inputs, { pad }) as Tensor;
+  }
   return tf.tidy(() => {
     const G = w.shape[0]!;
     const xs = tf.split(x, G, 0);
     const ws = tf.unstack(w, 0);
+    const bs = opts.bias ? tf.unstack(opts.bias, 0) : null;
     return tf.concat(
-      xs.map((xg, g) => tf.conv2d(xg as tf.Tensor4D, ws[g]! as tf.Tensor4D, 1, "valid")),
+      xs.map((xg, g) => {
+        const y = tf.conv2d(
+          xg as tf.Tensor4D,
+          ws[g]! as tf.Tensor4D,
+          1,
+          pad === 0
+            ? "valid"
+            : [
+                [0, 0],
+                [pad, pad],
+                [pad, pad],
+                [0, 0],
+              ],
+        );
+        return bs ? tf.add(y, bs[g]!) : y;
+      }),
       0,
     );
   });
@@ -41,16 +68,38 @@ export function groupedMatMul(a: Tensor, b: Tensor): Tensor {
 
 type CustomGradFn = Parameters<typeof tf.customGrad>[0];
 
-/** [G, k, k, C, O] -> [G, k, k, O, C] spatially flipped: the filters of the input gradient. */
+/**
+ * [G, k, k, C, O] -> [G, k, k, O, C] spatially flipped: the filters of the input gradient.
+ * Rank 4 throughout (tfjs-wasm's rank-5 Transpose and Reverse are slow): flipping both spatial
+ * axes reverses the flattened k*k index.
+ */
 function flipTransposeFilters(w: Tensor): Tensor {
-  return tf.transpose(tf.reverse(w, [1, 2]), [0, 1, 2, 4, 3]);
+  const [G, k, , C, O] = w.shape as [number, number, number, number, number];
+  const t = tf.transpose(tf.reshape(w, [G, k * k, C, O]), [0, 1, 3, 2]);
+  return tf.reshape(tf.reverse(t, 1), [G, k, k, O, C]);
+}
+
+/**
+ * dw[g] = sum_b sum_p x[g,b,p+q,c] dy[g,b,p,o], as one grouped convolution: the transposed input
+ * (channels as batch, samples as channels) correlated with the transposed output gradient used as
+ * the filter. x [G*B, H, W, C], dy [G*B, oh, ow, O] -> [G, k, k, C, O].
+ */
+function groupedFilterGrad(x: Tensor, dy: Tensor, G: number): Tensor {
+  const [GB, H, W, C] = x.shape as [number, number, number, number];
+  const B = GB / G;
+  const [, oh, ow, O] = dy.shape as [number, number, number, number];
+  const k = H - oh + 1;
+  const xT = tf.reshape(tf.transpose(tf.reshape(x, [G, B, H * W, C]), [0, 3, 2, 1]), [G * C, H, W, B]);
+  const dyT = tf.reshape(tf.transpose(tf.reshape(dy, [G, B, oh * ow, O]), [0, 2, 1, 3]), [G, oh, ow, B, O]);
+  const dwT = groupedConv2d(xT, dyT); // [G*C, k, k, O]
+  const dw = tf.transpose(tf.reshape(dwT, [G, C, k * k, O]), [0, 2, 1, 3]);
+  return tf.reshape(dw, [G, k, k, C, O]);
 }
 
 /**
  * `groupedConv2d` with a gradient, for training many models at once. Both gradients are grouped
- * convolutions themselves: dx correlates the zero-padded output gradient with the flipped,
- * in/out-swapped filters; dw correlates the transposed input (channels as batch, samples as
- * channels) with the transposed output gradient used as the filter.
+ * convolutions themselves: dx correlates the output gradient, zero-padded by k-1, with the
+ * flipped, in/out-swapped filters; dw is `groupedFilterGrad`.
  */
 export const groupedConv2dTrainable = tf.customGrad(((x: Tensor, w: Tensor, save: tf.GradSaveFunc) => {
   const y = groupedConv2d(x, w);
@@ -59,33 +108,25 @@ export const groupedConv2dTrainable = tf.customGrad(((x: Tensor, w: Tensor, save
     value: y,
     gradFunc: (dy: Tensor, saved: Tensor[]) => {
       const [xs, ws] = saved as [Tensor, Tensor];
-      const [G, k, , C, O] = ws.shape as [number, number, number, number, number];
-      const [GB, H, W] = xs.shape as [number, number, number, number];
-      const B = GB / G;
-      const [, oh, ow] = dy.shape as [number, number, number, number];
-      const dyPad = tf.pad(dy, [
-        [0, 0],
-        [k - 1, k - 1],
-        [k - 1, k - 1],
-        [0, 0],
-      ]);
-      const dx = groupedConv2d(dyPad, flipTransposeFilters(ws));
-      // dw[g] = sum_b sum_p x[g,b,p+q,c] dy[g,b,p,o]: channels as batch, samples as channels.
-      const xT = tf.reshape(tf.transpose(tf.reshape(xs, [G, B, H * W, C]), [0, 3, 2, 1]), [G * C, H, W, B]);
-      const dyT = tf.reshape(tf.transpose(tf.reshape(dy, [G, B, oh * ow, O]), [0, 2, 1, 3]), [
-        G,
-        oh,
-        ow,
-        B,
-        O,
-      ]);
-      const dwT = groupedConv2d(xT, dyT); // [G*C, k, k, O]
-      const dw = tf.transpose(tf.reshape(dwT, [G, C, k, k, O]), [0, 2, 3, 1, 4]);
-      return [dx, dw];
+      const [G, k] = ws.shape as [number, number];
+      const dx = groupedConv2d(dy, flipTransposeFilters(ws), { pad: k - 1 });
+      return [dx, groupedFilterGrad(xs, dy, G)];
     },
   };
 }) as unknown as CustomGradFn) as unknown as (x: Tensor, w: Tensor) => Tensor;
 
+/**
+ * `groupedConv2d` with a gradient for the filters only, for a first layer whose input is data:
+ * no input gradient is computed (tfjs would evaluate a custom gradient for every input).
+ */
+export function groupedConv2dFilterTrainable(x: Tensor, w: Tensor): Tensor {
+  const G = w.shape[0]!;
+  const f = tf.customGrad(((wt: Tensor, _save: tf.GradSaveFunc) => ({
+    value: groupedConv2d(x, wt),
+    gradFunc: (dy: Tensor) => [groupedFilterGrad(x, dy, G)],
+  })) as unknown as CustomGradFn) as unknown as (w: Tensor) => Tensor;
+  return f(w);
+}
 /** `groupedMatMul` (per-group a) with a gradient: both gradients are grouped matMuls. */
 export const groupedMatMulTrainable = tf.customGrad(((a: Tensor, b: Tensor, save: tf.GradSaveFunc) => {
   const y = groupedMatMul(a, b);
@@ -100,3 +141,12 @@ export const groupedMatMulTrainable = tf.customGrad(((a: Tensor, b: Tensor, save
     },
   };
 }) as unknown as CustomGradFn) as unknown as (a: Tensor, b: Tensor) => Tensor;
+
+/** `groupedMatMul` (per-group a) with a gradient for b only, for a first layer whose input is data. */
+export function groupedMatMulWeightTrainable(a: Tensor, b: Tensor): Tensor {
+  const f = tf.customGrad(((bt: Tensor, _save: tf.GradSaveFunc) => ({
+    value: groupedMatMul(a, bt),
+    gradFunc: (dy: Tensor) => [groupedMatMul(tf.transpose(a, [0, 2, 1]), dy)],
+  })) as unknown as CustomGradFn) as unknown as (b: Tensor) => Tensor;
+  return f(b);
+}

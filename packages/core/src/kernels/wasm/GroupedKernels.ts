@@ -24,6 +24,7 @@ interface WasmBackendLike {
 interface Bound {
   backend: WasmBackendLike;
   conv2d: (...a: unknown[]) => void;
+  fusedConv2d: (...a: unknown[]) => void;
   batchMatMul: (...a: unknown[]) => void;
 }
 let bound: Bound | null = null;
@@ -33,6 +34,7 @@ function bind(backend: WasmBackendLike): Bound {
   bound = {
     backend,
     conv2d: backend.wasm.cwrap("Conv2D", null, new Array(19).fill("number")),
+    fusedConv2d: backend.wasm.cwrap("FusedConv2D", null, new Array(23).fill("number")),
     batchMatMul: backend.wasm.cwrap("BatchMatMul", null, [
       "number",
       "array",
@@ -55,23 +57,36 @@ function view(b: WasmBackendLike, size: number, offset: number): number {
   return id;
 }
 
-function groupedConv2D(args: { inputs: tf.NamedTensorInfoMap; backend: unknown }): tf.TensorInfo {
+/** The package's FusableActivation value for no activation. */
+const LINEAR = 0;
+
+function groupedConv2D(args: {
+  inputs: tf.NamedTensorInfoMap;
+  backend: unknown;
+  attrs?: tf.NamedAttrMap;
+}): tf.TensorInfo {
   const b = args.backend as WasmBackendLike;
   const f = bind(b);
   const x = args.inputs.x!;
   const w = args.inputs.w!;
+  const bias = args.inputs.bias;
+  const pad = (args.attrs?.pad as number | undefined) ?? 0;
   const [GB, H, W, C] = x.shape as [number, number, number, number];
   const [G, k, , , O] = w.shape as [number, number, number, number, number];
   if (GB % G !== 0 || w.shape[3] !== C) {
     throw new Error(`GroupedConv2D: x ${x.shape} does not fit ${G} groups of filters ${w.shape}`);
   }
+  if (bias && (bias.shape.length !== 2 || bias.shape[0] !== G || bias.shape[1] !== O)) {
+    throw new Error(`GroupedConv2D: bias ${bias.shape} is not [${G}, ${O}]`);
+  }
   const B = GB / G;
-  const oh = H - k + 1;
-  const ow = W - k + 1;
+  const oh = H + 2 * pad - k + 1;
+  const ow = W + 2 * pad - k + 1;
   const out = b.makeOutput([GB, oh, ow, O], "float32");
   const xo = b.dataIdMap.get(x.dataId).memoryOffset;
   const wo = b.dataIdMap.get(w.dataId).memoryOffset;
   const oo = b.dataIdMap.get(out.dataId).memoryOffset;
+  const bo = bias ? b.dataIdMap.get(bias.dataId).memoryOffset : 0;
   const xs = B * H * W * C;
   const ws = k * k * C * O;
   const os = B * oh * ow * O;
@@ -79,7 +94,14 @@ function groupedConv2D(args: { inputs: tf.NamedTensorInfoMap; backend: unknown }
     const xi = view(b, xs, xo + 4 * g * xs);
     const wi = view(b, ws, wo + 4 * g * ws);
     const oi = view(b, os, oo + 4 * g * os);
-    f.conv2d(xi, B, H, W, wi, k, k, 0, 0, 0, 0, 0, 1, 1, 1, 1, C, O, oi);
+    if (bias) {
+      const bi = view(b, O, bo + 4 * g * O);
+      // prettier-ignore
+      f.fusedConv2d(xi, B, H, W, wi, k, k, bi, pad, pad, pad, pad, 0, 1, 1, 1, 1, C, O, LINEAR, 0, 0, oi);
+      b.wasm.tfjs.disposeData(bi);
+    } else {
+      f.conv2d(xi, B, H, W, wi, k, k, pad, pad, pad, pad, 0, 1, 1, 1, 1, C, O, oi);
+    }
     b.wasm.tfjs.disposeData(xi);
     b.wasm.tfjs.disposeData(wi);
     b.wasm.tfjs.disposeData(oi);
