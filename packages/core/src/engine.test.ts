@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { availableBackends, selectBackend } from "./backend/select.ts";
-import { referenceDeltas, UpdateEngine, type UpdateSets } from "./engine.ts";
+import { bytesPerModel, referenceDeltas, UpdateEngine, type UpdateSets } from "./engine.ts";
 import { cifarCnn, initParams, instaMlp, type ModelSpec, mnistCnn } from "./models/spec.ts";
 import { Rng } from "./random.ts";
 import { tf } from "./tf.ts";
@@ -74,5 +74,58 @@ describe.each(backends)("engine vs reference on %s", (backend) => {
         expect(relErr(got, ref)).toBeLessThanOrEqual(1e-4);
       });
     }
+  }
+});
+
+describe.each(backends)("engine memory on %s", (backend) => {
+  beforeAll(async () => {
+    await selectBackend({ backend, quiet: true, allowSoftware: true });
+  });
+  afterAll(async () => {
+    await selectBackend({ backend: "cpu", quiet: true });
+  });
+
+  for (const [setSize, count] of [
+    [1, 1000],
+    [100, 64],
+  ] as const) {
+    test(`insta-ny-mlp, ${count} ${setSize}-sample updates leak nothing; peak memory follows the chunk, not the count`, async () => {
+      const spec = instaMlp;
+      const rng = new Rng(`memory-${backend}-${setSize}`);
+      const size = spec.inputShape.reduce((a, b) => a * b, 1);
+      const nProbes = 100;
+      const per = bytesPerModel(spec, setSize, nProbes, PAPER_SGD.batchSize);
+      const chunk = 8;
+      const opts = {
+        spec,
+        original: initParams(spec, rng.fork("init")),
+        probes: rng.fork("probes").normals(nProbes * size),
+        sgd: PAPER_SGD,
+        dropout: true,
+        memoryBudget: chunk * per,
+      };
+      const sets = randomSets(spec, count, setSize, rng.fork("sets"));
+      const masks = (n: number) => Array.from({ length: n }, (_, m) => rng.fork("masks", m));
+      const engine = new UpdateEngine(opts);
+      expect(engine.chunkSize(setSize)).toBe(chunk);
+      const before = tf.memory().numTensors;
+      const base = tf.memory().numBytes;
+      let all: Float32Array = new Float32Array(0);
+      const big = await tf.profile(async () => {
+        all = await engine.deltas(sets, masks(count));
+      });
+      expect(tf.memory().numTensors).toBe(before);
+      const first = { ...sets, count: chunk, x: sets.x.subarray(0, chunk * setSize * size) };
+      let one: Float32Array = new Float32Array(0);
+      const small = await tf.profile(async () => {
+        one = await engine.deltas({ ...first, y: sets.y.subarray(0, chunk * setSize) }, masks(chunk));
+      });
+      engine.dispose();
+      // The same models give the same deltas whatever else shares their call.
+      expect(all.subarray(0, one.length)).toEqual(one);
+      // Peak over `count` models = peak over one chunk; both within the bytesPerModel bound.
+      expect(big.peakBytes - base).toBeLessThanOrEqual((small.peakBytes - base) * 1.01);
+      expect(small.peakBytes - base).toBeLessThanOrEqual(chunk * per);
+    });
   }
 });

@@ -24,7 +24,7 @@ import { registerGroupedWasmKernels } from "./kernels/wasm/GroupedKernels.ts";
 import { batchedForward } from "./models/batched.ts";
 import { forward, type ParamTensors, toTensors } from "./models/forward.ts";
 import { type DropoutMasks, drawMasks, hasDropout, stackedMasks } from "./models/masks.ts";
-import { layerOutputShapes, type ModelSpec, type Params } from "./models/spec.ts";
+import { layerOutputShapes, type ModelSpec, type Params, paramCount } from "./models/spec.ts";
 import { posteriorDelta, posteriors } from "./probe.ts";
 import type { Rng } from "./random.ts";
 import { type Tensor, tf } from "./tf.ts";
@@ -48,6 +48,29 @@ export interface EngineOptions {
   sgd: SgdConfig;
   /** Dropout during the update (the paper: on). Off gives deterministic updates for tests. */
   dropout: boolean;
+  /**
+   * Bytes of tensor memory one engine call may hold at its peak (default DEFAULT_MEMORY_BUDGET):
+   * `deltas` splits its models into chunks of `chunkSize(setSize)` to stay under it.
+   */
+  memoryBudget?: number;
+}
+
+/** The default peak tensor memory of one engine call: 512 MiB. */
+export const DEFAULT_MEMORY_BUDGET = 512 * 2 ** 20;
+/** The most models one chunk batches, however small they are. */
+export const MAX_CHUNK = 256;
+
+/**
+ * An upper bound on the peak tensor bytes one updated model adds to an engine call, from the spec:
+ * probe activations (every op output is kept until the chunk's tidy ends), the update's
+ * activations and gradients for one batch, and copies of the parameters (weights, velocity,
+ * gradients). Coefficients measured with tf.profile's peakBytes (MNIST single-sample: 6.5 MB
+ * measured, 7.9 MB bound; 100-sample: 24.4 and 27.3; CIFAR-10: 8.7/15.5 and 29.5/40.4).
+ */
+export function bytesPerModel(spec: ModelSpec, setSize: number, nProbes: number, batchSize: number): number {
+  const act = layerOutputShapes(spec).reduce((a, s) => a + s.reduce((x, y) => x * y, 1), 0);
+  const update = setSize === 1 ? 3 * act : 6.5 * Math.min(setSize, batchSize) * act;
+  return 4 * Math.ceil(1.5 * nProbes * act + update + 8 * paramCount(spec));
 }
 
 /** Per-model dropout masks of each set, drawn exactly as the reference update draws them. */
@@ -142,19 +165,44 @@ export class UpdateEngine {
     if (this.probePatches) this.probePatches.dispose();
   }
 
-  /** Deltas [count, probes*classes] for `sets`; maskRngs[m] draws model m's dropout masks. */
-  async deltas(sets: UpdateSets, maskRngs: Rng[] | null): Promise<Float32Array> {
+  /** Models per chunk for sets of `setSize`: as many as the memory budget holds (1..MAX_CHUNK). */
+  chunkSize(setSize: number): number {
+    const budget = this.opts.memoryBudget ?? DEFAULT_MEMORY_BUDGET;
+    const per = bytesPerModel(this.spec, setSize, this.nProbes, this.opts.sgd.batchSize);
+    return Math.max(1, Math.min(MAX_CHUNK, Math.floor(budget / per)));
+  }
+
+  /**
+   * Deltas [count, probes*classes] for `sets`; maskRngs[m] draws model m's dropout masks. Runs
+   * in chunks of `chunk` models (default `chunkSize`), so peak memory depends on the chunk, not
+   * on `sets.count`; each chunk's deltas are read back before the next starts.
+   */
+  async deltas(sets: UpdateSets, maskRngs: Rng[] | null, chunk?: number): Promise<Float32Array> {
     const useDropout = this.opts.dropout && hasDropout(this.spec);
     if (useDropout && (!maskRngs || maskRngs.length !== sets.count)) {
       throw new Error(`UpdateEngine.deltas: dropout is on, so ${sets.count} mask generators are needed`);
     }
-    const rngs = useDropout ? maskRngs : null;
-    const weights =
-      sets.setSize === 1 ? this.singleStepWeights(sets, rngs) : this.multiStepWeights(sets, rngs);
-    const delta = tf.tidy(() => this.probeDeltas(weights, sets.count));
-    tf.dispose(weights);
-    const out = (await delta.data()) as Float32Array;
-    delta.dispose();
+    const c = chunk ?? this.chunkSize(sets.setSize);
+    if (!Number.isInteger(c) || c < 1)
+      throw new Error(`UpdateEngine.deltas: chunk must be an integer >= 1, got ${c}`);
+    const S = sets.setSize;
+    const size = this.spec.inputShape.reduce((a, b) => a * b, 1);
+    const out = new Float32Array(sets.count * this.deltaSize);
+    for (let from = 0; from < sets.count; from += c) {
+      const m = Math.min(c, sets.count - from);
+      const part: UpdateSets = {
+        count: m,
+        setSize: S,
+        x: sets.x.subarray(from * S * size, (from + m) * S * size),
+        y: sets.y.subarray(from * S, (from + m) * S),
+      };
+      const rngs = useDropout ? maskRngs!.slice(from, from + m) : null;
+      const weights = S === 1 ? this.singleStepWeights(part, rngs) : this.multiStepWeights(part, rngs);
+      const delta = tf.tidy(() => this.probeDeltas(weights, m));
+      tf.dispose(weights);
+      out.set((await delta.data()) as Float32Array, from * this.deltaSize);
+      delta.dispose();
+    }
     return out;
   }
 

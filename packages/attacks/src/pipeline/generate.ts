@@ -50,7 +50,7 @@ export async function generateSide(
   const shards = shardCount(models, cfg.shardSize);
   const done = await store.completed();
   const root = new Rng(cfg.seed).fork(side);
-  const chunk = cfg.chunkSize > 0 ? cfg.chunkSize : S === 1 ? 64 : 16;
+  const chunk = cfg.chunkSize > 0 ? cfg.chunkSize : engine.chunkSize(S);
   const t0 = performance.now();
   let generated = 0;
   let skipped = 0;
@@ -79,7 +79,11 @@ export async function generateSide(
         maskRngs.push(rng.fork("masks"));
       }
       const g = ds.gather(idx);
-      const d = await engine.deltas({ count: m, setSize: S, x: g.x, y: Int32Array.from(g.labels) }, maskRngs);
+      const d = await engine.deltas(
+        { count: m, setSize: S, x: g.x, y: Int32Array.from(g.labels) },
+        maskRngs,
+        m,
+      );
       for (let i = 0; i < d.length; i++) {
         if (!Number.isFinite(d[i]!)) {
           const model = c + Math.floor(i / engine.deltaSize);

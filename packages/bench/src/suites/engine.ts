@@ -1,7 +1,8 @@
 /**
  * The `engine` suite: updated models per second for MNIST, CIFAR-10 and Insta-NY with 1- and
- * 100-sample updating sets, the batched engine (`UpdateEngine.deltas`, chunks of 64 models for
- * single-sample sets, 16 for 100-sample ones) against the one-model-at-a-time reference
+ * 100-sample updating sets, the batched engine (`UpdateEngine.deltas` on one chunk of the size the
+ * engine picks for its memory budget, `chunkSize`: e.g. 65 MNIST models for single-sample sets,
+ * 18 for 100-sample ones) against the one-model-at-a-time reference
  * (`referenceDeltas`) measured in the same run, and the engine's achieved GFLOP/s against a
  * matMul peak measured on the same backend just before.
  *
@@ -43,7 +44,7 @@ export const ENGINE_MODELS: readonly [string, ModelSpec][] = [
 interface EngineSizes {
   probes: number;
   setSizes: number[];
-  /** Models per engine call for single-sample sets and for larger ones. */
+  /** Models per engine call for single-sample sets and for larger ones (0: the engine's adaptive chunk). */
   chunkSingle: number;
   chunkMulti: number;
   /** Models per reference run. */
@@ -53,8 +54,8 @@ interface EngineSizes {
 const FULL: EngineSizes = {
   probes: 100,
   setSizes: [1, 100],
-  chunkSingle: 64,
-  chunkMulti: 16,
+  chunkSingle: 0,
+  chunkMulti: 0,
   refSingle: 8,
   refMulti: 1,
 };
@@ -121,7 +122,7 @@ export async function engineSuite(ctx: SuiteContext): Promise<BenchRecord[]> {
     for (const [name, spec] of ENGINE_MODELS) {
       for (const setSize of sizes.setSizes) {
         const single = setSize === 1;
-        const chunk = single ? sizes.chunkSingle : sizes.chunkMulti;
+        const fixedChunk = single ? sizes.chunkSingle : sizes.chunkMulti;
         const refModels = single ? sizes.refSingle : sizes.refMulti;
         const P = sizes.probes;
         const fpm = updatedModelFlops(spec, setSize, P);
@@ -136,13 +137,18 @@ export async function engineSuite(ctx: SuiteContext): Promise<BenchRecord[]> {
         };
         const params = { dataset: name, model: spec.name, setSize, probes: P, dropout: true };
         const before = tf.memory().numTensors;
+        let chunk = fixedChunk;
         try {
-          const sets = randomSets(spec, chunk, setSize, rng.fork("sets"));
           const engine = new UpdateEngine(opts);
+          chunk = fixedChunk > 0 ? fixedChunk : engine.chunkSize(setSize);
+          const sets = randomSets(spec, chunk, setSize, rng.fork("sets"));
           let run = 0;
           let engineTiming: Awaited<ReturnType<typeof measure>>;
           try {
-            engineTiming = await measure(() => engine.deltas(sets, maskRngs(rng, run++, chunk)), ctx.policy);
+            engineTiming = await measure(
+              () => engine.deltas(sets, maskRngs(rng, run++, chunk), chunk),
+              ctx.policy,
+            );
           } finally {
             engine.dispose();
           }
