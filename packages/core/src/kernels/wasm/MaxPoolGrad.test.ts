@@ -94,6 +94,23 @@ describe("wasm MaxPoolGrad (replaced by this project)", () => {
     expect(tf.memory().numTensors).toBe(before);
   });
 
+  test("2x2 windows at stride 2 (the unrolled path) match cpu: even and odd sizes, ties, negatives", async () => {
+    const before = tf.memory().numTensors;
+    const rng = rngFor("maxpool-2x2");
+    for (const x of [
+      [3, 8, 6, 5],
+      [2, 7, 9, 3],
+    ] as [number, number, number, number][]) {
+      const c: PoolCase = { x, filterSize: [2, 2], strides: [2, 2], pad: "valid" };
+      const n = x.reduce((a, b) => a * b, 1);
+      const signed = randomTensor(rng, x);
+      const negative = { shape: x, data: signed.data.map((v) => -Math.abs(v) - 1) };
+      const ties = { shape: x, data: Float32Array.from({ length: n }, () => rng.int(3) - 3) };
+      for (const t of [signed, negative, ties]) expect(await check(c, t, rng)).toBeNull();
+    }
+    expect(tf.memory().numTensors).toBe(before);
+  });
+
   test("matches cpu on 40 random shapes, strides and paddings (signed inputs, some tied)", async () => {
     const rng = rngFor("maxpool-cases");
     const failures: string[] = [];

@@ -35,10 +35,16 @@ function maxPoolGrad(args: { inputs: tf.NamedTensorInfoMap; backend: unknown; at
   const xs = heapF32(backend, input);
   const dys = heapF32(backend, dy);
   const dxs = heapF32(backend, dx);
-  dxs.fill(0);
   const { batchSize, inHeight: H, inWidth: W, inChannels: C, outHeight, outWidth } = info;
   const { strideHeight: sH, strideWidth: sW, filterHeight: fH, filterWidth: fW } = info;
   const { top, left } = info.padInfo;
+  if (fH === 2 && fW === 2 && sH === 2 && sW === 2 && top === 0 && left === 0) {
+    if (outHeight * 2 <= H && outWidth * 2 <= W) {
+      pool2x2(xs, dys, dxs, batchSize, H, W, C, outHeight, outWidth);
+      return dx;
+    }
+  }
+  dxs.fill(0);
   const best = new Float64Array(C);
   const where = new Int32Array(C);
   for (let b = 0; b < batchSize; b++) {
@@ -73,6 +79,65 @@ function maxPoolGrad(args: { inputs: tf.NamedTensorInfoMap; backend: unknown; at
     }
   }
   return dx;
+}
+
+/**
+ * The common case, 2x2 windows at stride 2 inside the input: windows do not overlap, so each
+ * covered input position is written once (its window's dy or 0), with the window unrolled (the
+ * general loop above runs several times slower per element).
+ */
+function pool2x2(
+  xs: Float32Array,
+  dys: Float32Array,
+  dxs: Float32Array,
+  batch: number,
+  H: number,
+  W: number,
+  C: number,
+  oH: number,
+  oW: number,
+): void {
+  // Positions no window covers (an odd last row or column) get no gradient.
+  if (oH * 2 !== H || oW * 2 !== W) dxs.fill(0);
+  const row = W * C;
+  let o = 0;
+  for (let b = 0; b < batch; b++) {
+    for (let yR = 0; yR < oH; yR++) {
+      for (let yC = 0; yC < oW; yC++) {
+        const base = ((b * H + 2 * yR) * W + 2 * yC) * C;
+        for (let d = 0; d < C; d++, o++) {
+          const i0 = base + d;
+          const i1 = i0 + C;
+          const i2 = i0 + row;
+          const i3 = i2 + C;
+          // First strictly greatest in row-major order; NaN never wins; all-NaN sends nothing.
+          let best = Number.NEGATIVE_INFINITY;
+          let at = -1;
+          const v0 = xs[i0]!;
+          if (v0 > best) {
+            best = v0;
+            at = 0;
+          }
+          const v1 = xs[i1]!;
+          if (v1 > best) {
+            best = v1;
+            at = 1;
+          }
+          const v2 = xs[i2]!;
+          if (v2 > best) {
+            best = v2;
+            at = 2;
+          }
+          if (xs[i3]! > best) at = 3;
+          const g = dys[o]!;
+          dxs[i0] = at === 0 ? g : 0;
+          dxs[i1] = at === 1 ? g : 0;
+          dxs[i2] = at === 2 ? g : 0;
+          dxs[i3] = at === 3 ? g : 0;
+        }
+      }
+    }
+  }
 }
 
 export const maxPoolGradConfig: tf.KernelConfig = {
