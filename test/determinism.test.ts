@@ -71,6 +71,7 @@ function config(setSize: number, models: number, over: Partial<ExperimentConfig>
     shadowModels: models,
     targetModels: models,
     setSize,
+    targetSetSizes: [],
     probeCount: 20,
     shardSize: 4,
     chunkSize: 0,

@@ -67,6 +67,7 @@ const cfg: ExperimentConfig = {
   shadowModels: 40,
   targetModels: 40,
   setSize: 1,
+  targetSetSizes: [],
   probeCount: 20,
   shardSize: 10,
   chunkSize: 4,

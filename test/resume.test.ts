@@ -139,6 +139,23 @@ describe("an interrupted run", () => {
     expect(events.at(-1)?.stage).toBe("run-end");
   }, 180_000);
 
+  test("a finished run re-fitted with other --attack-epochs reuses every shard and needs no original model", () => {
+    const copy = path.join(tmp, "refit");
+    fs.cpSync(refDir, copy, { recursive: true });
+    // No model cache: the originals could only come from training, which must not happen.
+    const args = ARGS.slice(0, ARGS.indexOf("--cache-dir"));
+    const r = leak([...args, "--no-model-cache", "--attack-epochs", "3", "--run-dir", copy], tmp);
+    expectOk(r);
+    expect(r.stdout + r.stderr).toContain("every shard is already there: the original models are not needed");
+    expect(r.stdout + r.stderr).not.toContain("training both together");
+    expectSameShards(copy, refDir);
+    expect(readResult(copy).counts.shadow_shards_generated).toBeUndefined();
+    const epochs = readMetrics(path.join(copy, "metrics.jsonl")).filter(
+      (e) => e.stage === "attack-label" && e.epoch === 3,
+    );
+    expect(epochs.length).toBe(1);
+  }, 120_000);
+
   // A background job of a non-interactive shell starts with SIGINT ignored, and passes that on.
   const sigintIgnored = (() => {
     try {

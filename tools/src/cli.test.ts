@@ -7,7 +7,7 @@ import { afterAll, describe, expect, test } from "bun:test";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { main, parseShardSlice } from "./cli.ts";
+import { intListArg, main, parseShardSlice } from "./cli.ts";
 import { FLAG_OF, formatConfig, resolveConfig } from "./resolve-config.ts";
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "ul-cli-unit-"));
@@ -94,6 +94,46 @@ describe("bad input: exit 2, a message naming the flag, nothing written", () => 
       /'--attack-epochs <n>' argument '0' is invalid\. Expected an integer from 1 to 10000/,
     ],
     ["unknown flag on backend", ["backend", "--gpu"], /unknown option '--gpu'/],
+    [
+      "target set sizes on another attack",
+      A("label", "--dataset", "mnist", "--target-set-sizes", "10,50"),
+      /--target-set-sizes is only for the distribution attack .*, not label/,
+    ],
+    [
+      "target set sizes: not a list of integers",
+      A("distribution", "--dataset", "mnist", "--target-set-sizes", "10,x"),
+      /'--target-set-sizes <list>' argument '10,x' is invalid\. "x" is not one\. Expected a comma-separated list of distinct integers from 1 to 1000000/,
+    ],
+    [
+      "target set sizes: zero",
+      A("distribution", "--dataset", "mnist", "--target-set-sizes", "0"),
+      /'--target-set-sizes <list>' argument '0' is invalid\. "0" is not one\. Expected a comma-separated list/,
+    ],
+    [
+      "target set sizes: empty item",
+      A("distribution", "--dataset", "mnist", "--target-set-sizes", "10,"),
+      /'--target-set-sizes <list>' argument '10,' is invalid\. "" is not one/,
+    ],
+    [
+      "target set sizes: a duplicate",
+      A("distribution", "--dataset", "mnist", "--target-set-sizes", "10,50,10"),
+      /'--target-set-sizes <list>' argument '10,50,10' is invalid\. 10 is given twice\. Expected/,
+    ],
+    [
+      "target set sizes: equal to --set-size",
+      A("distribution", "--dataset", "mnist", "--set-size", "50", "--target-set-sizes", "10,50"),
+      /--target-set-sizes: 50 equals --set-size/,
+    ],
+    [
+      "target set sizes: the default set size",
+      A("distribution", "--dataset", "mnist", "--target-set-sizes", "100"),
+      /--target-set-sizes: 100 equals --set-size/,
+    ],
+    [
+      "target set sizes: larger than the pool",
+      A("distribution", "--dataset", "insta-ny", "--target-set-sizes", "10,5000"),
+      /--target-set-sizes: 5000 is larger than the insta-ny updating pool; allowed: 1 to 4950/,
+    ],
   ];
   for (const [name, args, message] of cases) {
     test(name, async () => {
@@ -131,6 +171,7 @@ describe("resolved config", () => {
       shadowModels: 10_000,
       targetModels: 1_000,
       setSize: 1,
+      targetSetSizes: [],
       probeCount: 100,
       shardSize: 100,
       chunkSize: 0,
@@ -168,7 +209,7 @@ describe("resolved config", () => {
     expect(() => resolveConfig("label", { dataset: "mnist", shadowModels: 2_000_000 })).toThrow(
       "--shadow-models must be an integer from 1 to 1000000 (was 2000000)",
     );
-    expect(Object.keys(FLAG_OF).length).toBe(16);
+    expect(Object.keys(FLAG_OF).length).toBe(17);
   });
 
   test("the printed config shows every field", () => {
@@ -176,6 +217,32 @@ describe("resolved config", () => {
     expect(text).toContain("shadow models  10,000");
     expect(text).toContain("shard size     100 (100 shadow + 10 target shards)");
     expect(text.split("\n").length).toBe(14);
+  });
+
+  test("--target-set-sizes: accepted for distribution, checked again by resolveConfig", () => {
+    const d = resolveConfig("distribution", { dataset: "mnist", targetSetSizes: [10, 50] });
+    expect([d.setSize, d.targetSetSizes]).toEqual([100, [10, 50]]);
+    expect(resolveConfig("distribution", { dataset: "mnist" }).targetSetSizes).toEqual([]);
+    expect(resolveConfig("label", { dataset: "mnist" }).targetSetSizes).toEqual([]);
+    expect(formatConfig(d)).toContain("test set sizes 10, 50 (extra target sides, attack trained on 100)");
+    expect(formatConfig(resolveConfig("distribution", { dataset: "mnist" }))).not.toContain("test set sizes");
+    const bad: [Parameters<typeof resolveConfig>, string][] = [
+      [
+        ["msr", { dataset: "mnist", targetSetSizes: [10] }],
+        "--target-set-sizes is only for the distribution",
+      ],
+      [["distribution", { dataset: "mnist", targetSetSizes: [0] }], "--target-set-sizes"],
+      [["distribution", { dataset: "mnist", targetSetSizes: [10, 10] }], "10 is given twice"],
+      [["distribution", { dataset: "mnist", targetSetSizes: [100] }], "100 equals --set-size"],
+      [
+        ["distribution", { dataset: "mnist", targetSetSizes: [24_951] }],
+        "larger than the mnist updating pool",
+      ],
+    ];
+    for (const [args, message] of bad) expect(() => resolveConfig(...args)).toThrow(message);
+    expect(intListArg(1, 100)(" 10, 50 ")).toEqual([10, 50]);
+    for (const v of ["", "10,,50", "1.5", "-3", "101", "10;50"])
+      expect(() => intListArg(1, 100)(v)).toThrow("Expected");
   });
 
   test("--shard K/N parsing", () => {

@@ -37,6 +37,27 @@ function intArg(lo: number, hi: number) {
   };
 }
 
+/** A comma-separated list of distinct integers in [lo, hi], e.g. `10,50` (`--target-set-sizes`). */
+export function intListArg(lo: number, hi: number) {
+  const one = intArg(lo, hi);
+  return (value: string): number[] => {
+    const expected = `Expected a comma-separated list of distinct integers from ${lo} to ${hi}, e.g. 10,50.`;
+    const parts = value.split(",");
+    const out: number[] = [];
+    for (const part of parts) {
+      let n: number;
+      try {
+        n = one(part);
+      } catch {
+        throw new InvalidArgumentError(`${JSON.stringify(part.trim())} is not one. ${expected}`);
+      }
+      if (out.includes(n)) throw new InvalidArgumentError(`${n} is given twice. ${expected}`);
+      out.push(n);
+    }
+    return out;
+  };
+}
+
 /** `--shard K/N`, 1 <= K <= N. */
 export function parseShardSlice(value: string): ShardSlice {
   const m = /^(\d+)\/(\d+)$/.exec(value.trim());
@@ -96,6 +117,11 @@ function attackCommand(program: Command, name: AttackName, state: CliState): voi
       "|D_update| (default 1 for label/reconstruct, 100 for distribution/msr)",
       intArg(1, 1_000_000),
     )
+    .option(
+      "--target-set-sizes <list>",
+      "distribution only: also score the attack (trained on --set-size) on target sets of these sizes, e.g. 10,50 (default none)",
+      intListArg(1, 1_000_000),
+    )
     .option("--probe-count <n>", "|D_probe| (default 100)", lim("probeCount"))
     .option("--shard-size <n>", "updated models per shard file (paper 100, smoke 50)", lim("shardSize"))
     .option(
@@ -150,7 +176,16 @@ Examples:
   bun run leak merge --run-dir /shared/r1                                 # after all 8 jobs
 
 Writes runs/<UTC time>-${name}-<dataset>/ (or --run-dir): config.json, metrics.jsonl, result.json,
-figures/*.png, shards/. Exit status 2 on bad flags (nothing written), 1 on failure.`,
+figures/*.png, shards/. Exit status 2 on bad flags (nothing written), 1 on failure.${
+        name === "distribution"
+          ? `
+
+Update-set-size relaxation (the attack trained on --set-size, also scored on other sizes):
+  bun run leak distribution --dataset mnist --target-set-sizes 10,50
+Each extra size is a target side of its own (shards/target-s10/, ...); the table train size ->
+test size with the baselines is in result.json under extra.relaxation.`
+          : ""
+      }`,
     )
     .action(async (opts) => {
       const config = resolveConfig(name, {
@@ -159,6 +194,7 @@ figures/*.png, shards/. Exit status 2 on bad flags (nothing written), 1 on failu
         shadowModels: opts.shadowModels,
         targetModels: opts.targetModels,
         setSize: opts.setSize,
+        targetSetSizes: opts.targetSetSizes,
         probeCount: opts.probeCount,
         shardSize: opts.shardSize,
         chunkSize: opts.chunkSize,

@@ -10,7 +10,11 @@
  * - `chunkSize`: how many updated models one engine call batches; shard k is a pure function of
  *   (config, seed, k) whatever the batching;
  * - `attackEpochs`, `inferenceSamples`, `evalTargets`: used only after the shards exist, when the
- *   attack model is fitted and evaluated.
+ *   attack model is fitted and evaluated;
+ * - `targetSetSizes` (A_LDE's update-set-size relaxation): the main shadow and target shards do
+ *   not depend on it; each extra size has its own store folder named by the size
+ *   (shards/target-s<size>/), whose contents depend only on that size (and the counted fields), so
+ *   sizes may be added to or dropped from a run on resume.
  * Counted, among others: attack, dataset, seed, shadowModels, targetModels, setSize, probeCount,
  * shardSize (it fixes which models go in shard k), trainEpochs (the original models), smoke.
  *
@@ -26,6 +30,7 @@ export const NON_DATA_FIELDS = [
   "attackEpochs",
   "inferenceSamples",
   "evalTargets",
+  "targetSetSizes",
 ] as const;
 
 const HASH_TAG = "updates-leak/config-hash/v1\n";

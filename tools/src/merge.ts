@@ -9,7 +9,7 @@ import { type } from "arktype";
 import { configHash, dataFields } from "./config-hash.ts";
 import { UsageError } from "./errors.ts";
 import { shardCount } from "./resolve-config.ts";
-import { RunFolder } from "./run-folder.ts";
+import { RunFolder, type ShardSide } from "./run-folder.ts";
 import { ConfigMismatchError, FileShardStore } from "./shard-store.ts";
 
 export interface SideReport {
@@ -23,6 +23,8 @@ export interface MergeReport {
   config: ExperimentConfig;
   shadow: SideReport;
   target: SideReport;
+  /** distribution --target-set-sizes: the extra target sides, by set size. */
+  extraTargets: { setSize: number; report: SideReport }[];
   complete: boolean;
 }
 
@@ -47,11 +49,15 @@ export async function mergeRun(runDir: string, log: (m: string) => void = () => 
   }
   const config = parsed;
   const hash = configHash(config);
-  const side = async (role: "shadow" | "target", models: number): Promise<SideReport> => {
+  const side = async (
+    role: "shadow" | "target",
+    models: number,
+    dir: ShardSide = role,
+  ): Promise<SideReport> => {
     let store: FileShardStore;
     try {
       store = FileShardStore.open({
-        dir: folder.shardsDir(role),
+        dir: folder.shardsDir(dir),
         role,
         configHash: hash,
         config: dataFields(config),
@@ -69,22 +75,40 @@ export async function mergeRun(runDir: string, log: (m: string) => void = () => 
   };
   const shadow = await side("shadow", config.shadowModels);
   const target = await side("target", config.targetModels);
-  const complete = shadow.missing.length === 0 && target.missing.length === 0;
+  const extraTargets: MergeReport["extraTargets"] = [];
+  for (const n of config.targetSetSizes) {
+    extraTargets.push({ setSize: n, report: await side("target", config.targetModels, `target-s${n}`) });
+  }
+  const complete = [shadow, target, ...extraTargets.map((e) => e.report)].every(
+    (r) => r.missing.length === 0,
+  );
   folder.metric({
     stage: "merge",
     shadow: { present: shadow.present, expected: shadow.expected },
     target: { present: target.present, expected: target.expected },
+    ...Object.fromEntries(
+      extraTargets.map((e) => [
+        `target-s${e.setSize}`,
+        { present: e.report.present, expected: e.report.expected },
+      ]),
+    ),
     complete,
   });
   folder.close();
-  return { dir: folder.dir, config, shadow, target, complete };
+  return { dir: folder.dir, config, shadow, target, extraTargets, complete };
 }
 
 export function formatMergeReport(r: MergeReport): string {
   const line = (name: string, s: SideReport) =>
-    `  ${name.padEnd(7)} ${s.present}/${s.expected} shards${s.missing.length ? `, missing ${formatRanges(s.missing)}` : ""}`;
+    `  ${name.padEnd(Math.max(7, name.length))} ${s.present}/${s.expected} shards${s.missing.length ? `, missing ${formatRanges(s.missing)}` : ""}`;
   const next = r.complete
     ? `all shards present; fit the attack with: bun run leak ${r.config.attack} --dataset ${r.config.dataset} --run-dir ${r.dir} (same flags as the parts)`
     : "shards missing: rerun the failed parts (same --shard K/N) or run without --shard to generate the rest";
-  return [`run folder ${r.dir}`, line("shadow", r.shadow), line("target", r.target), next].join("\n");
+  return [
+    `run folder ${r.dir}`,
+    line("shadow", r.shadow),
+    line("target", r.target),
+    ...r.extraTargets.map((e) => line(`target-s${e.setSize}`, e.report)),
+    next,
+  ].join("\n");
 }

@@ -23,6 +23,7 @@ export const FLAG_OF: Record<keyof ExperimentConfig, string> = {
   shadowModels: "--shadow-models",
   targetModels: "--target-models",
   setSize: "--set-size",
+  targetSetSizes: "--target-set-sizes",
   probeCount: "--probe-count",
   shardSize: "--shard-size",
   chunkSize: "--chunk-size",
@@ -38,7 +39,10 @@ export const FLAG_OF: Record<keyof ExperimentConfig, string> = {
 /** What the CLI may set; undefined means "use the default". */
 export type ConfigFlags = Partial<Omit<ExperimentConfig, "attack" | "dataset">> & { dataset?: string };
 
-type Sizes = Omit<ExperimentConfig, "attack" | "dataset" | "backend" | "threads" | "smoke" | "seed">;
+type Sizes = Omit<
+  ExperimentConfig,
+  "attack" | "dataset" | "backend" | "threads" | "smoke" | "seed" | "targetSetSizes"
+>;
 
 /** |D_update| per attack: 1 for the single-sample attacks, 100 for the multi-sample ones. */
 export const SET_SIZE: Record<AttackName, number> = { label: 1, reconstruct: 1, distribution: 100, msr: 100 };
@@ -120,6 +124,7 @@ export function resolveConfig(attack: AttackName, flags: ConfigFlags): Experimen
     shadowModels: flags.shadowModels ?? base.shadowModels,
     targetModels: flags.targetModels ?? base.targetModels,
     setSize: flags.setSize ?? SET_SIZE[attack],
+    targetSetSizes: flags.targetSetSizes ?? [],
     probeCount: flags.probeCount ?? base.probeCount,
     shardSize: flags.shardSize ?? base.shardSize,
     chunkSize: flags.chunkSize ?? base.chunkSize,
@@ -163,7 +168,33 @@ export function resolveConfig(attack: AttackName, flags: ConfigFlags): Experimen
       `${FLAG_OF.setSize} ${out.setSize} is larger than the ${out.dataset} updating pool; allowed: 1 to ${maxSet}`,
     );
   }
+  checkTargetSetSizes(out, maxSet);
   return out;
+}
+
+/** `--target-set-sizes`: distribution only; distinct sizes from 1 to the pool, none equal to --set-size. */
+function checkTargetSetSizes(out: ExperimentConfig, maxSet: number): void {
+  const flag = FLAG_OF.targetSetSizes;
+  const sizes = out.targetSetSizes;
+  if (sizes.length === 0) return;
+  if (out.attack !== "distribution") {
+    throw new UsageError(
+      `${flag} is only for the distribution attack (A_LDE's update-set-size relaxation), not ${out.attack}`,
+    );
+  }
+  for (const [i, n] of sizes.entries()) {
+    if (n > maxSet) {
+      throw new UsageError(
+        `${flag}: ${n} is larger than the ${out.dataset} updating pool; allowed: 1 to ${maxSet}`,
+      );
+    }
+    if (n === out.setSize) {
+      throw new UsageError(
+        `${flag}: ${n} equals ${FLAG_OF.setSize} (the train size, scored anyway); give other sizes`,
+      );
+    }
+    if (sizes.indexOf(n) !== i) throw new UsageError(`${flag}: ${n} is given twice; give each size once`);
+  }
 }
 
 /** Number of shards a side of `config` needs (the last one may be short). */
@@ -180,6 +211,14 @@ export function formatConfig(config: ExperimentConfig): string {
     ["shadow models", config.shadowModels.toLocaleString("en-US")],
     ["target models", config.targetModels.toLocaleString("en-US")],
     ["set size", String(config.setSize)],
+    ...(config.targetSetSizes.length > 0
+      ? ([
+          [
+            "test set sizes",
+            `${config.targetSetSizes.join(", ")} (extra target sides, attack trained on ${config.setSize})`,
+          ],
+        ] as [string, string][])
+      : []),
     ["probe count", String(config.probeCount)],
     [
       "shard size",

@@ -335,6 +335,85 @@ describe("runAttack", () => {
     expect(out.result?.value).toBeCloseTo(expectedAccuracy(14, 4), 12);
   });
 
+  test("--target-set-sizes: one store per size in shards/target-s<n>/, sliced, merged, resumable", async () => {
+    const runDir = path.join(root, "relaxation");
+    const relax = (targetSetSizes: number[]) =>
+      resolveConfig("distribution", {
+        dataset: "mnist",
+        seed: 3,
+        shadowModels: 2,
+        targetModels: 6,
+        shardSize: 2,
+        smoke: true,
+        targetSetSizes,
+      });
+    const written: number[][] = [];
+    const experiment = async (c: ExperimentConfig, ctx: RunContext): Promise<ExperimentResult> => {
+      const slice = (ctx as CliRunContext).shardSlice;
+      for (const n of c.targetSetSizes) {
+        const store = ctx.extraTargetStore!(n);
+        expect(ctx.extraTargetStore!(n)).toBe(store); // one store per size, shared by every call
+        const done = await store.completed();
+        for (let k = 0; k < 3; k++) {
+          if (done.has(k) || !inSlice(k, slice)) continue;
+          await store.write(k, shardFor(c.seed, "target", k, 2));
+          written.push([n, k]);
+        }
+      }
+      return {
+        attack: c.attack,
+        dataset: c.dataset,
+        metric: "kl",
+        value: 0,
+        baselines: {},
+        extra: {},
+        counts: {},
+        timingsSeconds: {},
+        figures: { bars: [], grids: [] },
+      };
+    };
+    const t = io();
+    await runAttack(
+      relax([2]),
+      options({ runDir, shard: { part: 1, of: 2 } }),
+      experiment,
+      selectBackend,
+      t.io,
+    );
+    expect(t.out.join("\n")).toContain("test set sizes 2 (extra target sides, attack trained on 100)");
+    expect(written).toEqual([
+      [2, 0],
+      [2, 2],
+    ]);
+    const mid = await mergeRun(runDir);
+    expect(mid.extraTargets).toEqual([{ setSize: 2, report: { expected: 3, present: 2, missing: [1] } }]);
+    expect(mid.complete).toBe(false);
+    const manifest = JSON.parse(
+      fs.readFileSync(path.join(runDir, "shards", "target-s2", "manifest.json"), "utf8"),
+    );
+    expect(manifest.role).toBe("target");
+    // Another size on resume: same config hash, so the folder is not refused; only the new work is done.
+    written.length = 0;
+    await runAttack(relax([2, 3]), options({ runDir }), experiment, selectBackend, io().io);
+    expect(written).toEqual([
+      [2, 1],
+      [3, 0],
+      [3, 1],
+      [3, 2],
+    ]);
+    const report = await mergeRun(runDir);
+    expect(report.extraTargets.map((e) => [e.setSize, e.report.present, e.report.missing])).toEqual([
+      [2, 3, []],
+      [3, 3, []],
+    ]);
+    expect(fs.readdirSync(path.join(runDir, "shards")).sort()).toEqual([
+      "shadow",
+      "target",
+      "target-s2",
+      "target-s3",
+    ]);
+  });
+
   test("--shard without --run-dir, and --shard with --fresh, are usage errors", async () => {
     const e = tinyExperiment({ generated: { shadow: [], target: [] } });
     await expect(

@@ -16,7 +16,7 @@ import { FileModelCache } from "./model-cache.ts";
 import type { Progress } from "./progress.ts";
 import { collectProvenance } from "./provenance.ts";
 import { formatConfig, shardCount } from "./resolve-config.ts";
-import { RunFolder } from "./run-folder.ts";
+import { RunFolder, type ShardSide } from "./run-folder.ts";
 import { ConfigMismatchError, FileShardStore, type ShardSlice } from "./shard-store.ts";
 
 /**
@@ -119,22 +119,35 @@ export async function runAttack(
   const fields = dataFields(config);
   let shadowStore: FileShardStore;
   let targetStore: FileShardStore;
-  try {
-    const open = (side: "shadow" | "target") =>
-      FileShardStore.open({
+  const open = (side: ShardSide, role: "shadow" | "target") => {
+    try {
+      return FileShardStore.open({
         dir: folder.shardsDir(side),
-        role: side,
+        role,
         configHash: hash,
         config: fields,
         slice: opts.shard,
         onWarn: (m) => io.progress.log(m),
       });
-    shadowStore = open("shadow");
-    targetStore = open("target");
-  } catch (err) {
-    if (err instanceof ConfigMismatchError) throw new UsageError(err.message);
-    throw err;
-  }
+    } catch (err) {
+      if (err instanceof ConfigMismatchError) throw new UsageError(err.message);
+      throw err;
+    }
+  };
+  shadowStore = open("shadow", "shadow");
+  targetStore = open("target", "target");
+  // A_LDE's update-set-size relaxation: one target store per extra set size, opened on first use
+  // (the same slice as the main stores) and kept, so generation and the attack share it.
+  const extraStores = new Map<number, FileShardStore>();
+  const extraTargetStore = (n: number): FileShardStore => {
+    let store = extraStores.get(n);
+    if (!store) {
+      store = open(`target-s${n}`, "target");
+      extraStores.set(n, store);
+    }
+    return store;
+  };
+  for (const n of config.targetSetSizes) extraTargetStore(n); // a mismatch is a usage error, up front
 
   const provenance = collectProvenance();
   const invocation = {
@@ -165,6 +178,7 @@ export async function runAttack(
   const ctx: CliRunContext = {
     shadowStore,
     targetStore,
+    extraTargetStore,
     metric: (e: MetricEvent) => folder.metric(e),
     progress: (stage, done, total) => io.progress.update(stage, done, total),
     log: (m) => io.progress.log(m),

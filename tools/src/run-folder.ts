@@ -6,6 +6,7 @@
  *   result.json       the experiment result, figures replaced by their file names
  *   figures/*.png     bar charts and image grids
  *   shards/shadow/, shards/target/   the file shard stores
+ *   shards/target-s<n>/              distribution --target-set-sizes: the target side with sets of n
  *   parts/part-K-of-N.json           what each `--shard K/N` job did
  * Every file except metrics.jsonl is written atomically (temp file, fsync, rename).
  *
@@ -36,6 +37,9 @@ export function utcStamp(d: Date): string {
 export function runFolderName(now: Date, attack: string, dataset: string): string {
   return `${utcStamp(now)}-${attack}-${dataset}`;
 }
+
+/** A side's store: shadow, target, or an extra target side of another set size (A_LDE relaxation). */
+export type ShardSide = "shadow" | "target" | `target-s${number}`;
 
 export interface RunFolderSpec {
   runsDir: string;
@@ -82,7 +86,8 @@ export class RunFolder {
   get resultFile(): string {
     return path.join(this.dir, "result.json");
   }
-  shardsDir(side: "shadow" | "target"): string {
+  /** A side's store folder: shadow, target, or an extra target side `target-s<set size>`. */
+  shardsDir(side: ShardSide): string {
     return path.join(this.dir, "shards", side);
   }
 

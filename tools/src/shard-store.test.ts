@@ -207,6 +207,10 @@ describe("FileShardStore", () => {
     // threads is not a data field: same hash, opens fine.
     const threads = { ...baseConfig, threads: 8 };
     expect(configHash(threads)).toBe(configHash(baseConfig));
+    // Nor is targetSetSizes (each extra size has its own store folder): adding sizes on resume is fine.
+    for (const targetSetSizes of [[10], [10, 50], []])
+      expect(configHash({ ...baseConfig, targetSetSizes })).toBe(configHash(baseConfig));
+    expect(dataFields({ ...baseConfig, targetSetSizes: [10] })).toEqual(dataFields(baseConfig));
     expect([...(await FileShardStore.open(opts()).completed())]).toEqual([0]);
   });
 

@@ -19,6 +19,7 @@ import {
   type EpochReport,
   type InitName,
   type LayerSpec,
+  type LrSchedule,
   type Mlp,
 } from "./nn.ts";
 
@@ -165,6 +166,8 @@ export interface AttackHeadConfig {
   epochs: number;
   batchSize: number;
   adam: AdamConfig;
+  /** Learning rate over the run; undefined = "constant". */
+  lrSchedule?: LrSchedule;
   /** Rows per forward pass at prediction time. */
   predictChunk: number;
   onEpoch?: (r: EpochReport) => void;

@@ -8,6 +8,7 @@ export * from "./label.ts";
 export * from "./labelDistribution.ts";
 export * from "./metrics.ts";
 export * from "./nn.ts";
+export type { RelaxationRow } from "./pipeline/attack-distribution.ts";
 export * from "./pipeline/config.ts";
 export * from "./pipeline/context.ts";
 export * from "./pipeline/data.ts";

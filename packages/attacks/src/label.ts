@@ -107,6 +107,7 @@ export function trainLabelAttack(
         rng: rng.fork("train"),
         label: "A_LI",
         onEpoch: c.onEpoch,
+        ...(c.lrSchedule ? { lrSchedule: c.lrSchedule } : {}),
       },
     );
   } catch (e) {

@@ -385,6 +385,12 @@ export class AdamStep {
     this.opt = tf.train.adam(cfg.lr, cfg.beta1, cfg.beta2, cfg.epsilon);
   }
 
+  /** Sets the learning rate of the next steps (a schedule). */
+  setLearningRate(lr: number): void {
+    if (!(lr >= 0)) throw new Error(`AdamStep: learning rate must be >= 0, got ${lr}`);
+    (this.opt as unknown as { learningRate: number }).learningRate = lr;
+  }
+
   /** Computes loss and gradients, applies one update, returns the loss (caller disposes). */
   step(lossFn: () => tf.Scalar): tf.Scalar {
     const { value, grads } = tf.variableGrads(lossFn, this.params);
@@ -490,6 +496,19 @@ export interface TrainLoopConfig {
   onEpoch?: (r: EpochReport) => void;
   /** Loss read-back interval in steps (one sync per group). */
   syncEvery?: number;
+  /** Learning rate over the run (default "constant"). */
+  lrSchedule?: LrSchedule;
+}
+
+/**
+ * "constant": adam.lr throughout. "cosine": adam.lr * (1 + cos(pi * t / T)) / 2 at step t of T,
+ * annealed to 0 at the end, so the last epochs settle instead of jumping between minima.
+ */
+export type LrSchedule = "constant" | "cosine";
+
+export function scheduledLr(schedule: LrSchedule, base: number, step: number, totalSteps: number): number {
+  if (schedule === "constant" || totalSteps <= 1) return base;
+  return (base * (1 + Math.cos((Math.PI * step) / totalSteps))) / 2;
 }
 
 export interface StepContext {
@@ -529,6 +548,9 @@ export function trainMinibatches(
   const adam = new AdamStep(params, cfg.adam);
   const tracker = new LossTracker(cfg.label, cfg.syncEvery ?? 32);
   const epochLosses: number[] = [];
+  const schedule = cfg.lrSchedule ?? "constant";
+  const totalSteps = cfg.epochs * Math.ceil(n / cfg.batchSize);
+  let t = 0;
   try {
     for (let epoch = 1; epoch <= cfg.epochs; epoch++) {
       const te = performance.now();
@@ -537,6 +559,8 @@ export function trainMinibatches(
       let step = 0;
       for (let start = 0; start < n; start += cfg.batchSize) {
         step++;
+        if (schedule !== "constant") adam.setLearningRate(scheduledLr(schedule, cfg.adam.lr, t, totalSteps));
+        t++;
         const indices = perm.subarray(start, Math.min(n, start + cfg.batchSize));
         const ctx: StepContext = { epoch, step, indices, rng: erng.fork("step", step) };
         const loss = adam.step(() => lossFn(ctx));

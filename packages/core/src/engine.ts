@@ -29,6 +29,7 @@ import { posteriorDelta, posteriors } from "./probe.ts";
 import type { Rng } from "./random.ts";
 import { type Tensor, tf } from "./tf.ts";
 import { type LabelledData, referenceUpdate, type SgdConfig } from "./train.ts";
+import { type BatchedState, batchedSgdStep, replicate } from "./train-batched.ts";
 
 registerGroupedWasmKernels();
 
@@ -271,10 +272,9 @@ export class UpdateEngine {
     const { spec } = this;
     const M = sets.count;
     const S = sets.setSize;
-    const { lr, momentum, batchSize } = this.opts.sgd;
+    const { batchSize } = this.opts.sgd;
     const size = spec.inputShape.reduce((a, b) => a * b, 1);
-    let w = tf.tidy(() => this.original.map((p) => replicate(p, M)));
-    let v: Tensor[] | null = null;
+    let state: BatchedState = { weights: this.original.map((p) => replicate(p, M)), velocity: null };
     for (let start = 0; start < S; start += batchSize) {
       const b = Math.min(batchSize, S - start);
       const xb = new Float32Array(M * b * size);
@@ -285,31 +285,15 @@ export class UpdateEngine {
         yb.set(sets.y.subarray(from, from + b), m * b);
       }
       const masksJs = maskRngs ? stackedMasks(spec, b, maskRngs) : null;
-      const next = tf.tidy(() => {
-        const x = tf.tensor(xb, [M * b, ...spec.inputShape]);
-        const onehot = tf.reshape(tf.oneHot(tf.tensor1d(yb, "int32"), spec.numClasses), [
-          M,
-          b,
-          spec.numClasses,
-        ]);
-        const masks = masksJs ? masksJs.map((m) => tf.tensor2d(m, [M * b, m.length / (M * b)])) : null;
-        // Sum over models of each model's mean loss over its batch.
-        const loss = (...ws: Tensor[]) => {
-          const logits = batchedForward(spec, ws, x, M, masks);
-          const nll = tf.neg(tf.sum(tf.mul(onehot, tf.logSoftmax(logits))));
-          return tf.div(nll, b) as tf.Scalar;
-        };
-        const g = tf.grads(loss)(w);
-        const nv = v ? g.map((gi, i) => tf.add(tf.mul(v![i]!, momentum), gi)) : g;
-        const nw = w.map((wi, i) => tf.sub(wi, tf.mul(nv[i]!, lr)));
-        return [...nw, ...nv];
-      });
-      tf.dispose([...w, ...(v ?? [])]);
-      w = next.slice(0, w.length);
-      v = next.slice(w.length);
+      const x = tf.tensor(xb, [M * b, ...spec.inputShape]);
+      const y = tf.tensor1d(yb, "int32");
+      const masks = masksJs ? masksJs.map((m) => tf.tensor2d(m, [M * b, m.length / (M * b)])) : null;
+      const step = batchedSgdStep(spec, state, x, y, masks, M, this.opts.sgd);
+      tf.dispose([x, y, ...(masks ?? []), step.losses, ...state.weights, ...(state.velocity ?? [])]);
+      state = step.state;
     }
-    tf.dispose(v ?? []);
-    return w;
+    tf.dispose(state.velocity ?? []);
+    return state.weights;
   }
 
   /** The batched probe forward with per-model weights; returns deltas [M, probes*classes]. */
@@ -318,11 +302,6 @@ export class UpdateEngine {
     const prob = tf.softmax(logits); // [M, B, N]
     return tf.reshape(tf.sub(tf.expandDims(this.p0, 0), prob), [M, this.nProbes * this.spec.numClasses]);
   }
-}
-
-/** M copies of p, [M, ...p.shape]: a broadcast product with ones (exact; tfjs-wasm's Tile is slow). */
-function replicate(p: Tensor, M: number): Tensor {
-  return tf.reshape(tf.mul(tf.ones([M, 1]), tf.reshape(p, [1, -1])), [M, ...p.shape]);
 }
 
 /**

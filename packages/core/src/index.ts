@@ -13,3 +13,4 @@ export * from "./probe.ts";
 export * from "./random.ts";
 export { tf } from "./tf.ts";
 export * from "./train.ts";
+export * from "./train-batched.ts";

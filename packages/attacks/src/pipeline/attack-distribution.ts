@@ -3,13 +3,17 @@
  * target side by mean per-set KL divergence KL(true || predicted) and by how often the most
  * frequent label is recovered. Baselines: a random label histogram (Dirichlet(1), uniform on the
  * simplex) and the shadow pool's overall label frequencies (the prior).
+ *
+ * Update-set-size relaxation (`targetSetSizes`): the same trained attack is also scored, with the
+ * same metrics and baselines, on the extra target sides whose sets have other sizes; the table
+ * (train size -> each test size, the main row included) is `extra.relaxation`.
  */
 import { Rng } from "@updates-leak/core";
 import { classFrequencies, randomHistograms, repeatHistogram } from "../baselines.ts";
 import { trainLabelDistributionAttack } from "../labelDistribution.ts";
 import { klPerRow, meanStd, topLabelAgreement } from "../metrics.ts";
 import type { ExperimentConfig } from "./config.ts";
-import type { ExperimentResult, RunContext } from "./context.ts";
+import type { BarChart, ExperimentResult, RunContext } from "./context.ts";
 import type { ExperimentData } from "./data.ts";
 import { readSide } from "./generate.ts";
 
@@ -20,6 +24,18 @@ export function setHistograms(labels: Int32Array, n: number, setSize: number, cl
     for (let s = 0; s < setSize; s++) out[i * classes + labels[i * setSize + s]!]! += 1 / setSize;
   }
   return out;
+}
+
+/** One row of the update-set-size relaxation table (`extra.relaxation`). */
+export interface RelaxationRow {
+  trainSetSize: number;
+  testSetSize: number;
+  kl: number;
+  klStd: number;
+  klRandom: number;
+  klPrior: number;
+  topLabel: number;
+  topLabelPrior: number;
 }
 
 export async function runDistributionAttack(
@@ -54,7 +70,6 @@ export async function runDistributionAttack(
   );
   const trainSeconds = (performance.now() - t0) / 1000;
   const pred = attack.predict(target.deltas, n);
-  attack.dispose();
   const poolLabels = Array.from(splits.shadow.pool, (i) => ds.labels[i] as number);
   const prior = repeatHistogram(classFrequencies(poolLabels, C), n);
   const random = randomHistograms(rng.fork("random"), n, C);
@@ -67,6 +82,67 @@ export async function runDistributionAttack(
   ctx.log(
     `A_LDE KL ${kl.mean.toFixed(4)} (random ${klRandom.mean.toFixed(4)}, prior ${klPrior.mean.toFixed(4)}); top label ${top.toFixed(3)}`,
   );
+
+  const relaxation: RelaxationRow[] = [
+    {
+      trainSetSize: S,
+      testSetSize: S,
+      kl: kl.mean,
+      klStd: kl.std,
+      klRandom: klRandom.mean,
+      klPrior: klPrior.mean,
+      topLabel: top,
+      topLabelPrior: topPrior,
+    },
+  ];
+  const relaxationBars: BarChart[] = [];
+  try {
+    for (const m of cfg.targetSetSizes) {
+      if (!ctx.extraTargetStore) {
+        throw new Error(
+          `targetSetSizes [${cfg.targetSetSizes.join(", ")}] needs a run context with extraTargetStore(setSize)`,
+        );
+      }
+      const side = await readSide(ctx.extraTargetStore(m), n, cfg.shardSize, m);
+      const hist = setHistograms(side.labels, n, m, C);
+      const p = attack.predict(side.deltas, n);
+      const r = {
+        kl: meanStd(klPerRow(hist, p, n, C)),
+        klRandom: meanStd(klPerRow(hist, randomHistograms(rng.fork("random", "set-size", m), n, C), n, C)),
+        klPrior: meanStd(klPerRow(hist, prior, n, C)),
+      };
+      relaxation.push({
+        trainSetSize: S,
+        testSetSize: m,
+        kl: r.kl.mean,
+        klStd: r.kl.std,
+        klRandom: r.klRandom.mean,
+        klPrior: r.klPrior.mean,
+        topLabel: topLabelAgreement(hist, p, n, C),
+        topLabelPrior: topLabelAgreement(hist, prior, n, C),
+      });
+      relaxationBars.push({
+        title: `A_LDE on ${ds.name}, trained on |D_update| = ${S}, tested on ${m}`,
+        metric: "KL divergence",
+        better: "lower",
+        bars: [
+          { label: "A_LDE", value: r.kl.mean },
+          { label: "Random histogram", value: r.klRandom.mean },
+          { label: "Prior", value: r.klPrior.mean },
+        ],
+      });
+    }
+  } finally {
+    attack.dispose();
+  }
+  relaxation.sort((a, b) => a.testSetSize - b.testSetSize);
+  if (cfg.targetSetSizes.length > 0) {
+    for (const r of relaxation) {
+      ctx.log(
+        `A_LDE relaxation: train ${r.trainSetSize} -> test ${r.testSetSize}: KL ${r.kl.toFixed(4)} (random ${r.klRandom.toFixed(4)}, prior ${r.klPrior.toFixed(4)}); top label ${r.topLabel.toFixed(3)} (prior ${r.topLabelPrior.toFixed(3)})`,
+      );
+    }
+  }
   return {
     attack: "distribution",
     dataset: ds.name,
@@ -79,6 +155,7 @@ export async function runDistributionAttack(
       topLabelRandom: topRandom,
       topLabelPrior: topPrior,
       setSize: S,
+      ...(cfg.targetSetSizes.length > 0 ? { relaxation } : {}),
     },
     counts: { attack_train: cfg.shadowModels, attack_test: n },
     timingsSeconds: { attack_train: trainSeconds },
@@ -94,6 +171,7 @@ export async function runDistributionAttack(
             { label: "Prior", value: klPrior.mean },
           ],
         },
+        ...relaxationBars,
       ],
       grids: [],
     },

@@ -21,6 +21,11 @@ export const ExperimentConfig = type({
   targetModels: "number.integer >= 1",
   /** |D_update|: 1 for single-sample attacks, 100 for multi-sample. */
   setSize: "number.integer >= 1",
+  /**
+   * A_LDE only: extra target set sizes the attack trained on `setSize` is also scored on (the
+   * update-set-size relaxation); default []. Each size gets its own target side of `targetModels`.
+   */
+  targetSetSizes: ["number.integer >= 1 []", "=", () => []],
   /** |D_probe|. Paper: 100. */
   probeCount: "number.integer >= 1",
   /** Updated models per shard written to the store. */

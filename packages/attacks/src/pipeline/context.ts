@@ -21,6 +21,12 @@ export interface RunContext {
   /** Separate stores for the shadow side and the target side. */
   shadowStore: ShardStore;
   targetStore: ShardStore;
+  /**
+   * A_LDE's update-set-size relaxation (`targetSetSizes`): the store of the extra target side whose
+   * updating sets have `setSize` samples (the CLI: shards/target-s<setSize>). Needed only when
+   * `targetSetSizes` is not empty; every call with the same size must return the same store.
+   */
+  extraTargetStore?(setSize: number): ShardStore;
   metric(event: MetricEvent): void;
   /** Called often; implementations throttle. `total` is fixed for a stage. */
   progress(stage: string, done: number, total: number): void;

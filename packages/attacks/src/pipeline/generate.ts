@@ -7,8 +7,12 @@
  *
  * Ground truth per model: the set's dataset indices then its labels (2 * setSize floats; indices
  * are exact in float32 below 2^24), from which every attack derives what it needs.
+ *
+ * An extra side (A_LDE's update-set-size relaxation: target models updated with sets of another
+ * size) passes `opts.stream` (e.g. `["target", "set-size", 10]`, so the stream is
+ * `Rng(seed).fork("target", "set-size", 10)`) and `opts.label`; the main sides keep `fork(side)`.
  */
-import { Rng, type UpdateEngine } from "@updates-leak/core";
+import { Rng, type SeedKey, type UpdateEngine } from "@updates-leak/core";
 import type { ShardData, ShardStore } from "../store.ts";
 import type { ExperimentConfig } from "./config.ts";
 import type { RunContext } from "./context.ts";
@@ -24,6 +28,13 @@ export function shardCount(models: number, shardSize: number): number {
 export interface ShardSelection {
   part: number;
   of: number;
+}
+
+export interface GenerateSideOptions {
+  /** Keys of the side's root stream under `Rng(seed)`; default `[side]`. */
+  stream?: readonly SeedKey[];
+  /** Name in progress, metrics and errors; default `side`. */
+  label?: string;
 }
 
 export interface GenerateStats {
@@ -42,14 +53,16 @@ export async function generateSide(
   store: ShardStore,
   ctx: RunContext,
   select: ShardSelection = { part: 0, of: 1 },
+  opts: GenerateSideOptions = {},
 ): Promise<GenerateStats> {
   const S = cfg.setSize;
+  const name = opts.label ?? side;
   if (S > split.pool.length) {
     throw new Error(`set size ${S} is larger than the ${side} update pool (${split.pool.length} samples)`);
   }
   const shards = shardCount(models, cfg.shardSize);
   const done = await store.completed();
-  const root = new Rng(cfg.seed).fork(side);
+  const root = new Rng(cfg.seed).fork(...(opts.stream ?? [side]));
   const chunk = cfg.chunkSize > 0 ? cfg.chunkSize : engine.chunkSize(S);
   const t0 = performance.now();
   let generated = 0;
@@ -62,7 +75,7 @@ export async function generateSide(
     if (done.has(k)) {
       skipped++;
       modelsDone += to - from;
-      ctx.progress(`${side} updated models`, modelsDone, models);
+      ctx.progress(`${name} updated models`, modelsDone, models);
       continue;
     }
     const count = to - from;
@@ -88,7 +101,7 @@ export async function generateSide(
         if (!Number.isFinite(d[i]!)) {
           const model = c + Math.floor(i / engine.deltaSize);
           throw new NonFiniteDeltaError(
-            `generate ${side}: delta of updated model ${model} (shard ${k}) is ${d[i]}`,
+            `generate ${name}: delta of updated model ${model} (shard ${k}) is ${d[i]}`,
           );
         }
       }
@@ -101,12 +114,12 @@ export async function generateSide(
         }
       }
       modelsDone += m;
-      ctx.progress(`${side} updated models`, modelsDone, models);
+      ctx.progress(`${name} updated models`, modelsDone, models);
     }
     const shard: ShardData = { count, deltaSize: engine.deltaSize, truthSize: 2 * S, deltas, truth };
     await store.write(k, shard);
     generated++;
-    ctx.metric({ stage: `generate-${side}`, shard: k, models: count });
+    ctx.metric({ stage: `generate-${name}`, shard: k, models: count });
   }
   return { generated, skipped, seconds: (performance.now() - t0) / 1000 };
 }

@@ -1,11 +1,12 @@
 /**
  * One experiment from split data to result, top to bottom:
- *   1. the original target and shadow models (trained, or loaded from the model cache);
+ *   1. the original target and shadow models (trained together, or loaded from the model cache);
  *   2. updated models and their deltas, shard by shard, for the shadow side and the target side;
  *   3. the attack: fit on the shadow deltas, evaluate on the target deltas, with its baselines.
  * `generateShards` runs step 1-2 only (for `--shard k/n` job arrays); `runExperiment` all of it.
  */
 import { currentBackend, PAPER_EPOCHS, PAPER_SGD, UpdateEngine } from "@updates-leak/core";
+import type { ShardStore } from "../store.ts";
 import { runDistributionAttack } from "./attack-distribution.ts";
 import { runLabelAttack } from "./attack-label.ts";
 import { runMsrAttack } from "./attack-msr.ts";
@@ -13,8 +14,8 @@ import { runReconstructionAttack } from "./attack-reconstruct.ts";
 import type { ExperimentConfig } from "./config.ts";
 import type { ExperimentResult, RunContext } from "./context.ts";
 import type { ExperimentData } from "./data.ts";
-import { type GenerateStats, generateSide, type ShardSelection } from "./generate.ts";
-import { heldOutAccuracy, originalModel, specFor } from "./originals.ts";
+import { type GenerateStats, generateSide, type ShardSelection, shardCount } from "./generate.ts";
+import { heldOutAccuracy, originalModels, specFor } from "./originals.ts";
 
 export interface GenerationReport {
   timings: Record<string, number>;
@@ -29,6 +30,13 @@ export async function generateShards(
   select?: ShardSelection,
 ): Promise<GenerationReport> {
   const { dataset: ds, splits } = data;
+  if (cfg.targetSetSizes.length > 0) {
+    const sizes = `targetSetSizes [${cfg.targetSetSizes.join(", ")}]`;
+    if (cfg.attack !== "distribution") {
+      throw new Error(`${sizes}: only the distribution attack (A_LDE) scores other set sizes`);
+    }
+    if (!ctx.extraTargetStore) throw new Error(`${sizes} needs a run context with extraTargetStore(setSize)`);
+  }
   const spec = specFor(cfg.dataset);
   if (ds.sampleSize !== spec.inputShape.reduce((a, b) => a * b, 1)) {
     throw new Error(
@@ -43,10 +51,30 @@ export async function generateShards(
   if (splits.probe.length < cfg.probeCount) {
     throw new Error(`probe count ${cfg.probeCount} is larger than the probing set (${splits.probe.length})`);
   }
+  // A resumed run whose shards are all there (e.g. to re-fit the attack with other epochs) needs
+  // no original models: skip training or loading them.
+  const stores: [ShardStore, number][] = [
+    [ctx.shadowStore, cfg.shadowModels],
+    [ctx.targetStore, cfg.targetModels],
+    ...cfg.targetSetSizes.map((n): [ShardStore, number] => [ctx.extraTargetStore!(n), cfg.targetModels]),
+  ];
+  const sel = select ?? { part: 0, of: 1 };
+  let missing = 0;
+  for (const [store, models] of stores) {
+    const done = await store.completed();
+    for (let k = 0; k < shardCount(models, cfg.shardSize); k++)
+      if (k % sel.of === sel.part && !done.has(k)) missing++;
+  }
+  if (missing === 0) {
+    ctx.log("every shard is already there: the original models are not needed");
+    return { timings, counts, originals };
+  }
+  const pair = await originalModels(cfg, splits, ds, epochs, ctx);
+  timings.train_original_models = pair.shadow.trainSeconds;
   for (const side of ["shadow", "target"] as const) {
     const split = splits[side];
     const models = side === "shadow" ? cfg.shadowModels : cfg.targetModels;
-    const original = await originalModel(cfg, side, split, ds, epochs, ctx);
+    const original = pair[side];
     const other = side === "shadow" ? splits.target : splits.shadow;
     const acc = heldOutAccuracy(cfg, original.params, other.pool, ds);
     originals[side] = {
@@ -56,7 +84,6 @@ export async function generateShards(
       heldOutAccuracy: acc,
     };
     ctx.log(`${side} original model: accuracy ${acc.toFixed(4)} on 2,000 held-out samples`);
-    timings[`train_${side}_model`] = original.trainSeconds;
     const engine = new UpdateEngine({
       spec,
       original: original.params,
@@ -64,20 +91,40 @@ export async function generateShards(
       sgd: PAPER_SGD,
       dropout: true,
     });
-    let stats: GenerateStats;
+    const report = (name: string, n: number, stats: GenerateStats) => {
+      timings[`generate_${name}`] = stats.seconds;
+      counts[`${name}_models`] = n;
+      counts[`${name}_shards_generated`] = stats.generated;
+      counts[`${name}_shards_resumed`] = stats.skipped;
+      ctx.log(
+        `${name.replace("_", "-")}: ${n} updated models (${stats.generated} shards generated, ${stats.skipped} resumed) in ${stats.seconds.toFixed(1)} s`,
+      );
+    };
     try {
       const store = side === "shadow" ? ctx.shadowStore : ctx.targetStore;
-      stats = await generateSide(cfg, side, models, split, ds, engine, store, ctx, select);
+      report(side, models, await generateSide(cfg, side, models, split, ds, engine, store, ctx, select));
+      // A_LDE's update-set-size relaxation: the same target model updated with sets of other sizes,
+      // each size its own side (store, random stream), so the main sides do not change.
+      if (side === "target") {
+        for (const n of cfg.targetSetSizes) {
+          const stats = await generateSide(
+            { ...cfg, setSize: n },
+            side,
+            models,
+            split,
+            ds,
+            engine,
+            ctx.extraTargetStore!(n),
+            ctx,
+            select,
+            { stream: ["target", "set-size", n], label: `target-s${n}` },
+          );
+          report(`target_s${n}`, models, stats);
+        }
+      }
     } finally {
       engine.dispose();
     }
-    timings[`generate_${side}`] = stats.seconds;
-    counts[`${side}_models`] = models;
-    counts[`${side}_shards_generated`] = stats.generated;
-    counts[`${side}_shards_resumed`] = stats.skipped;
-    ctx.log(
-      `${side}: ${models} updated models (${stats.generated} shards generated, ${stats.skipped} resumed) in ${stats.seconds.toFixed(1)} s`,
-    );
   }
   return { timings, counts, originals };
 }

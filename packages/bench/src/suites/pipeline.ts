@@ -81,6 +81,7 @@ export async function pipelineSuite(ctx: SuiteContext): Promise<BenchRecord[]> {
     dataset,
     seed: 0,
     setSize: 1,
+    targetSetSizes: [],
     probeCount: 100,
     chunkSize: 0,
     inferenceSamples: 1,
