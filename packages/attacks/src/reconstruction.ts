@@ -102,6 +102,7 @@ export function trainReconstructionAttack(
         rng: rng.fork("train"),
         label: "A_SSR",
         onEpoch: c.onEpoch,
+        ...(c.lrSchedule ? { lrSchedule: c.lrSchedule } : {}),
       },
     );
   } catch (e) {

@@ -11,6 +11,7 @@ import { labelRandomSamples, randomSamples } from "../baselines.ts";
 import { trainLabelAttack } from "../label.ts";
 import { mse } from "../metrics.ts";
 import { trainReconstructionAttack } from "../reconstruction.ts";
+import { LABEL_LR_SCHEDULE } from "./attack-label.ts";
 import type { ExperimentConfig } from "./config.ts";
 import type { ExperimentResult, ImageGrid, RunContext } from "./context.ts";
 import type { ExperimentData } from "./data.ts";
@@ -86,6 +87,7 @@ export async function runReconstructionAttack(
       rng.fork("li"),
       {
         epochs: cfg.attackEpochs,
+        lrSchedule: LABEL_LR_SCHEDULE[cfg.dataset],
       },
     );
     const predicted = li.predict(target.deltas, n);

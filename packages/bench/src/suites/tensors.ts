@@ -22,6 +22,24 @@ export async function readAndDispose(ts: tf.Tensor | readonly tf.Tensor[]): Prom
   }
 }
 
+/**
+ * Waits until `ts` are computed, then disposes them, without reading them back: for intermediates
+ * the engine never reads (a probe conv's output for 64 models is 147 MB, whose copy out of wasm
+ * memory took 10x the op). wasm and cpu compute synchronously; on webgpu a scalar sum is read.
+ */
+export async function finishAndDispose(ts: tf.Tensor | readonly tf.Tensor[]): Promise<void> {
+  const list = Array.isArray(ts) ? ts : [ts as tf.Tensor];
+  try {
+    if (tf.getBackend() === "webgpu") {
+      const s = tf.tidy(() => tf.addN(list.map((t) => tf.sum(t))));
+      await s.data();
+      s.dispose();
+    }
+  } finally {
+    tf.dispose(list as tf.Tensor[]);
+  }
+}
+
 /** Runs `body`; returns a note if it left tensors behind (they are reported, not hidden). */
 export async function leakCheck(what: string, body: () => Promise<void>): Promise<string | null> {
   const before = tf.memory().numTensors;
