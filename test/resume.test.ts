@@ -149,7 +149,9 @@ describe("an interrupted run", () => {
     expect(r.stdout + r.stderr).toContain("every shard is already there: the original models are not needed");
     expect(r.stdout + r.stderr).not.toContain("training both together");
     expectSameShards(copy, refDir);
-    expect(readResult(copy).counts.shadow_shards_generated).toBeUndefined();
+    const counts = readResult(copy).counts;
+    expect(counts.shadow_shards_generated).toBe(0);
+    expect(counts.shadow_shards_resumed).toBe(SHADOW_SHARDS);
     const epochs = readMetrics(path.join(copy, "metrics.jsonl")).filter(
       (e) => e.stage === "attack-label" && e.epoch === 3,
     );

@@ -53,17 +53,28 @@ export async function generateShards(
   }
   // A resumed run whose shards are all there (e.g. to re-fit the attack with other epochs) needs
   // no original models: skip training or loading them.
-  const stores: [ShardStore, number][] = [
-    [ctx.shadowStore, cfg.shadowModels],
-    [ctx.targetStore, cfg.targetModels],
-    ...cfg.targetSetSizes.map((n): [ShardStore, number] => [ctx.extraTargetStore!(n), cfg.targetModels]),
+  const stores: [string, ShardStore, number][] = [
+    ["shadow", ctx.shadowStore, cfg.shadowModels],
+    ["target", ctx.targetStore, cfg.targetModels],
+    ...cfg.targetSetSizes.map((n): [string, ShardStore, number] => [
+      `target_s${n}`,
+      ctx.extraTargetStore!(n),
+      cfg.targetModels,
+    ]),
   ];
   const sel = select ?? { part: 0, of: 1 };
   let missing = 0;
-  for (const [store, models] of stores) {
+  for (const [name, store, models] of stores) {
     const done = await store.completed();
-    for (let k = 0; k < shardCount(models, cfg.shardSize); k++)
-      if (k % sel.of === sel.part && !done.has(k)) missing++;
+    let mine = 0;
+    for (let k = 0; k < shardCount(models, cfg.shardSize); k++) {
+      if (k % sel.of !== sel.part) continue;
+      mine++;
+      if (!done.has(k)) missing++;
+    }
+    counts[`${name}_models`] = models;
+    counts[`${name}_shards_generated`] = 0;
+    counts[`${name}_shards_resumed`] = mine;
   }
   if (missing === 0) {
     ctx.log("every shard is already there: the original models are not needed");
