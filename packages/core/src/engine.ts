@@ -29,7 +29,7 @@ import { posteriorDelta, posteriors } from "./probe.ts";
 import type { Rng } from "./random.ts";
 import { type Tensor, tf } from "./tf.ts";
 import { type LabelledData, referenceUpdate, type SgdConfig } from "./train.ts";
-import { type BatchedState, batchedSgdStep, replicate } from "./train-batched.ts";
+import { type BatchedState, lockstepStep, replicate } from "./train-batched.ts";
 
 registerGroupedWasmKernels();
 
@@ -273,23 +273,17 @@ export class UpdateEngine {
     const M = sets.count;
     const S = sets.setSize;
     const { batchSize } = this.opts.sgd;
-    const size = spec.inputShape.reduce((a, b) => a * b, 1);
     let state: BatchedState = { weights: this.original.map((p) => replicate(p, M)), velocity: null };
     for (let start = 0; start < S; start += batchSize) {
-      const b = Math.min(batchSize, S - start);
-      const xb = new Float32Array(M * b * size);
-      const yb = new Int32Array(M * b);
-      for (let m = 0; m < M; m++) {
-        const from = m * S + start;
-        xb.set(sets.x.subarray(from * size, (from + b) * size), m * b * size);
-        yb.set(sets.y.subarray(from, from + b), m * b);
-      }
-      const masksJs = maskRngs ? stackedMasks(spec, b, maskRngs) : null;
-      const x = tf.tensor(xb, [M * b, ...spec.inputShape]);
-      const y = tf.tensor1d(yb, "int32");
-      const masks = masksJs ? masksJs.map((m) => tf.tensor2d(m, [M * b, m.length / (M * b)])) : null;
-      const step = batchedSgdStep(spec, state, x, y, masks, M, this.opts.sgd);
-      tf.dispose([x, y, ...(masks ?? []), step.losses, ...state.weights, ...(state.velocity ?? [])]);
+      // Model m's set is rows m*S .. m*S+S-1 of `sets`, taken batch by batch in order.
+      const step = lockstepStep(
+        spec,
+        state,
+        { data: () => sets, row: (m, i) => m * S + start + i, size: Math.min(batchSize, S - start) },
+        maskRngs,
+        this.opts.sgd,
+      );
+      step.losses.dispose();
       state = step.state;
     }
     tf.dispose(state.velocity ?? []);

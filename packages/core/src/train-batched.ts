@@ -70,6 +70,48 @@ export function batchedSgdStep(
   };
 }
 
+/** Where the samples of a lockstep step come from: model m's data, and the row of its i-th sample. */
+export interface LockstepBatch {
+  data: (m: number) => { x: Float32Array; y: ArrayLike<number> };
+  row: (m: number, i: number) => number;
+  /** Samples per model in this step. */
+  size: number;
+}
+
+/**
+ * One `batchedSgdStep` of M models on host data: gathers each model's batch (model-major), draws
+ * its dropout masks from maskRngs[m] as the reference does (null: dropout off), steps, and
+ * disposes the inputs and the old state. Returns the new state and the losses [M] (caller disposes).
+ */
+export function lockstepStep(
+  spec: ModelSpec,
+  state: BatchedState,
+  batch: LockstepBatch,
+  maskRngs: readonly Rng[] | null,
+  sgd: SgdConfig,
+): { state: BatchedState; losses: Tensor } {
+  const M = state.weights[0]!.shape[0]!;
+  const b = batch.size;
+  const size = spec.inputShape.reduce((a, c) => a * c, 1);
+  const xb = new Float32Array(M * b * size);
+  const yb = new Int32Array(M * b);
+  for (let m = 0; m < M; m++) {
+    const d = batch.data(m);
+    for (let i = 0; i < b; i++) {
+      const r = batch.row(m, i);
+      xb.set(d.x.subarray(r * size, (r + 1) * size), (m * b + i) * size);
+      yb[m * b + i] = d.y[r]!;
+    }
+  }
+  const masksJs = maskRngs ? stackedMasks(spec, b, maskRngs) : [];
+  const x = tf.tensor(xb, [M * b, ...spec.inputShape]);
+  const y = tf.tensor1d(yb, "int32");
+  const masks = masksJs.map((mk) => tf.tensor2d(mk, [M * b, mk.length / (M * b)]));
+  const step = batchedSgdStep(spec, state, x, y, masks.length > 0 ? masks : null, M, sgd);
+  tf.dispose([x, y, ...masks, ...state.weights, ...(state.velocity ?? [])]);
+  return step;
+}
+
 /** M copies of p, [M, ...p.shape]: a broadcast product with ones (exact; tfjs-wasm's Tile is slow). */
 export function replicate(p: Tensor, M: number): Tensor {
   return tf.tidy(() => tf.reshape(tf.mul(tf.ones([M, 1]), tf.reshape(p, [1, -1])), [M, ...p.shape]));
@@ -101,7 +143,6 @@ export async function trainModels(
       throw new Error(`trainModels: model ${m} has ${j.data.n} samples, model 0 has ${n}; they must match`);
     }
   }
-  const size = spec.inputShape.reduce((a, b) => a * b, 1);
   const shapes = allParamShapes(spec);
   let state: BatchedState = {
     weights: tf.tidy(() => shapes.map((shape, i) => tf.stack(jobs.map((j) => tf.tensor(j.init[i]!, shape))))),
@@ -114,24 +155,17 @@ export async function trainModels(
       const lossSums = new Float64Array(M);
       let steps = 0;
       for (let start = 0; start < n; start += cfg.batchSize) {
-        const b = Math.min(cfg.batchSize, n - start);
-        const xb = new Float32Array(M * b * size);
-        const yb = new Int32Array(M * b);
-        for (let m = 0; m < M; m++) {
-          const { data } = jobs[m]!;
-          const order = orders[m]!;
-          for (let i = 0; i < b; i++) {
-            const r = order[start + i]!;
-            xb.set(data.x.subarray(r * size, (r + 1) * size), (m * b + i) * size);
-            yb[m * b + i] = data.y[r]!;
-          }
-        }
-        const masksJs = stackedMasks(spec, b, maskRngs);
-        const x = tf.tensor(xb, [M * b, ...spec.inputShape]);
-        const y = tf.tensor1d(yb, "int32");
-        const masks = masksJs.map((mk) => tf.tensor2d(mk, [M * b, mk.length / (M * b)]));
-        const step = batchedSgdStep(spec, state, x, y, masks.length > 0 ? masks : null, M, cfg);
-        tf.dispose([x, y, ...masks, ...state.weights, ...(state.velocity ?? [])]);
+        const step = lockstepStep(
+          spec,
+          state,
+          {
+            data: (m) => jobs[m]!.data,
+            row: (m, i) => orders[m]![start + i]!,
+            size: Math.min(cfg.batchSize, n - start),
+          },
+          maskRngs,
+          cfg,
+        );
         state = step.state;
         const losses = (await step.losses.data()) as Float32Array;
         step.losses.dispose();

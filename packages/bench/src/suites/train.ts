@@ -43,6 +43,25 @@ function randomData(spec: ModelSpec, n: number, rng: Rng): LabelledData {
   return { x: rng.normals(n * size), y: randomLabels(rng, n, spec.numClasses), n };
 }
 
+/** Wall and CPU milliseconds of each epoch: call `tick` at every epoch's end (starts now). */
+function epochClock(): { ms: number[]; cpu: number[]; tick: () => void } {
+  const ms: number[] = [];
+  const cpu: number[] = [];
+  let t = performance.now();
+  let c = process.cpuUsage();
+  return {
+    ms,
+    cpu,
+    tick: () => {
+      ms.push(performance.now() - t);
+      const used = process.cpuUsage(c);
+      cpu.push((used.user + used.system) / 1000);
+      t = performance.now();
+      c = process.cpuUsage();
+    },
+  };
+}
+
 export async function trainSuite(ctx: SuiteContext): Promise<BenchRecord[]> {
   const variants = ctx.opts.backends ?? (await primaryVariants(ctx.machine.cores, ctx.opts.smoke));
   const records: BenchRecord[] = [];
@@ -77,18 +96,9 @@ export async function trainSuite(ctx: SuiteContext): Promise<BenchRecord[]> {
         if (epochs === 1 && !ctx.opts.smoke && estimateMs < SHORT_EPOCH_MS) epochs = Math.min(paperEpochs, 5);
         params.epochs = epochs;
         const cfg = { ...PAPER_SGD, epochs };
-        const epochMs: number[] = [];
-        const epochCpu: number[] = [];
-        let t = performance.now();
-        let c = process.cpuUsage();
-        await trainModel(spec, initParams(spec, rng.fork("init")), data, cfg, rng.fork("train"), () => {
-          epochMs.push(performance.now() - t);
-          const used = process.cpuUsage(c);
-          epochCpu.push((used.user + used.system) / 1000);
-          t = performance.now();
-          c = process.cpuUsage();
-        });
-        const timing = spreadOf(firstMs, epochMs, epochCpu);
+        const single = epochClock();
+        await trainModel(spec, initParams(spec, rng.fork("init")), data, cfg, rng.fork("train"), single.tick);
+        const timing = spreadOf(firstMs, single.ms, single.cpu);
         const rec = ctx.record({
           case: `train ${name} ${n} samples`,
           params,
@@ -105,29 +115,21 @@ export async function trainSuite(ctx: SuiteContext): Promise<BenchRecord[]> {
         });
         rec.derived.paper_epochs = paperEpochs;
         rec.derived.paper_seconds_extrapolated = round4((timing.medianMs * paperEpochs) / 1000);
-        rec.derived.total_seconds_timed = round4(epochMs.reduce((a, b) => a + b, 0) / 1000);
+        rec.derived.total_seconds_timed = round4(single.ms.reduce((a, b) => a + b, 0) / 1000);
         records.push(rec);
 
         // The pipelines' path: the shadow and target models trained together (trainModels).
-        const pairMs: number[] = [];
-        const pairCpu: number[] = [];
         const other = randomData(spec, n, rng.fork("data-2"));
         const jobs = [data, other].map((d, m) => ({
           init: initParams(spec, rng.fork("pair-init", m)),
           data: d,
           rng: rng.fork("pair-train", m),
         }));
-        t = performance.now();
-        c = process.cpuUsage();
+        const both = epochClock();
         await trainModels(spec, jobs, cfg, (m) => {
-          if (m !== 0) return;
-          pairMs.push(performance.now() - t);
-          const used = process.cpuUsage(c);
-          pairCpu.push((used.user + used.system) / 1000);
-          t = performance.now();
-          c = process.cpuUsage();
+          if (m === 0) both.tick();
         });
-        const pairTiming = spreadOf(firstMs, pairMs, pairCpu);
+        const pairTiming = spreadOf(firstMs, both.ms, both.cpu);
         const pair = ctx.record({
           case: `train ${name} pair ${n} samples each`,
           params: { ...params, models: 2 },
