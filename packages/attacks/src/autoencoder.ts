@@ -14,9 +14,9 @@ import {
   type AdamConfig,
   checkRows,
   createMlp,
+  DeviceRows,
   disposeMlp,
   type EpochReport,
-  gatherRows,
   type Mlp,
   mlpForward,
   mlpParams,
@@ -105,17 +105,15 @@ export function trainAutoencoder(
     disposeMlp(decoder);
   };
   let history: TrainHistory;
+  const rows = new DeviceRows("trainAutoencoder samples", samples, n, sampleSize);
   try {
     history = trainMinibatches(
       n,
       [...mlpParams(encoder), ...mlpParams(decoder)],
       (ctx) => {
-        const xb = tf.tensor2d(gatherRows(samples, sampleSize, ctx.indices), [
-          ctx.indices.length,
-          sampleSize,
-        ]);
+        const xb = rows.take(ctx.indices);
         const mode = trainMode(ctx.rng);
-        return mseLoss(mlpForward(decoder, mlpForward(encoder, xb, mode), mode), xb);
+        return mseLoss(mlpForward(decoder, mlpForward(encoder, xb, mode, true), mode), xb);
       },
       {
         epochs: c.epochs,
@@ -129,6 +127,8 @@ export function trainAutoencoder(
   } catch (e) {
     dispose();
     throw e;
+  } finally {
+    rows.dispose();
   }
   return { sampleSize, latent: c.latent, output: c.output, encoder, decoder, history, dispose };
 }

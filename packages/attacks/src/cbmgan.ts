@@ -226,7 +226,7 @@ function generateWith(
 ): tf.Tensor2D {
   const g = deltas.shape[0];
   const f = noise.shape[0] / g;
-  const lat = mlpForward(nets.delta, deltas, { rng: deltaRng, batchStats: false, updateStats: false });
+  const lat = mlpForward(nets.delta, deltas, { rng: deltaRng, batchStats: false, updateStats: false }, true);
   const l = lat.shape[1];
   const tiled: tf.Tensor2D =
     g === 1 ? tf.tile(lat, [f, 1]) : tf.reshape(tf.tile(tf.reshape(lat, [g, 1, l]), [1, f, 1]), [g * f, l]);

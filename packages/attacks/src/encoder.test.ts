@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, test } from "bun:test";
 import { Rng, selectBackend, tf } from "@updates-leak/core";
-import { createEncoder, ENCODER_DEFAULTS, encoderSpecs, fitDeltaScaler } from "./encoder.ts";
+import { createEncoder, ENCODER_DEFAULTS, encoderSpecs, fitDeltaScaler, unitRows } from "./encoder.ts";
 import { disposeMlp, EVAL, mlpForward, trainMode } from "./nn.ts";
 
 beforeAll(async () => {
@@ -76,5 +76,40 @@ describe("delta preprocessing", () => {
     const none = fitDeltaScaler("none", d, n, w);
     expect(none.apply(d, n)).toBe(d);
     expect(() => s.apply(new Float32Array(4), 1)).toThrow("DeltaScaler.apply deltas");
+  });
+
+  test("unit-scale: each delta on the unit sphere, then scale; a zero delta stays zero", () => {
+    const n = 400;
+    const w = 4;
+    const rng = new Rng(5);
+    const d = new Float32Array(n * w);
+    // Same directions at norms from 1e-3 to 10: only the direction should survive.
+    for (let i = 0; i < n; i++) {
+      const r = 10 ** (rng.next() * 4 - 3);
+      for (let j = 0; j < w; j++) d[i * w + j] = r * (j + 1 + 0.1 * rng.normal());
+    }
+    const u = unitRows(d, n, w);
+    for (let i = 0; i < n; i++) {
+      let q = 0;
+      for (let j = 0; j < w; j++) q += (u[i * w + j] as number) ** 2;
+      expect(Math.sqrt(q)).toBeCloseTo(1, 5);
+    }
+    expect(Array.from(unitRows(new Float32Array(3), 1, 3))).toEqual([0, 0, 0]);
+    const s = fitDeltaScaler("unit-scale", d, n, w);
+    expect(s.kind).toBe("unit-scale");
+    const z = s.apply(d, n);
+    // Equal to "scale" fitted and applied on the unit rows.
+    const ref = fitDeltaScaler("scale", u, n, w).apply(u, n);
+    for (let i = 0; i < z.length; i++) expect(z[i]).toBeCloseTo(ref[i] as number, 5);
+    // A delta and the same delta 1000x larger give the same features.
+    const a = s.apply(d.slice(0, w), 1);
+    const b = s.apply(
+      d.slice(0, w).map((v) => v * 1000),
+      1,
+    );
+    for (let j = 0; j < w; j++) expect(a[j]).toBeCloseTo(b[j] as number, 4);
+    expect(() => fitDeltaScaler("bogus" as never, d, n, w)).toThrow(
+      'delta preprocessing must be "none", "standardize", "scale" or "unit-scale", got bogus',
+    );
   });
 });

@@ -17,8 +17,8 @@ import {
   ADAM_DEFAULTS,
   checkRows,
   createMlp,
+  DeviceRows,
   disposeMlp,
-  gatherRows,
   mlpForward,
   mlpParams,
   predictInChunks,
@@ -97,15 +97,16 @@ export function trainLabelDistributionAttack(
     { units: numClasses, activation: "linear", init: c.encoder.init },
   ]);
   let history: TrainHistory;
+  const xRows = new DeviceRows("trainLabelDistributionAttack deltas", x, n, deltaSize);
+  const pRows = new DeviceRows("trainLabelDistributionAttack histograms", histograms, n, numClasses);
   try {
     history = trainMinibatches(
       n,
       mlpParams(model),
       (ctx) => {
-        const m = ctx.indices.length;
-        const xb = tf.tensor2d(gatherRows(x, deltaSize, ctx.indices), [m, deltaSize]);
-        const pb = tf.tensor2d(gatherRows(histograms, numClasses, ctx.indices), [m, numClasses]);
-        return klDivLoss(pb, mlpForward(model, xb, trainMode(ctx.rng)));
+        const xb = xRows.take(ctx.indices);
+        const pb = pRows.take(ctx.indices);
+        return klDivLoss(pb, mlpForward(model, xb, trainMode(ctx.rng), true));
       },
       {
         epochs: c.epochs,
@@ -119,6 +120,9 @@ export function trainLabelDistributionAttack(
   } catch (e) {
     disposeMlp(model);
     throw e;
+  } finally {
+    xRows.dispose();
+    pRows.dispose();
   }
   return {
     numClasses,

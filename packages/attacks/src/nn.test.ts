@@ -6,10 +6,13 @@ import {
   cloneMlp,
   createBatchNorm,
   createMlp,
+  DeviceRows,
   disposeMlp,
   dropout,
+  EVAL,
   gatherRows,
   initWeights,
+  matMulDataT,
   matMulT,
   mlpForward,
   mlpParams,
@@ -79,6 +82,54 @@ describe("layers", () => {
       for (let i = 0; i < da.length; i++) expect(da[i]).toBeCloseTo(db[i] as number, 4);
     }
     tf.dispose([x, w, dy, v1, v2, ...g1, ...g2]);
+    expect(tf.memory().numTensors).toBe(before);
+  });
+
+  test("dataInput: the MLP's value and parameter gradients equal the plain path's (matMulDataT)", () => {
+    const before = tf.memory().numTensors;
+    const rng = new Rng(55);
+    const mlp = createMlp(rng, 9, [
+      { units: 6, activation: { leakyRelu: 0.2 } },
+      { units: 4, activation: "linear" },
+    ]);
+    const x = tf.tensor2d(rng.normals(5 * 9), [5, 9]);
+    const lossOf = (dataInput: boolean) => () =>
+      tf.sum(tf.square(mlpForward(mlp, x, EVAL, dataInput))) as tf.Scalar;
+    const a = tf.variableGrads(lossOf(true), mlpParams(mlp));
+    const b = tf.variableGrads(lossOf(false), mlpParams(mlp));
+    expect(a.value.dataSync()[0]).toBeCloseTo(b.value.dataSync()[0] as number, 4);
+    for (const p of mlpParams(mlp)) {
+      const ga = (a.grads[p.name] as tf.Tensor).dataSync();
+      const gb = (b.grads[p.name] as tf.Tensor).dataSync();
+      let worst = 0;
+      let scale = 0;
+      for (let i = 0; i < gb.length; i++) {
+        worst = Math.max(worst, Math.abs((ga[i] as number) - (gb[i] as number)));
+        scale = Math.max(scale, Math.abs(gb[i] as number));
+      }
+      expect(scale).toBeGreaterThan(0);
+      expect(worst / scale).toBeLessThan(1e-5);
+    }
+    // matMulDataT alone: its w gradient is tf.matMul's.
+    const w = tf.tensor2d(rng.normals(9 * 3), [9, 3]);
+    const dy = tf.tensor2d(rng.normals(5 * 3), [5, 3]);
+    const [gw] = tf.grads((wt: tf.Tensor) => matMulDataT(x, wt as tf.Tensor2D))([w], dy);
+    const [gwRef] = tf.grads((wt: tf.Tensor) => tf.matMul(x, wt as tf.Tensor2D))([w], dy);
+    const d1 = (gw as tf.Tensor).dataSync();
+    const d2 = (gwRef as tf.Tensor).dataSync();
+    for (let i = 0; i < d2.length; i++) expect(d1[i]).toBeCloseTo(d2[i] as number, 4);
+    tf.dispose([
+      a.value,
+      b.value,
+      ...Object.values(a.grads),
+      ...Object.values(b.grads),
+      x,
+      w,
+      dy,
+      gw!,
+      gwRef!,
+    ]);
+    disposeMlp(mlp);
     expect(tf.memory().numTensors).toBe(before);
   });
 
@@ -152,6 +203,25 @@ describe("layers", () => {
   });
 });
 
+describe("DeviceRows", () => {
+  test("take gathers the rows gatherRows builds; a bad size is named; no leak", () => {
+    const before = tf.memory().numTensors;
+    const rng = new Rng(56);
+    const data = rng.normals(50 * 7);
+    const rows = new DeviceRows("test rows", data, 50, 7);
+    const idx = rng.permutation(50).subarray(10, 27);
+    const got = rows.take(idx);
+    expect(got.shape).toEqual([17, 7]);
+    expect(Array.from(got.dataSync())).toEqual(Array.from(gatherRows(data, 7, idx)));
+    got.dispose();
+    rows.dispose();
+    expect(() => new DeviceRows("test rows", data, 51, 7)).toThrow(
+      "test rows: expected 51 x 7 = 357 values, got 350",
+    );
+    expect(tf.memory().numTensors).toBe(before);
+  });
+});
+
 describe("AdamStep", () => {
   test("one step with coupled weight decay matches a hand-written PyTorch Adam", () => {
     const before = tf.memory().numTensors;
@@ -177,6 +247,38 @@ describe("AdamStep", () => {
     for (let i = 0; i < 3; i++) expect(got[i]).toBeCloseTo(ref[i] as number, 4);
     adam.dispose();
     p.dispose();
+    expect(tf.memory().numTensors).toBe(before);
+  });
+});
+
+describe("AdamStep inside tf.tidy", () => {
+  test("made and stepped inside a caller's tidy, its moments survive; dispose frees them", () => {
+    const before = tf.memory().numTensors;
+    const cfg = { lr: 0.1, beta1: 0.9, beta2: 0.999, epsilon: 1e-8, weightDecay: 0 };
+    const run = (inTidy: boolean) => {
+      const p = newVariable(tf.tensor1d([1, -2, 3]));
+      const make = () => new AdamStep([p], cfg);
+      let made: AdamStep | null = null;
+      // Made inside a tidy that returns nothing, so tidy cannot find the moments in its result.
+      if (inTidy)
+        tf.tidy(() => {
+          made = make();
+        });
+      const adam: AdamStep = made ?? make();
+      const loss = () => tf.div(tf.sum(tf.square(p)), 2) as tf.Scalar;
+      for (let t = 0; t < 3; t++) {
+        if (inTidy)
+          tf.tidy(() => {
+            adam.step(loss);
+          });
+        else adam.step(loss).dispose();
+      }
+      const out = Array.from(p.dataSync());
+      adam.dispose();
+      p.dispose();
+      return out;
+    };
+    expect(run(true)).toEqual(run(false));
     expect(tf.memory().numTensors).toBe(before);
   });
 });

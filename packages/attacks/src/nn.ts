@@ -10,7 +10,7 @@
  * BatchMatMul takes a slow path with `transposeA`/`transposeB` (measured 2.4x faster per training
  * step of a 1000 -> 128 -> 64 MLP, batch 64).
  */
-import { type Rng, tf } from "@updates-leak/core";
+import { adamUpdate, type Rng, takeRows, tf } from "@updates-leak/core";
 
 type T2 = tf.Tensor2D;
 
@@ -29,6 +29,23 @@ export const matMulT: (x: T2, w: T2) => T2 = tf.customGrad(
     // biome-ignore lint/suspicious/noExplicitAny: see above
   }) as any,
 ) as unknown as (x: T2, w: T2) => T2;
+
+/**
+ * x @ w for a data input x that needs no gradient: the gradient flows to w only. x is captured,
+ * not an input of the custom op, because tfjs evaluates a custom gradient for every input (the
+ * unused x gradient of A_LI's first layer was a third of its step's matMul work).
+ */
+export function matMulDataT(x: T2, w: T2): T2 {
+  const f = tf.customGrad(((wt: T2, save: tf.GradSaveFunc) => {
+    // Saved, not merely captured: the forward pass's tidy would dispose it before backprop.
+    save([x]);
+    return {
+      value: tf.matMul(x, wt),
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => [tf.matMul(tf.transpose(saved[0] as T2), dy as T2)],
+    };
+  }) as unknown as Parameters<typeof tf.customGrad>[0]) as unknown as (w: T2) => T2;
+  return f(w);
+}
 
 // ---------------------------------------------------------------------------------------------
 // Initialisation
@@ -90,8 +107,9 @@ export function createDense(rng: Rng, inDim: number, outDim: number, init: InitN
   };
 }
 
-export function dense(layer: DenseLayer, x: T2): T2 {
-  return tf.add(matMulT(x, layer.w), layer.b);
+/** x @ w + b; `dataInput`: x is data that needs no gradient (see matMulDataT). */
+export function dense(layer: DenseLayer, x: T2, dataInput = false): T2 {
+  return tf.add(dataInput ? matMulDataT(x, layer.w) : matMulT(x, layer.w), layer.b);
 }
 
 /** Batch normalisation over the batch axis, PyTorch semantics (momentum 0.1, unbiased running var). */
@@ -227,17 +245,21 @@ export function createMlp(
   return { inDim, outDim: d, layers };
 }
 
-export function mlpForward(mlp: Mlp, x: T2, mode: ForwardMode = EVAL): T2 {
+/**
+ * The MLP's output. `dataInput`: x is data (deltas, images), not a function of trainable values,
+ * so the first layer skips the input gradient; leave it false when x comes from another network.
+ */
+export function mlpForward(mlp: Mlp, x: T2, mode: ForwardMode = EVAL, dataInput = false): T2 {
   if (x.shape[1] !== mlp.inDim) {
     throw new Error(`mlpForward: input has ${x.shape[1]} features, the network expects ${mlp.inDim}`);
   }
   let h = x;
-  for (const l of mlp.layers) {
-    h = dense(l.dense, h);
+  mlp.layers.forEach((l, i) => {
+    h = dense(l.dense, h, dataInput && i === 0);
     if (l.bn) h = batchNorm(l.bn, h, mode.batchStats, mode.updateStats);
     h = activate(h, l.activation);
     h = dropout(h, l.dropout, mode.rng);
-  }
+  });
   return h;
 }
 
@@ -321,6 +343,29 @@ export function gatherRows(
   return out;
 }
 
+/**
+ * A row-major [n, width] array uploaded once; `take` copies a minibatch out of it on the backend
+ * (core's takeRows). Building each minibatch in JavaScript and uploading it cost about 1 ms of an
+ * A_LI step on wasm (64 x 1000 values; large typed-array allocations are slow next to the wasm
+ * threads), tf.gather 3-5 ms.
+ */
+export class DeviceRows {
+  private readonly t: T2;
+  constructor(what: string, data: Float32Array, n: number, width: number) {
+    checkRows(what, data, n, width);
+    this.t = tf.tensor2d(data, [n, width]);
+  }
+
+  /** Rows `indices`, as a new [indices.length, width] tensor. */
+  take(indices: Int32Array): T2 {
+    return takeRows(this.t, indices) as T2;
+  }
+
+  dispose(): void {
+    this.t.dispose();
+  }
+}
+
 /** Checks that a flat array holds n rows of `width` values; names the field on failure. */
 export function checkRows(what: string, arr: ArrayLike<number>, n: number, width: number): void {
   if (!Number.isInteger(n) || n < 1) throw new Error(`${what}: n must be a positive integer, got ${n}`);
@@ -372,9 +417,15 @@ export const ADAM_DEFAULTS: AdamConfig = {
   weightDecay: 0,
 };
 
-/** One Adam instance over a fixed list of variables. */
+/**
+ * One Adam instance over a fixed list of variables: core's `adamUpdate` per variable, one kernel
+ * call each on wasm and cpu (tfjs's optimiser spends about 14 ops per variable, half the ops of an
+ * A_LI training step), the same formulation in tensor ops elsewhere.
+ */
 export class AdamStep {
-  private readonly opt: tf.AdamOptimizer;
+  private moments: { m: tf.Tensor; v: tf.Tensor }[];
+  private lr: number;
+  private t = 0;
   constructor(
     readonly params: tf.Variable[],
     readonly cfg: AdamConfig,
@@ -382,33 +433,47 @@ export class AdamStep {
     if (!(cfg.lr > 0)) throw new Error(`AdamConfig.lr must be > 0, got ${cfg.lr}`);
     if (!(cfg.weightDecay >= 0))
       throw new Error(`AdamConfig.weightDecay must be >= 0, got ${cfg.weightDecay}`);
-    this.opt = tf.train.adam(cfg.lr, cfg.beta1, cfg.beta2, cfg.epsilon);
+    this.lr = cfg.lr;
+    // Kept: an AdamStep may be made or stepped inside a caller's tf.tidy, and its moments outlive it.
+    this.moments = params.map((p) => ({ m: tf.keep(tf.zerosLike(p)), v: tf.keep(tf.zerosLike(p)) }));
   }
 
   /** Sets the learning rate of the next steps (a schedule). */
   setLearningRate(lr: number): void {
     if (!(lr >= 0)) throw new Error(`AdamStep: learning rate must be >= 0, got ${lr}`);
-    (this.opt as unknown as { learningRate: number }).learningRate = lr;
+    this.lr = lr;
   }
 
   /** Computes loss and gradients, applies one update, returns the loss (caller disposes). */
   step(lossFn: () => tf.Scalar): tf.Scalar {
     const { value, grads } = tf.variableGrads(lossFn, this.params);
-    tf.tidy(() => {
-      const list = this.params.map((p) => {
-        let g = grads[p.name];
+    try {
+      this.t++;
+      const attrs = { ...this.cfg, lr: this.lr, step: this.t };
+      this.params.forEach((p, i) => {
+        const g = grads[p.name];
         if (!g) throw new Error(`AdamStep: no gradient for variable ${p.name}`);
-        if (this.cfg.weightDecay > 0) g = tf.add(g, tf.mul(p, this.cfg.weightDecay));
-        return { name: p.name, tensor: g };
+        const mv = this.moments[i] as { m: tf.Tensor; v: tf.Tensor };
+        const [p2, m2, v2] = adamUpdate(p, g, mv.m, mv.v, attrs);
+        p.assign(p2);
+        p2.dispose();
+        mv.m.dispose();
+        mv.v.dispose();
+        mv.m = tf.keep(m2);
+        mv.v = tf.keep(v2);
       });
-      this.opt.applyGradients(list);
-    });
-    for (const k of Object.keys(grads)) grads[k]?.dispose();
+    } finally {
+      for (const k of Object.keys(grads)) grads[k]?.dispose();
+    }
     return value;
   }
 
   dispose(): void {
-    this.opt.dispose();
+    for (const { m, v } of this.moments) {
+      m.dispose();
+      v.dispose();
+    }
+    this.moments = [];
   }
 }
 

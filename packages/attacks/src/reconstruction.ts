@@ -19,8 +19,8 @@ import {
   checkRows,
   cloneMlp,
   createMlp,
+  DeviceRows,
   disposeMlp,
-  gatherRows,
   type Mlp,
   mlpForward,
   mlpParams,
@@ -84,16 +84,17 @@ export function trainReconstructionAttack(
     disposeMlp(decoder);
   };
   let history: TrainHistory;
+  const xRows = new DeviceRows("trainReconstructionAttack deltas", x, n, deltaSize);
+  const yRows = new DeviceRows("trainReconstructionAttack samples", samples, n, sampleSize);
   try {
     history = trainMinibatches(
       n,
       [...mlpParams(front), ...mlpParams(decoder)],
       (ctx) => {
-        const m = ctx.indices.length;
-        const xb = tf.tensor2d(gatherRows(x, deltaSize, ctx.indices), [m, deltaSize]);
-        const yb = tf.tensor2d(gatherRows(samples, sampleSize, ctx.indices), [m, sampleSize]);
+        const xb = xRows.take(ctx.indices);
+        const yb = yRows.take(ctx.indices);
         const mode = trainMode(ctx.rng);
-        return mseLoss(mlpForward(decoder, mlpForward(front, xb, mode), mode), yb);
+        return mseLoss(mlpForward(decoder, mlpForward(front, xb, mode, true), mode), yb);
       },
       {
         epochs: c.epochs,
@@ -108,6 +109,9 @@ export function trainReconstructionAttack(
   } catch (e) {
     dispose();
     throw e;
+  } finally {
+    xRows.dispose();
+    yRows.dispose();
   }
   return {
     deltaSize,

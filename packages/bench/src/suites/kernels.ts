@@ -7,13 +7,33 @@
  *              conv2 only: conv1's is never needed), filter gradient (Conv2DBackpropFilter);
  *   train step one sgdStep of the MNIST CNN on a batch of 64 with dropout masks;
  *   grouped    the engine's grouped ops for a chunk of 64 single-sample models probed on 100
- *              samples, and a grouped conv with both gradients for 16 models on a batch of 64.
+ *              samples, and a grouped conv with both gradients for 16 models on a batch of 64;
+ *   adam       one Adam update of the A_LI attack's parameters (1000 -> 128 -> 64 -> 10,
+ *              136,906 values): the one-pass AdamUpdate kernel (wasm, cpu) and its tensor-op
+ *              reference (what tfjs's optimiser runs, about 14 ops per variable);
+ *   A_LI steps 32 training steps of the A_LI attack on batches of 64 deltas: minibatch from
+ *              DeviceRows, forward, backward, AdamStep (per-op overhead dominates them on wasm).
  * Each run reads its outputs back, except the grouped ops' (intermediates the engine never reads,
  * up to 147 MB: `finishAndDispose` waits for them without the copy). The cpu backend (a slow reference) skips the cases that would
  * take seconds per run there: the 1024 matMul, filter gradients, the train step, the grouped ops. After all variants, each record gets `speed_vs_<first variant>`: that variant's median
  * time over this one's, measured in the same process run.
  */
 import {
+  ADAM_DEFAULTS,
+  AdamStep,
+  createMlp,
+  DeviceRows,
+  disposeMlp,
+  ENCODER_DEFAULTS,
+  encoderSpecs,
+  mlpForward,
+  mlpParams,
+  softmaxCrossEntropy,
+  trainMode,
+} from "@updates-leak/attacks";
+import {
+  adamUpdate,
+  adamUpdateReference,
   drawMasks,
   groupedConv2d,
   groupedConv2dTrainable,
@@ -215,6 +235,89 @@ function groupedConvGradCase(M: number, B: number): KernelCase {
   };
 }
 
+/** The A_LI attack model (encoder + 10-way head) on 1,000-value deltas. */
+function labelAttackMlp(rng: Rng) {
+  return createMlp(rng, 1000, [
+    ...encoderSpecs(ENCODER_DEFAULTS),
+    { units: 10, activation: "linear", init: ENCODER_DEFAULTS.init },
+  ]);
+}
+
+/** One Adam update of every A_LI parameter, fused (AdamUpdate) or as tensor ops (the reference). */
+function adamCase(fused: boolean): KernelCase {
+  const shapes = [[1000, 128], [128], [128, 64], [64], [64, 10], [10]];
+  const size = shapes.reduce((a, sh) => a + sh.reduce((x, y) => x * y, 1), 0);
+  return {
+    name: `adam update A_LI parameters (${fused ? "AdamUpdate kernel" : "tensor-op reference"})`,
+    params: { shapes, values: size },
+    flop: 14 * size,
+    formula: "14 per value (weight decay 0: 2 fma for m, 3 for v, sqrt, 2 div, update)",
+    setup(rng) {
+      // p, g, m and v (v >= 0, as a second moment is).
+      const ts = shapes.map((sh) => [
+        randomTensor(rng, sh),
+        randomTensor(rng, sh),
+        randomTensor(rng, sh),
+        tf.tidy(() => tf.abs(randomTensor(rng, sh))),
+      ]);
+      const attrs = { ...ADAM_DEFAULTS, step: 3 };
+      const update = fused ? adamUpdate : adamUpdateReference;
+      const run = () => finishAndDispose(ts.flatMap(([p, g, m, v]) => update(p!, g!, m!, v!, attrs)));
+      return { run, dispose: () => tf.dispose(ts.flat()) };
+    },
+  };
+}
+
+/**
+ * 32 A_LI training steps on batches of B deltas, as trainLabelAttack runs them: the losses are read
+ * back once at the end, as its LossTracker does every 32 steps (a read-back and an await after
+ * every step let wasm's worker threads fall asleep between steps: 7.9 ms a step on 2 threads).
+ */
+function labelStepsCase(B: number, steps: number): KernelCase {
+  const n = 1024;
+  const perStep =
+    3 * B * matMulFlops(1, 1000, 128) + 3 * B * matMulFlops(1, 128, 64) + 3 * B * matMulFlops(1, 64, 10);
+  return {
+    name: `A_LI attack training, ${steps} steps`,
+    params: { batch: B, steps, deltaSize: 1000, layers: [128, 64, 10] },
+    flop: steps * perStep,
+    formula:
+      "per step 3 x the forward matMuls (forward, weight and input gradients; the first layer's input gradient is skipped, so slightly less)",
+    skip: ["cpu"],
+    setup(rng) {
+      const mlp = labelAttackMlp(rng.fork("init"));
+      const rows = new DeviceRows("bench deltas", rng.normals(n * 1000), n, 1000);
+      const labels = randomLabels(rng, n, 10);
+      const adam = new AdamStep(mlpParams(mlp), ADAM_DEFAULTS);
+      let step = 0;
+      const run = async () => {
+        const losses: tf.Scalar[] = [];
+        for (let i = 0; i < steps; i++) {
+          step++;
+          const idx = rng.fork("batch", step).sample(n, B);
+          const y = Int32Array.from(idx, (r) => labels[r]!);
+          const x = rows.take(idx);
+          losses.push(
+            adam.step(() =>
+              softmaxCrossEntropy(mlpForward(mlp, x, trainMode(rng.fork("step", step)), true), y, 10),
+            ),
+          );
+          x.dispose();
+        }
+        await readAndDispose(losses);
+      };
+      return {
+        run,
+        dispose: () => {
+          adam.dispose();
+          rows.dispose();
+          disposeMlp(mlp);
+        },
+      };
+    },
+  };
+}
+
 export function kernelCases(smoke: boolean): KernelCase[] {
   const s = smoke ? SMOKE : FULL;
   const P = s.probes;
@@ -236,6 +339,9 @@ export function kernelCases(smoke: boolean): KernelCase[] {
     groupedConvCase(s.chunk, P),
     groupedDenseCase(s.chunk, P),
     groupedConvGradCase(s.chunkMulti, B),
+    adamCase(true),
+    adamCase(false),
+    labelStepsCase(B, smoke ? 2 : 32),
   ];
 }
 
