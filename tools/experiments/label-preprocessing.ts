@@ -12,7 +12,7 @@
  * 0.901 / 0.947, unit-scale 0.983 / 0.981. The pipeline seeds its attack otherwise, so its target
  * accuracies differ a little (README).
  */
-import { type DeltaPreprocessing, type LrSchedule, trainLabelAttack } from "@updates-leak/attacks";
+import { accuracy, type DeltaPreprocessing, type LrSchedule, trainLabelAttack } from "@updates-leak/attacks";
 import { Rng, selectBackend } from "@updates-leak/core";
 import { readRunSide } from "./run-side.ts";
 
@@ -37,12 +37,7 @@ for (const kind of kinds.split(",") as DeltaPreprocessing[]) {
       new Rng(s).fork("attack"),
       { preprocessing: kind, lrSchedule: schedule as LrSchedule },
     );
-    const acc = (side: typeof shadow) => {
-      const pred = attack.predict(side.deltas, side.models);
-      let hit = 0;
-      for (let i = 0; i < side.models; i++) hit += pred[i] === side.labels[i] ? 1 : 0;
-      return hit / side.models;
-    };
+    const acc = (side: typeof shadow) => accuracy(attack.predict(side.deltas, side.models), side.labels);
     const row = { seed: s, crossShadow: acc(other), target: acc(target) };
     attack.dispose();
     return row;

@@ -62,6 +62,20 @@ export function createEncoder(rng: Rng, deltaSize: number, cfg: EncoderConfig = 
   return createMlp(rng, deltaSize, encoderSpecs(cfg));
 }
 
+/**
+ * The encoder followed by a linear layer of `units` outputs, one MLP: A_LI's and A_LDE's model
+ * (units = classes, logits) and A_SSR's front (units = the autoencoder's latent, init "glorot").
+ */
+export function createEncoderWithHead(
+  rng: Rng,
+  deltaSize: number,
+  units: number,
+  cfg: EncoderConfig = ENCODER_DEFAULTS,
+  headInit: InitName = cfg.init,
+): Mlp {
+  return createMlp(rng, deltaSize, [...encoderSpecs(cfg), { units, activation: "linear", init: headInit }]);
+}
+
 // ---------------------------------------------------------------------------------------------
 // Delta preprocessing
 

@@ -6,15 +6,14 @@
 import { type Rng, tf } from "@updates-leak/core";
 import {
   type AttackHeadConfig,
+  createEncoderWithHead,
   type DeltaScaler,
   ENCODER_DEFAULTS,
-  encoderSpecs,
   fitDeltaScaler,
 } from "./encoder.ts";
 import {
   ADAM_DEFAULTS,
   checkRows,
-  createMlp,
   DeviceRows,
   disposeMlp,
   type Mlp,
@@ -89,10 +88,7 @@ export function trainLabelAttack(
   }
   const scaler = fitDeltaScaler(c.preprocessing, deltas, n, deltaSize);
   const x = scaler.apply(deltas, n);
-  const model: Mlp = createMlp(rng.fork("init"), deltaSize, [
-    ...encoderSpecs(c.encoder),
-    { units: numClasses, activation: "linear", init: c.encoder.init },
-  ]);
+  const model: Mlp = createEncoderWithHead(rng.fork("init"), deltaSize, numClasses, c.encoder);
   let history: TrainHistory;
   const rows = new DeviceRows("trainLabelAttack deltas", x, n, deltaSize);
   try {

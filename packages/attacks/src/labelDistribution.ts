@@ -8,15 +8,14 @@
 import { type Rng, tf } from "@updates-leak/core";
 import {
   type AttackHeadConfig,
+  createEncoderWithHead,
   type DeltaScaler,
   ENCODER_DEFAULTS,
-  encoderSpecs,
   fitDeltaScaler,
 } from "./encoder.ts";
 import {
   ADAM_DEFAULTS,
   checkRows,
-  createMlp,
   DeviceRows,
   disposeMlp,
   mlpForward,
@@ -92,10 +91,7 @@ export function trainLabelDistributionAttack(
   }
   const scaler = fitDeltaScaler(c.preprocessing, deltas, n, deltaSize);
   const x = scaler.apply(deltas, n);
-  const model = createMlp(rng.fork("init"), deltaSize, [
-    ...encoderSpecs(c.encoder),
-    { units: numClasses, activation: "linear", init: c.encoder.init },
-  ]);
+  const model = createEncoderWithHead(rng.fork("init"), deltaSize, numClasses, c.encoder);
   let history: TrainHistory;
   const xRows = new DeviceRows("trainLabelDistributionAttack deltas", x, n, deltaSize);
   const pRows = new DeviceRows("trainLabelDistributionAttack histograms", histograms, n, numClasses);

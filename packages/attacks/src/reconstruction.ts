@@ -9,16 +9,15 @@ import type { Autoencoder } from "./autoencoder.ts";
 import { mseLoss } from "./autoencoder.ts";
 import {
   type AttackHeadConfig,
+  createEncoderWithHead,
   type DeltaScaler,
   ENCODER_DEFAULTS,
-  encoderSpecs,
   fitDeltaScaler,
 } from "./encoder.ts";
 import {
   ADAM_DEFAULTS,
   checkRows,
   cloneMlp,
-  createMlp,
   DeviceRows,
   disposeMlp,
   type Mlp,
@@ -74,10 +73,7 @@ export function trainReconstructionAttack(
   checkRows("trainReconstructionAttack samples", samples, n, sampleSize);
   const scaler = fitDeltaScaler(c.preprocessing, deltas, n, deltaSize);
   const x = scaler.apply(deltas, n);
-  const front: Mlp = createMlp(rng.fork("init"), deltaSize, [
-    ...encoderSpecs(c.encoder),
-    { units: ae.latent, activation: "linear", init: "glorot" },
-  ]);
+  const front: Mlp = createEncoderWithHead(rng.fork("init"), deltaSize, ae.latent, c.encoder, "glorot");
   const decoder = cloneMlp(ae.decoder);
   const dispose = () => {
     disposeMlp(front);

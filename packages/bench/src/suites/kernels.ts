@@ -21,11 +21,9 @@
 import {
   ADAM_DEFAULTS,
   AdamStep,
-  createMlp,
+  createEncoderWithHead,
   DeviceRows,
   disposeMlp,
-  ENCODER_DEFAULTS,
-  encoderSpecs,
   mlpForward,
   mlpParams,
   softmaxCrossEntropy,
@@ -237,10 +235,7 @@ function groupedConvGradCase(M: number, B: number): KernelCase {
 
 /** The A_LI attack model (encoder + 10-way head) on 1,000-value deltas. */
 function labelAttackMlp(rng: Rng) {
-  return createMlp(rng, 1000, [
-    ...encoderSpecs(ENCODER_DEFAULTS),
-    { units: 10, activation: "linear", init: ENCODER_DEFAULTS.init },
-  ]);
+  return createEncoderWithHead(rng, 1000, 10);
 }
 
 /** One Adam update of every A_LI parameter, fused (AdamUpdate) or as tensor ops (the reference). */

@@ -27,8 +27,8 @@ export interface AdamUpdateAttrs {
 }
 
 /**
- * The update over flat arrays. A plain function of numbers and typed arrays, so that the JIT
- * compiles one tight loop. Intermediates in float64, rounded once on store.
+ * The update over flat arrays: one plain loop over typed arrays, with the step's constants hoisted
+ * out of it, so that the JIT compiles it tight. Intermediates in float64, rounded once on store.
  */
 function adamLoop(
   p: Float32Array,
