@@ -53,6 +53,7 @@ function config(attack: ExperimentConfig["attack"], over: Partial<ExperimentConf
     targetModels: multi ? 50 : 150,
     setSize: multi ? 100 : 1,
     targetSetSizes: [],
+    shadowOriginals: 1,
     probeCount: 100,
     shardSize: 100,
     chunkSize: 0,

@@ -24,6 +24,8 @@ import {
   mnistCnn,
   PAPER_SGD,
   Rng,
+  relativeError,
+  sameBits,
   selectBackend,
   tf,
   UpdateEngine,
@@ -34,25 +36,6 @@ setDefaultTimeout(120_000);
 
 const haveMnist = locateDataset("mnist").chosen !== undefined;
 if (!haveMnist) console.warn("determinism.test: no MNIST files found; skipped");
-
-/** max|a-b| / max|ref|. */
-function relErr(a: Float32Array, ref: Float32Array): number {
-  let num = 0;
-  let den = 0;
-  for (let i = 0; i < ref.length; i++) {
-    num = Math.max(num, Math.abs(a[i]! - ref[i]!));
-    den = Math.max(den, Math.abs(ref[i]!));
-  }
-  return num / den;
-}
-
-function bitsEqual(a: Float32Array, b: Float32Array): boolean {
-  if (a.length !== b.length) return false;
-  const x = new Uint32Array(a.buffer, a.byteOffset, a.length);
-  const y = new Uint32Array(b.buffer, b.byteOffset, b.length);
-  for (let i = 0; i < x.length; i++) if (x[i] !== y[i]) return false;
-  return true;
-}
 
 const ctx: RunContext = {
   shadowStore: new MemoryShardStore(),
@@ -72,6 +55,7 @@ function config(setSize: number, models: number, over: Partial<ExperimentConfig>
     targetModels: models,
     setSize,
     targetSetSizes: [],
+    shadowOriginals: 1,
     probeCount: 20,
     shardSize: 4,
     chunkSize: 0,
@@ -133,7 +117,7 @@ function expectAgree(a: Float32Array, ref: Float32Array, what: string): void {
   let maxDiff = 0;
   for (let i = 0; i < ref.length; i++) maxDiff = Math.max(maxDiff, Math.abs(a[i]! - ref[i]!));
   console.log(
-    `determinism.test: ${what}: max|diff| ${maxDiff.toExponential(2)}, relative ${relErr(a, ref).toExponential(2)} (max|ref| ${maxRef.toExponential(2)})`,
+    `determinism.test: ${what}: max|diff| ${maxDiff.toExponential(2)}, relative ${relativeError(a, ref).toExponential(2)} (max|ref| ${maxRef.toExponential(2)})`,
   );
   expect(a.length).toBe(ref.length);
   expect(maxDiff).toBeLessThanOrEqual(1e-4 * maxRef + 2 ** -23);
@@ -176,11 +160,11 @@ describe.skipIf(!haveMnist)("deltas on real MNIST", () => {
         const one = await generate({ ...c.cfg(), chunkSize: 1 });
         // The update moved the posteriors (so equality means something), and the sets agree.
         expect(Math.max(...a.deltas.map(Math.abs))).toBeGreaterThan(1e-5);
-        expect(bitsEqual(a.truth, b.truth)).toBe(true);
-        expect(bitsEqual(one.truth, a.truth)).toBe(true);
+        expect(sameBits(a.truth, b.truth)).toBe(true);
+        expect(sameBits(one.truth, a.truth)).toBe(true);
         if (exact) {
-          expect(bitsEqual(a.deltas, b.deltas)).toBe(true);
-          expect(bitsEqual(one.deltas, a.deltas)).toBe(true);
+          expect(sameBits(a.deltas, b.deltas)).toBe(true);
+          expect(sameBits(one.deltas, a.deltas)).toBe(true);
         } else {
           expectAgree(b.deltas, a.deltas, `${c.name}: ${backend} twice`);
           expectAgree(one.deltas, a.deltas, `${c.name}: ${backend} chunk 1 vs default`);
@@ -205,6 +189,6 @@ describe.skipIf(!haveMnist)("deltas on real MNIST", () => {
     await selectBackend({ backend: "cpu", quiet: true });
     const other = await generate({ ...CASES[0]!.cfg(), seed: 8 });
     const same = results.get(CASES[0]!.name)!.get("cpu")!;
-    expect(relErr(other.deltas, same)).toBeGreaterThan(1e-2);
+    expect(relativeError(other.deltas, same)).toBeGreaterThan(1e-2);
   });
 });

@@ -68,6 +68,7 @@ const cfg: ExperimentConfig = {
   targetModels: 40,
   setSize: 1,
   targetSetSizes: [],
+  shadowOriginals: 1,
   probeCount: 20,
   shardSize: 10,
   chunkSize: 4,

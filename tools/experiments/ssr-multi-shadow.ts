@@ -2,6 +2,8 @@
  * A_SSR on CIFAR-10 with the deltas of several shadow models: the adversary trains two more shadow
  * models on the same shadow data (other seeds), updates 5,000 copies of each, and fits the attack
  * on deltas of all three. The question: does this close the shadow-to-target transfer gap?
+ * (It led to the pipeline's `--shadow-originals K`, whose shadow originals 2 and 3 these are; this
+ * script keeps the variants the pipeline does not run: 9,000 and 20,000 deltas.)
  *
  *   bun run leak reconstruct --dataset cifar10 --seed 0 --run-dir runs/reconstruct-cifar10-v3-s0 --shard 1/1
  *   bun tools/experiments/ssr-multi-shadow.ts runs/reconstruct-cifar10-v3-s0
@@ -12,6 +14,7 @@
  * each: 0.0648; three models, 10,000 + 5,000 + 5,000: 0.0622.
  */
 import {
+  extraShadowModels,
   generateSide,
   MemoryShardStore,
   mse,
@@ -20,15 +23,7 @@ import {
   trainAutoencoder,
   trainReconstructionAttack,
 } from "@updates-leak/attacks";
-import {
-  initParams,
-  PAPER_SGD,
-  Rng,
-  SPECS,
-  selectBackend,
-  trainModels,
-  UpdateEngine,
-} from "@updates-leak/core";
+import { PAPER_EPOCHS, PAPER_SGD, Rng, SPECS, selectBackend, UpdateEngine } from "@updates-leak/core";
 import { loadDataset, makeSplits } from "@updates-leak/datasets";
 import { readRunSide, runConfig } from "./run-side.ts";
 
@@ -51,15 +46,11 @@ const ctx: RunContext = {
 };
 const secondsSince = (t: number) => ((performance.now() - t) / 1000).toFixed(1);
 
-// Two more shadow models: the pipeline's protocol, other seeds.
+// Two more shadow models: the pipeline's shadow originals 2 and 3 (`--shadow-originals 3`).
 let t = performance.now();
-const g = ds.gather(splits.shadow.train);
-const data = { x: g.x, y: Int32Array.from(g.labels), n: g.count };
-const jobs = [0, 1].map((k) => {
-  const r = new Rng(cfg.seed).fork("original", "shadow-extra", k);
-  return { init: initParams(spec, r.fork("init")), data, rng: r.fork("train") };
-});
-const extraParams = await trainModels(spec, jobs, { ...PAPER_SGD, epochs: 50 });
+const extraParams = (
+  await extraShadowModels({ ...cfg, shadowOriginals: 3 }, splits.shadow, ds, PAPER_EPOCHS.cifar10, ctx)
+).map((m) => m.params);
 console.log(`two extra shadow models trained in ${secondsSince(t)} s`);
 
 interface Side {

@@ -172,6 +172,7 @@ describe("resolved config", () => {
       targetModels: 1_000,
       setSize: 1,
       targetSetSizes: [],
+      shadowOriginals: 1,
       probeCount: 100,
       shardSize: 100,
       chunkSize: 0,
@@ -209,7 +210,14 @@ describe("resolved config", () => {
     expect(() => resolveConfig("label", { dataset: "mnist", shadowModels: 2_000_000 })).toThrow(
       "--shadow-models must be an integer from 1 to 1000000 (was 2000000)",
     );
-    expect(Object.keys(FLAG_OF).length).toBe(17);
+    expect(Object.keys(FLAG_OF).length).toBe(18);
+    expect(() => resolveConfig("label", { dataset: "mnist", shadowOriginals: 0 })).toThrow(
+      "--shadow-originals must be",
+    );
+    // Each shadow original needs a block of at least one shard: 300 smoke models in shards of 50.
+    expect(() => resolveConfig("label", { dataset: "mnist", smoke: true, shadowOriginals: 7 })).toThrow(
+      "--shadow-originals 7 is more than the 6 shadow shards",
+    );
   });
 
   test("the printed config shows every field", () => {
@@ -217,6 +225,8 @@ describe("resolved config", () => {
     expect(text).toContain("shadow models  10,000");
     expect(text).toContain("shard size     100 (100 shadow + 10 target shards)");
     expect(text.split("\n").length).toBe(14);
+    const k3 = formatConfig(resolveConfig("reconstruct", { dataset: "cifar10", shadowOriginals: 3 }));
+    expect(k3).toContain("shadow models  10,000 (updates of 3 shadow originals, one block of shards each)");
   });
 
   test("--target-set-sizes: accepted for distribution, checked again by resolveConfig", () => {

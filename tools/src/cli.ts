@@ -122,6 +122,11 @@ function attackCommand(program: Command, name: AttackName, state: CliState): voi
       "distribution only: also score the attack (trained on --set-size) on target sets of these sizes, e.g. 10,50 (default none)",
       intListArg(1, 1_000_000),
     )
+    .option(
+      "--shadow-originals <n>",
+      "shadow original models the adversary trains (other seeds, same shadow data); block b of the shadow shards updates copies of the b-th (default 1, the paper's)",
+      lim("shadowOriginals"),
+    )
     .option("--probe-count <n>", "|D_probe| (default 100)", lim("probeCount"))
     .option("--shard-size <n>", "updated models per shard file (paper 100, smoke 50)", lim("shardSize"))
     .option(
@@ -193,6 +198,7 @@ test size with the baselines is in result.json under extra.relaxation.`
         seed: opts.seed,
         shadowModels: opts.shadowModels,
         targetModels: opts.targetModels,
+        shadowOriginals: opts.shadowOriginals,
         setSize: opts.setSize,
         targetSetSizes: opts.targetSetSizes,
         probeCount: opts.probeCount,

@@ -15,6 +15,8 @@
  *   not depend on it; each extra size has its own store folder named by the size
  *   (shards/target-s<size>/), whose contents depend only on that size (and the counted fields), so
  *   sizes may be added to or dropped from a run on resume.
+ * Counted only when not at their default (`DEFAULTED_DATA_FIELDS`), so that runs made before the
+ * field existed keep their hash and resume: `shadowOriginals` (1).
  * Counted, among others: attack, dataset, seed, shadowModels, targetModels, setSize, probeCount,
  * shardSize (it fixes which models go in shard k), trainEpochs (the original models), smoke.
  *
@@ -32,6 +34,9 @@ export const NON_DATA_FIELDS = [
   "evalTargets",
   "targetSetSizes",
 ] as const;
+
+/** Data fields added after runs existed: left out of the hash while at these values. */
+export const DEFAULTED_DATA_FIELDS: Record<string, unknown> = { shadowOriginals: 1 };
 
 const HASH_TAG = "updates-leak/config-hash/v1\n";
 
@@ -57,7 +62,9 @@ export function dataFields(config: object): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   const skip = new Set<string>(NON_DATA_FIELDS);
   for (const [k, v] of Object.entries(config)) {
-    if (!skip.has(k) && v !== undefined) out[k] = v;
+    if (skip.has(k) || v === undefined) continue;
+    if (k in DEFAULTED_DATA_FIELDS && canonicalJson(v) === canonicalJson(DEFAULTED_DATA_FIELDS[k])) continue;
+    out[k] = v;
   }
   return out;
 }
@@ -71,8 +78,8 @@ export function configHash(config: object): string {
 
 /** Human-readable list of data fields that differ, e.g. `seed: 1 -> 2`. */
 export function describeDataDifference(before: object, after: object): string[] {
-  const a = dataFields(before);
-  const b = dataFields(after);
+  const a = { ...DEFAULTED_DATA_FIELDS, ...dataFields(before) };
+  const b = { ...DEFAULTED_DATA_FIELDS, ...dataFields(after) };
   const keys = [...new Set([...Object.keys(a), ...Object.keys(b)])].sort();
   const out: string[] = [];
   for (const k of keys) {

@@ -22,6 +22,7 @@ export const FLAG_OF: Record<keyof ExperimentConfig, string> = {
   seed: "--seed",
   shadowModels: "--shadow-models",
   targetModels: "--target-models",
+  shadowOriginals: "--shadow-originals",
   setSize: "--set-size",
   targetSetSizes: "--target-set-sizes",
   probeCount: "--probe-count",
@@ -41,7 +42,7 @@ export type ConfigFlags = Partial<Omit<ExperimentConfig, "attack" | "dataset">> 
 
 type Sizes = Omit<
   ExperimentConfig,
-  "attack" | "dataset" | "backend" | "threads" | "smoke" | "seed" | "targetSetSizes"
+  "attack" | "dataset" | "backend" | "threads" | "smoke" | "seed" | "targetSetSizes" | "shadowOriginals"
 >;
 
 /** |D_update| per attack: 1 for the single-sample attacks, 100 for the multi-sample ones. */
@@ -103,6 +104,7 @@ export const LIMITS = {
   seed: [0, 2 ** 32 - 1],
   shadowModels: [1, 1_000_000],
   targetModels: [1, 1_000_000],
+  shadowOriginals: [1, 1_000],
   probeCount: [1, 10_000],
   shardSize: [1, 100_000],
   chunkSize: [0, 100_000],
@@ -123,6 +125,7 @@ export function resolveConfig(attack: AttackName, flags: ConfigFlags): Experimen
     seed: flags.seed ?? 0,
     shadowModels: flags.shadowModels ?? base.shadowModels,
     targetModels: flags.targetModels ?? base.targetModels,
+    shadowOriginals: flags.shadowOriginals ?? 1,
     setSize: flags.setSize ?? SET_SIZE[attack],
     targetSetSizes: flags.targetSetSizes ?? [],
     probeCount: flags.probeCount ?? base.probeCount,
@@ -169,6 +172,12 @@ export function resolveConfig(attack: AttackName, flags: ConfigFlags): Experimen
     );
   }
   checkTargetSetSizes(out, maxSet);
+  const shadowShards = shardCount(out.shadowModels, out.shardSize);
+  if (out.shadowOriginals > shadowShards) {
+    throw new UsageError(
+      `${FLAG_OF.shadowOriginals} ${out.shadowOriginals} is more than the ${shadowShards} shadow shards (each shadow original updates a block of shards); allowed: 1 to ${shadowShards}`,
+    );
+  }
   return out;
 }
 
@@ -208,7 +217,12 @@ export function formatConfig(config: ExperimentConfig): string {
     ["attack", config.attack],
     ["dataset", config.dataset],
     ["seed", String(config.seed)],
-    ["shadow models", config.shadowModels.toLocaleString("en-US")],
+    [
+      "shadow models",
+      config.shadowOriginals > 1
+        ? `${config.shadowModels.toLocaleString("en-US")} (updates of ${config.shadowOriginals} shadow originals, one block of shards each)`
+        : config.shadowModels.toLocaleString("en-US"),
+    ],
     ["target models", config.targetModels.toLocaleString("en-US")],
     ["set size", String(config.setSize)],
     ...(config.targetSetSizes.length > 0

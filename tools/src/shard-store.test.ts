@@ -211,6 +211,13 @@ describe("FileShardStore", () => {
     for (const targetSetSizes of [[10], [10, 50], []])
       expect(configHash({ ...baseConfig, targetSetSizes })).toBe(configHash(baseConfig));
     expect(dataFields({ ...baseConfig, targetSetSizes: [10] })).toEqual(dataFields(baseConfig));
+    // shadowOriginals came later: at its default 1 it leaves the hash of older runs as it was.
+    expect(configHash({ ...baseConfig, shadowOriginals: 1 })).toBe(configHash(baseConfig));
+    const three = { ...baseConfig, shadowOriginals: 3 };
+    expect(configHash(three)).not.toBe(configHash(baseConfig));
+    const openThree = () =>
+      FileShardStore.open(opts({ configHash: configHash(three), config: dataFields(three) }));
+    expect(openThree).toThrow("shadowOriginals: 1 -> 3");
     expect([...(await FileShardStore.open(opts()).completed())]).toEqual([0]);
   });
 

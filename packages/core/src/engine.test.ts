@@ -1,21 +1,11 @@
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
+import { relativeError } from "./backend/compare.ts";
 import { availableBackends, selectBackend } from "./backend/select.ts";
 import { bytesPerModel, referenceDeltas, UpdateEngine, type UpdateSets } from "./engine.ts";
 import { cifarCnn, initParams, instaMlp, type ModelSpec, mnistCnn } from "./models/spec.ts";
 import { Rng } from "./random.ts";
 import { tf } from "./tf.ts";
 import { PAPER_SGD } from "./train.ts";
-
-/** max|a-b| / max|ref|: relative error against the largest reference magnitude. */
-function relErr(a: Float32Array, ref: Float32Array): number {
-  let num = 0;
-  let den = 0;
-  for (let i = 0; i < ref.length; i++) {
-    num = Math.max(num, Math.abs(a[i]! - ref[i]!));
-    den = Math.max(den, Math.abs(ref[i]!));
-  }
-  return num / den;
-}
 
 function randomSets(spec: ModelSpec, count: number, setSize: number, rng: Rng): UpdateSets {
   const size = spec.inputShape.reduce((a, b) => a * b, 1);
@@ -71,7 +61,7 @@ describe.each(backends)("engine vs reference on %s", (backend) => {
         expect(tf.memory().numTensors).toBe(before);
         expect(got.length).toBe(count * nProbes * spec.numClasses);
         expect(Math.max(...ref.map(Math.abs))).toBeGreaterThan(1e-4); // the update moved something
-        expect(relErr(got, ref)).toBeLessThanOrEqual(1e-4);
+        expect(relativeError(got, ref)).toBeLessThanOrEqual(1e-4);
       });
     }
   }

@@ -3,6 +3,7 @@
  * tfjs ops) on fresh random data, on every available backend, with dropout on and no leaks.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { relativeError } from "./backend/compare.ts";
 import { availableBackends, selectBackend } from "./backend/select.ts";
 import { initParams, instaMlp, type ModelSpec, mnistCnn, type Params } from "./models/spec.ts";
 import { Rng } from "./random.ts";
@@ -19,19 +20,9 @@ function data(spec: ModelSpec, n: number, rng: Rng): LabelledData {
   };
 }
 
-/** max over parameter arrays of max|a-b| / max|b|. */
+/** The worst relativeError over the parameter arrays. */
 function relErr(a: Params, b: Params): number {
-  let worst = 0;
-  for (let i = 0; i < b.length; i++) {
-    let num = 0;
-    let den = 0;
-    for (let j = 0; j < b[i]!.length; j++) {
-      num = Math.max(num, Math.abs(a[i]![j]! - b[i]![j]!));
-      den = Math.max(den, Math.abs(b[i]![j]!));
-    }
-    worst = Math.max(worst, num / den);
-  }
-  return worst;
+  return Math.max(...b.map((ref, i) => relativeError(a[i]!, ref)));
 }
 
 function jobsFor(spec: ModelSpec, n: number, seed: string, count: number): TrainJob[] {

@@ -26,6 +26,12 @@ export const ExperimentConfig = type({
    * update-set-size relaxation); default []. Each size gets its own target side of `targetModels`.
    */
   targetSetSizes: ["number.integer >= 1 []", "=", () => []],
+  /**
+   * Shadow original models the adversary trains (on the same shadow data, other seeds); the shadow
+   * shards are split into this many contiguous blocks, block b updating copies of shadow original b.
+   * Paper: 1. Default 1 (a run config written before this field existed reads as 1).
+   */
+  shadowOriginals: ["number.integer >= 1", "=", 1],
   /** |D_probe|. Paper: 100. */
   probeCount: "number.integer >= 1",
   /** Updated models per shard written to the store. */

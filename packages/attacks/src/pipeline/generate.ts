@@ -24,6 +24,15 @@ export function shardCount(models: number, shardSize: number): number {
   return Math.ceil(models / shardSize);
 }
 
+/**
+ * Which of K shadow originals updates shard k of `shards` (`cfg.shadowOriginals`): K contiguous
+ * blocks of shards, every block non-empty when K <= shards. Model i's updating set and masks do not
+ * depend on K; only the model they update does.
+ */
+export function originalOfShard(k: number, shards: number, K: number): number {
+  return Math.floor((k * K) / shards);
+}
+
 /** Which shards this process generates: all, or those with k % n === part for `--shard part/n`. */
 export interface ShardSelection {
   part: number;
@@ -35,6 +44,8 @@ export interface GenerateSideOptions {
   stream?: readonly SeedKey[];
   /** Name in progress, metrics and errors; default `side`. */
   label?: string;
+  /** Only the shards of block `index` of `of` (originalOfShard): the engine holds that original. */
+  block?: { index: number; of: number };
 }
 
 export interface GenerateStats {
@@ -68,14 +79,20 @@ export async function generateSide(
   let generated = 0;
   let skipped = 0;
   let modelsDone = 0;
+  const block = opts.block ?? { index: 0, of: 1 };
+  const inBlock = (k: number) => originalOfShard(k, shards, block.of) === block.index;
+  let total = 0;
+  for (let k = 0; k < shards; k++) {
+    if (inBlock(k)) total += Math.min(models, (k + 1) * cfg.shardSize) - k * cfg.shardSize;
+  }
   for (let k = 0; k < shards; k++) {
     const from = k * cfg.shardSize;
     const to = Math.min(models, from + cfg.shardSize);
-    if (k % select.of !== select.part) continue;
+    if (k % select.of !== select.part || !inBlock(k)) continue;
     if (done.has(k)) {
       skipped++;
       modelsDone += to - from;
-      ctx.progress(`${name} updated models`, modelsDone, models);
+      ctx.progress(`${name} updated models`, modelsDone, total);
       continue;
     }
     const count = to - from;
@@ -114,7 +131,7 @@ export async function generateSide(
         }
       }
       modelsDone += m;
-      ctx.progress(`${name} updated models`, modelsDone, models);
+      ctx.progress(`${name} updated models`, modelsDone, total);
     }
     const shard: ShardData = { count, deltaSize: engine.deltaSize, truthSize: 2 * S, deltas, truth };
     await store.write(k, shard);

@@ -41,7 +41,7 @@ export interface OriginalModel {
  */
 function originalKey(
   cfg: ExperimentConfig,
-  side: "target" | "shadow",
+  side: "target" | "shadow" | `shadow${number}of${number}`,
   split: SideSplit,
   ds: DatasetLike,
   epochs: number,
@@ -105,6 +105,47 @@ export async function originalModels(
     shadow: { params: params[0]!, trainSeconds, cached: false, key: keys[0]! },
     target: { params: params[1]!, trainSeconds, cached: false, key: keys[1]! },
   };
+}
+
+/**
+ * Shadow originals 2..K (`cfg.shadowOriginals` = K > 1; the first is the pair's shadow model): the
+ * pipeline's training protocol on the same shadow data, each with its own stream
+ * `Rng(seed).fork("original", "shadow-extra", j)` (j = 0..K-2), trained together as one group of
+ * K-1 and cached as a group (keys `...-shadow<j+2>of<K>-...`): loaded when all are cached, else all
+ * trained, so a model's bits never depend on the cache's state. Returns [] for K = 1.
+ */
+export async function extraShadowModels(
+  cfg: ExperimentConfig,
+  shadow: SideSplit,
+  ds: DatasetLike,
+  epochs: number,
+  ctx: RunContext,
+): Promise<OriginalModel[]> {
+  const K = cfg.shadowOriginals;
+  if (K <= 1) return [];
+  const spec = specFor(cfg.dataset);
+  const keys = Array.from({ length: K - 1 }, (_, j) =>
+    originalKey(cfg, `shadow${j + 2}of${K}`, shadow, ds, epochs),
+  );
+  const cached = ctx.modelCache ? await Promise.all(keys.map((k) => ctx.modelCache!.get(k))) : [];
+  if (cached.length === keys.length && cached.every((p) => p !== null)) {
+    ctx.log(`shadow originals 2-${K}: loaded from cache (${keys[0]}, ...)`);
+    return cached.map((params, j) => ({ params: params!, trainSeconds: 0, cached: true, key: keys[j]! }));
+  }
+  const data = labelledData(ds, shadow.train);
+  const jobs: TrainJob[] = keys.map((_, j) => {
+    const rng = new Rng(cfg.seed).fork("original", "shadow-extra", j);
+    return { init: initParams(spec, rng.fork("init")), data, rng: rng.fork("train") };
+  });
+  ctx.log(`shadow originals 2-${K}: training ${K - 1} together, ${epochs} epochs`);
+  const t0 = performance.now();
+  const params = await trainModels(spec, jobs, { ...PAPER_SGD, epochs }, (m, p) => {
+    if (m === 0) ctx.progress(`train shadow originals 2-${K}`, p.epoch, p.epochs);
+    ctx.metric({ stage: `train-shadow${m + 2}`, epoch: p.epoch, loss: p.meanLoss });
+  });
+  const trainSeconds = (performance.now() - t0) / 1000;
+  if (ctx.modelCache) for (const [j, k] of keys.entries()) await ctx.modelCache.put(k, params[j]!);
+  return params.map((p, j) => ({ params: p, trainSeconds, cached: false, key: keys[j]! }));
 }
 
 /** Accuracy of an original model on up to `n` samples it never saw (the other side's pool). */

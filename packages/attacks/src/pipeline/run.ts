@@ -1,6 +1,7 @@
 /**
  * One experiment from split data to result, top to bottom:
- *   1. the original target and shadow models (trained together, or loaded from the model cache);
+ *   1. the original target and shadow models (trained together, or loaded from the model cache),
+ *      and shadow originals 2..K when the adversary uses K (`shadowOriginals`);
  *   2. updated models and their deltas, shard by shard, for the shadow side and the target side;
  *   3. the attack: fit on the shadow deltas, evaluate on the target deltas, with its baselines.
  * `generateShards` runs step 1-2 only (for `--shard k/n` job arrays); `runExperiment` all of it.
@@ -14,8 +15,20 @@ import { runReconstructionAttack } from "./attack-reconstruct.ts";
 import type { ExperimentConfig } from "./config.ts";
 import type { ExperimentResult, RunContext } from "./context.ts";
 import type { ExperimentData } from "./data.ts";
-import { type GenerateStats, generateSide, type ShardSelection, shardCount } from "./generate.ts";
-import { heldOutAccuracy, originalModels, specFor } from "./originals.ts";
+import {
+  type GenerateStats,
+  generateSide,
+  originalOfShard,
+  type ShardSelection,
+  shardCount,
+} from "./generate.ts";
+import {
+  extraShadowModels,
+  heldOutAccuracy,
+  type OriginalModel,
+  originalModels,
+  specFor,
+} from "./originals.ts";
 
 export interface GenerationReport {
   timings: Record<string, number>;
@@ -63,14 +76,26 @@ export async function generateShards(
     ]),
   ];
   const sel = select ?? { part: 0, of: 1 };
+  const K = cfg.shadowOriginals;
+  const shadowShards = shardCount(cfg.shadowModels, cfg.shardSize);
+  if (K > shadowShards) {
+    throw new Error(
+      `shadowOriginals ${K} is more than the ${shadowShards} shadow shards: each shadow original needs a shard`,
+    );
+  }
   let missing = 0;
+  /** Shadow originals 2..K are needed only when a shard of their blocks is missing. */
+  let extrasMissing = 0;
   for (const [name, store, models] of stores) {
     const done = await store.completed();
     let mine = 0;
-    for (let k = 0; k < shardCount(models, cfg.shardSize); k++) {
+    const shards = shardCount(models, cfg.shardSize);
+    for (let k = 0; k < shards; k++) {
       if (k % sel.of !== sel.part) continue;
       mine++;
-      if (!done.has(k)) missing++;
+      if (done.has(k)) continue;
+      missing++;
+      if (name === "shadow" && originalOfShard(k, shards, K) > 0) extrasMissing++;
     }
     counts[`${name}_models`] = models;
     counts[`${name}_shards_generated`] = 0;
@@ -82,26 +107,16 @@ export async function generateShards(
   }
   const pair = await originalModels(cfg, splits, ds, epochs, ctx);
   timings.train_original_models = pair.shadow.trainSeconds;
+  const extras = extrasMissing > 0 ? await extraShadowModels(cfg, splits.shadow, ds, epochs, ctx) : [];
+  if (extras.length > 0) timings.train_extra_shadow_models = extras[0]!.trainSeconds;
   for (const side of ["shadow", "target"] as const) {
     const split = splits[side];
     const models = side === "shadow" ? cfg.shadowModels : cfg.targetModels;
-    const original = pair[side];
-    const other = side === "shadow" ? splits.target : splits.shadow;
-    const acc = heldOutAccuracy(cfg, original.params, other.pool, ds);
-    originals[side] = {
-      cached: original.cached,
-      key: original.key,
-      trainSeconds: original.trainSeconds,
-      heldOutAccuracy: acc,
-    };
-    ctx.log(`${side} original model: accuracy ${acc.toFixed(4)} on 2,000 held-out samples`);
-    const engine = new UpdateEngine({
-      spec,
-      original: original.params,
-      probes,
-      sgd: PAPER_SGD,
-      dropout: true,
-    });
+    // Block b of the side's shards updates copies of its b-th original (one block but for K > 1).
+    const blocks: (OriginalModel | undefined)[] =
+      side === "shadow" ? [pair.shadow, ...extras] : [pair.target];
+    const of = side === "shadow" ? K : 1;
+    const total: GenerateStats = { generated: 0, skipped: 0, seconds: 0 };
     const report = (name: string, n: number, stats: GenerateStats) => {
       timings[`generate_${name}`] = stats.seconds;
       counts[`${name}_models`] = n;
@@ -111,31 +126,65 @@ export async function generateShards(
         `${name.replace("_", "-")}: ${n} updated models (${stats.generated} shards generated, ${stats.skipped} resumed) in ${stats.seconds.toFixed(1)} s`,
       );
     };
-    try {
-      const store = side === "shadow" ? ctx.shadowStore : ctx.targetStore;
-      report(side, models, await generateSide(cfg, side, models, split, ds, engine, store, ctx, select));
-      // A_LDE's update-set-size relaxation: the same target model updated with sets of other sizes,
-      // each size its own side (store, random stream), so the main sides do not change.
-      if (side === "target") {
-        for (const n of cfg.targetSetSizes) {
-          const stats = await generateSide(
-            { ...cfg, setSize: n },
-            side,
-            models,
-            split,
-            ds,
-            engine,
-            ctx.extraTargetStore!(n),
-            ctx,
-            select,
-            { stream: ["target", "set-size", n], label: `target-s${n}` },
-          );
-          report(`target_s${n}`, models, stats);
+    for (let b = 0; b < of; b++) {
+      const original = blocks[b];
+      if (!original) {
+        // Shadow originals 2..K were not loaded: every shard of their blocks is there.
+        for (let k = 0; k < shadowShards; k++) {
+          if (k % sel.of === sel.part && originalOfShard(k, shadowShards, K) === b) total.skipped++;
         }
+        continue;
       }
-    } finally {
-      engine.dispose();
+      const name = of > 1 ? `${side}${b + 1}` : side;
+      const other = side === "shadow" ? splits.target : splits.shadow;
+      const acc = heldOutAccuracy(cfg, original.params, other.pool, ds);
+      originals[b === 0 ? side : name] = {
+        cached: original.cached,
+        key: original.key,
+        trainSeconds: original.trainSeconds,
+        heldOutAccuracy: acc,
+      };
+      ctx.log(`${name} original model: accuracy ${acc.toFixed(4)} on 2,000 held-out samples`);
+      const engine = new UpdateEngine({
+        spec,
+        original: original.params,
+        probes,
+        sgd: PAPER_SGD,
+        dropout: true,
+      });
+      try {
+        const store = side === "shadow" ? ctx.shadowStore : ctx.targetStore;
+        const stats = await generateSide(cfg, side, models, split, ds, engine, store, ctx, select, {
+          label: of > 1 ? `${side} (original ${b + 1} of ${of})` : side,
+          block: { index: b, of },
+        });
+        total.generated += stats.generated;
+        total.skipped += stats.skipped;
+        total.seconds += stats.seconds;
+        // A_LDE's update-set-size relaxation: the same target model updated with sets of other sizes,
+        // each size its own side (store, random stream), so the main sides do not change.
+        if (side === "target") {
+          for (const n of cfg.targetSetSizes) {
+            const stats = await generateSide(
+              { ...cfg, setSize: n },
+              side,
+              models,
+              split,
+              ds,
+              engine,
+              ctx.extraTargetStore!(n),
+              ctx,
+              select,
+              { stream: ["target", "set-size", n], label: `target-s${n}` },
+            );
+            report(`target_s${n}`, models, stats);
+          }
+        }
+      } finally {
+        engine.dispose();
+      }
     }
+    report(side, models, total);
   }
   return { timings, counts, originals };
 }

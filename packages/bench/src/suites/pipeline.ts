@@ -82,6 +82,7 @@ export async function pipelineSuite(ctx: SuiteContext): Promise<BenchRecord[]> {
     seed: 0,
     setSize: 1,
     targetSetSizes: [],
+    shadowOriginals: 1,
     probeCount: 100,
     chunkSize: 0,
     inferenceSamples: 1,

@@ -25,6 +25,15 @@ export function relativeError(actual: ArrayLike<number>, reference: ArrayLike<nu
   return diff / Math.max(scale, 1e-30);
 }
 
+/** True when both arrays hold the same float32 values bit for bit (NaN payloads and -0 included). */
+export function sameBits(a: Float32Array, b: Float32Array): boolean {
+  if (a.length !== b.length) return false;
+  const x = new Uint32Array(a.buffer, a.byteOffset, a.length);
+  const y = new Uint32Array(b.buffer, b.byteOffset, b.length);
+  for (let i = 0; i < x.length; i++) if (x[i] !== y[i]) return false;
+  return true;
+}
+
 /** A tensor as plain data. */
 export interface HostTensor {
   shape: number[];

@@ -4,21 +4,11 @@
  * every available backend.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { relativeError } from "../backend/compare.ts";
 import { availableBackends, selectBackend } from "../backend/select.ts";
 import { Rng } from "../random.ts";
 import { type Tensor, tf } from "../tf.ts";
 import { ADAM_UPDATE, type AdamUpdateAttrs, adamUpdate, adamUpdateReference } from "./adam.ts";
-
-/** max|a-b| / max|b|. */
-function relErr(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let num = 0;
-  let den = 0;
-  for (let i = 0; i < b.length; i++) {
-    num = Math.max(num, Math.abs(a[i]! - b[i]!));
-    den = Math.max(den, Math.abs(b[i]!));
-  }
-  return num / den;
-}
 
 /** PyTorch's Adam (coupled weight decay) in float64, `steps` steps with the given gradients. */
 function torchAdam(p0: Float32Array, grads: Float32Array[], a: Omit<AdamUpdateAttrs, "step">): Float64Array {
@@ -88,7 +78,7 @@ describe.each(backends)("adamUpdate on %s", (backend) => {
       });
       for (let i = 0; i < 3; i++) {
         expect(fused[i]!.shape).toEqual(shape);
-        expect(relErr(fused[i]!.dataSync(), ref[i]!.dataSync())).toBeLessThan(1e-5);
+        expect(relativeError(fused[i]!.dataSync(), ref[i]!.dataSync())).toBeLessThan(1e-5);
       }
       // The parameter itself against float64: each step moves it by about lr.
       const want = torchAdam(p0, grads, a);
@@ -97,7 +87,7 @@ describe.each(backends)("adamUpdate on %s", (backend) => {
       for (let i = 0; i < size; i++) worst = Math.max(worst, Math.abs(got[i]! - want[i]!));
       expect(worst).toBeLessThan(a.lr * 1e-2);
       // Moved at all: not a copy of the start.
-      expect(relErr(got, p0)).toBeGreaterThan(a.lr / 10);
+      expect(relativeError(got, p0)).toBeGreaterThan(a.lr / 10);
       for (const t of [...fused, ...ref]) t.dispose();
       expect(tf.memory().numTensors).toBe(before);
     },

@@ -3,6 +3,7 @@
  * and their built-in gradients), on fresh random inputs, on every available backend.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { relativeError } from "../backend/compare.ts";
 import { availableBackends, selectBackend } from "../backend/select.ts";
 import { Rng } from "../random.ts";
 import { type Tensor, tf } from "../tf.ts";
@@ -19,18 +20,10 @@ function rand(rng: Rng, shape: number[]): Tensor {
   return tf.tensor(rng.normals(shape.reduce((a, b) => a * b, 1)), shape);
 }
 
-/** max|a-b| / max|b|. */
+/** relativeError of two tensors of the same shape. */
 function relErr(a: Tensor, b: Tensor): number {
-  const x = a.dataSync();
-  const y = b.dataSync();
   expect(a.shape).toEqual(b.shape);
-  let num = 0;
-  let den = 0;
-  for (let i = 0; i < y.length; i++) {
-    num = Math.max(num, Math.abs(x[i]! - y[i]!));
-    den = Math.max(den, Math.abs(y[i]!));
-  }
-  return num / den;
+  return relativeError(a.dataSync(), b.dataSync());
 }
 
 /** Per-group reference: group g's samples convolved with group g's filter, padded, plus bias. */
