@@ -7,6 +7,7 @@ import { tf } from "../../tf.ts";
 import { batchMatMulConfig } from "./BatchMatMul.ts";
 import { conv2DBackpropFilterConfig } from "./Conv2DBackpropFilter.ts";
 import { conv2DBackpropInputConfig } from "./Conv2DBackpropInput.ts";
+import { identityConfig } from "./Identity.ts";
 import { capturePackageKernel } from "./kernel-utils.ts";
 import { maxPoolGradConfig } from "./MaxPoolGrad.ts";
 
@@ -16,6 +17,7 @@ export const WASM_KERNEL_FIXES: readonly tf.KernelConfig[] = [
   maxPoolGradConfig,
   conv2DBackpropInputConfig,
   batchMatMulConfig,
+  identityConfig,
 ];
 
 /** Package kernels the fixes call or fall back to (and MaxPoolGrad, kept to show its bug in tests). */
@@ -28,6 +30,7 @@ const USED_PACKAGE_KERNELS = [
   "Conv2DBackpropInput",
   "BatchMatMul",
   "MaxPoolGrad",
+  "Identity",
 ];
 
 let registered = false;
