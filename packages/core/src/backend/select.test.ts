@@ -7,7 +7,14 @@ import { availableBackends, currentBackend, selectBackend } from "./select.ts";
 import { coreCount } from "./wasm.ts";
 import { probeWebGpu } from "./webgpu.ts";
 
-const FIXES = ["Conv2DBackpropFilter", "MaxPoolGrad", "Conv2DBackpropInput", "BatchMatMul", "Identity"];
+const FIXES = [
+  "Conv2DBackpropFilter",
+  "MaxPoolGrad",
+  "Conv2DBackpropInput",
+  "BatchMatMul",
+  "Identity",
+  "Sum",
+];
 
 afterAll(async () => {
   await selectBackend({ backend: "cpu", quiet: true });

@@ -10,6 +10,7 @@ import { conv2DBackpropInputConfig } from "./Conv2DBackpropInput.ts";
 import { identityConfig } from "./Identity.ts";
 import { capturePackageKernel } from "./kernel-utils.ts";
 import { maxPoolGradConfig } from "./MaxPoolGrad.ts";
+import { sumConfig } from "./Sum.ts";
 
 /** The kernels this project registers for the wasm backend, by kernel name. */
 export const WASM_KERNEL_FIXES: readonly tf.KernelConfig[] = [
@@ -18,6 +19,7 @@ export const WASM_KERNEL_FIXES: readonly tf.KernelConfig[] = [
   conv2DBackpropInputConfig,
   batchMatMulConfig,
   identityConfig,
+  sumConfig,
 ];
 
 /** Package kernels the fixes call or fall back to (and MaxPoolGrad, kept to show its bug in tests). */
@@ -31,6 +33,7 @@ const USED_PACKAGE_KERNELS = [
   "BatchMatMul",
   "MaxPoolGrad",
   "Identity",
+  "Sum",
 ];
 
 let registered = false;
