@@ -10,6 +10,7 @@ import {
   PAPER_SGD,
   type Params,
   Rng,
+  type SeedKey,
   SPECS,
   type TrainJob,
   trainModels,
@@ -60,11 +61,58 @@ function originalKey(
   ].join("-");
 }
 
+/** One model of a group trained together: its cache key and its name in logs and metrics. */
+interface GroupMember {
+  key: string;
+  /** E.g. "shadow": log "original shadow model", metric stage "train-shadow". */
+  name: string;
+}
+
 /**
- * The original shadow and target models: loaded from the cache when both are there, else trained
- * together (trainModels: one batched model of two, about 1.4x the time of one on 2 wasm threads)
- * and both cached. Always as a pair, so a model's weights never depend on the cache's state: on
- * wasm a model trained beside another differs from one trained alone in the last bits.
+ * A group of original models: loaded from the cache when every member is there, else all trained
+ * together (trainModels: one batched model of the group) and all cached. Always as a group, so a
+ * model's weights never depend on the cache's state: on wasm a model trained beside others differs
+ * from one trained alone in the last bits. `jobs` (one per member, in order) is called only when
+ * the group is trained; `training` is then the log line and `progress` the stage name.
+ */
+async function originalGroup(
+  spec: ModelSpec,
+  group: GroupMember[],
+  jobs: () => TrainJob[],
+  epochs: number,
+  ctx: RunContext,
+  text: { training: string; progress: string },
+): Promise<OriginalModel[]> {
+  const cached = ctx.modelCache ? await Promise.all(group.map((g) => ctx.modelCache!.get(g.key))) : [];
+  if (cached.length === group.length && cached.every((p) => p !== null)) {
+    for (const g of group) ctx.log(`original ${g.name} model: loaded from cache (${g.key})`);
+    return cached.map((params, i) => ({
+      params: params!,
+      trainSeconds: 0,
+      cached: true,
+      key: group[i]!.key,
+    }));
+  }
+  ctx.log(`${text.training}, ${epochs} epochs`);
+  const t0 = performance.now();
+  const params = await trainModels(spec, jobs(), { ...PAPER_SGD, epochs }, (m, p) => {
+    if (m === 0) ctx.progress(text.progress, p.epoch, p.epochs);
+    ctx.metric({ stage: `train-${group[m]!.name}`, epoch: p.epoch, loss: p.meanLoss });
+  });
+  const trainSeconds = (performance.now() - t0) / 1000;
+  if (ctx.modelCache) for (const [i, g] of group.entries()) await ctx.modelCache.put(g.key, params[i]!);
+  return params.map((p, i) => ({ params: p, trainSeconds, cached: false, key: group[i]!.key }));
+}
+
+/** A model's job: initial weights and training stream from `Rng(seed).fork("original", ...stream)`. */
+function originalJob(cfg: ExperimentConfig, stream: SeedKey[], data: LabelledData): TrainJob {
+  const rng = new Rng(cfg.seed).fork("original", ...stream);
+  return { init: initParams(specFor(cfg.dataset), rng.fork("init")), data, rng: rng.fork("train") };
+}
+
+/**
+ * The original shadow and target models, as one group of two (`originalGroup`; trainModels takes
+ * about 1.4x the time of one model on 2 wasm threads).
  */
 export async function originalModels(
   cfg: ExperimentConfig,
@@ -73,46 +121,26 @@ export async function originalModels(
   epochs: number,
   ctx: RunContext,
 ): Promise<Record<"shadow" | "target", OriginalModel>> {
-  const spec = specFor(cfg.dataset);
   const sides = ["shadow", "target"] as const;
-  const keys = sides.map((side) => originalKey(cfg, side, splits[side], ds, epochs));
-  const cached = ctx.modelCache ? await Promise.all(keys.map((k) => ctx.modelCache!.get(k))) : [null, null];
-  if (cached[0] && cached[1]) {
-    for (const [i, side] of sides.entries())
-      ctx.log(`original ${side} model: loaded from cache (${keys[i]})`);
-    return {
-      shadow: { params: cached[0], trainSeconds: 0, cached: true, key: keys[0]! },
-      target: { params: cached[1], trainSeconds: 0, cached: true, key: keys[1]! },
-    };
-  }
-  const jobs: TrainJob[] = sides.map((side) => {
-    const rng = new Rng(cfg.seed).fork("original", side);
-    return {
-      init: initParams(spec, rng.fork("init")),
-      data: labelledData(ds, splits[side].train),
-      rng: rng.fork("train"),
-    };
-  });
-  ctx.log(`original shadow and target models: training both together, ${epochs} epochs`);
-  const t0 = performance.now();
-  const params = await trainModels(spec, jobs, { ...PAPER_SGD, epochs }, (m, p) => {
-    if (m === 0) ctx.progress("train original models (shadow and target together)", p.epoch, p.epochs);
-    ctx.metric({ stage: `train-${sides[m]}`, epoch: p.epoch, loss: p.meanLoss });
-  });
-  const trainSeconds = (performance.now() - t0) / 1000;
-  if (ctx.modelCache) for (const [i, k] of keys.entries()) await ctx.modelCache.put(k, params[i]!);
-  return {
-    shadow: { params: params[0]!, trainSeconds, cached: false, key: keys[0]! },
-    target: { params: params[1]!, trainSeconds, cached: false, key: keys[1]! },
-  };
+  const [shadow, target] = await originalGroup(
+    specFor(cfg.dataset),
+    sides.map((side) => ({ key: originalKey(cfg, side, splits[side], ds, epochs), name: side })),
+    () => sides.map((side) => originalJob(cfg, [side], labelledData(ds, splits[side].train))),
+    epochs,
+    ctx,
+    {
+      training: "original shadow and target models: training both together",
+      progress: "train original models (shadow and target together)",
+    },
+  );
+  return { shadow: shadow!, target: target! };
 }
 
 /**
  * Shadow originals 2..K (`cfg.shadowOriginals` = K > 1; the first is the pair's shadow model): the
  * pipeline's training protocol on the same shadow data, each with its own stream
- * `Rng(seed).fork("original", "shadow-extra", j)` (j = 0..K-2), trained together as one group of
- * K-1 and cached as a group (keys `...-shadow<j+2>of<K>-...`): loaded when all are cached, else all
- * trained, so a model's bits never depend on the cache's state. Returns [] for K = 1.
+ * `Rng(seed).fork("original", "shadow-extra", j)` (j = 0..K-2), as one group of K-1
+ * (`originalGroup`; keys `...-shadow<j+2>of<K>-...`). Returns [] for K = 1.
  */
 export async function extraShadowModels(
   cfg: ExperimentConfig,
@@ -123,29 +151,24 @@ export async function extraShadowModels(
 ): Promise<OriginalModel[]> {
   const K = cfg.shadowOriginals;
   if (K <= 1) return [];
-  const spec = specFor(cfg.dataset);
-  const keys = Array.from({ length: K - 1 }, (_, j) =>
-    originalKey(cfg, `shadow${j + 2}of${K}`, shadow, ds, epochs),
+  const extras = Array.from({ length: K - 1 }, (_, j) => j);
+  return originalGroup(
+    specFor(cfg.dataset),
+    extras.map((j) => ({
+      key: originalKey(cfg, `shadow${j + 2}of${K}`, shadow, ds, epochs),
+      name: `shadow${j + 2}`,
+    })),
+    () => {
+      const data = labelledData(ds, shadow.train);
+      return extras.map((j) => originalJob(cfg, ["shadow-extra", j], data));
+    },
+    epochs,
+    ctx,
+    {
+      training: `shadow originals 2-${K}: training ${K - 1} together`,
+      progress: `train shadow originals 2-${K}`,
+    },
   );
-  const cached = ctx.modelCache ? await Promise.all(keys.map((k) => ctx.modelCache!.get(k))) : [];
-  if (cached.length === keys.length && cached.every((p) => p !== null)) {
-    ctx.log(`shadow originals 2-${K}: loaded from cache (${keys[0]}, ...)`);
-    return cached.map((params, j) => ({ params: params!, trainSeconds: 0, cached: true, key: keys[j]! }));
-  }
-  const data = labelledData(ds, shadow.train);
-  const jobs: TrainJob[] = keys.map((_, j) => {
-    const rng = new Rng(cfg.seed).fork("original", "shadow-extra", j);
-    return { init: initParams(spec, rng.fork("init")), data, rng: rng.fork("train") };
-  });
-  ctx.log(`shadow originals 2-${K}: training ${K - 1} together, ${epochs} epochs`);
-  const t0 = performance.now();
-  const params = await trainModels(spec, jobs, { ...PAPER_SGD, epochs }, (m, p) => {
-    if (m === 0) ctx.progress(`train shadow originals 2-${K}`, p.epoch, p.epochs);
-    ctx.metric({ stage: `train-shadow${m + 2}`, epoch: p.epoch, loss: p.meanLoss });
-  });
-  const trainSeconds = (performance.now() - t0) / 1000;
-  if (ctx.modelCache) for (const [j, k] of keys.entries()) await ctx.modelCache.put(k, params[j]!);
-  return params.map((p, j) => ({ params: p, trainSeconds, cached: false, key: keys[j]! }));
 }
 
 /** Accuracy of an original model on up to `n` samples it never saw (the other side's pool). */
