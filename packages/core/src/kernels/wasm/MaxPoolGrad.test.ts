@@ -1,10 +1,12 @@
 import { beforeAll, describe, expect, test } from "bun:test";
 import type { BackendWasm } from "@tensorflow/tfjs-backend-wasm";
-import { computeOn, type HostTensor } from "../../backend/compare.ts";
+import { computeOn, type HostTensor, sameBits } from "../../backend/compare.ts";
 import { selectBackend } from "../../backend/select.ts";
 import type { Rng } from "../../random.ts";
 import { tf } from "../../tf.ts";
 import { capturePackageKernel } from "./kernel-utils.ts";
+import { pool2x2 } from "./MaxPoolGrad.ts";
+import { simdKernels } from "./simd/instance.ts";
 import { expectClose, randomTensor, rngFor, TEST_SEED } from "./test-cases.ts";
 
 interface PoolCase {
@@ -122,5 +124,40 @@ describe("wasm MaxPoolGrad (replaced by this project)", () => {
       if (f) failures.push(f);
     }
     expect(failures).toEqual([]);
+  });
+
+  test("the SIMD 2x2 path is bit for bit the JavaScript one: 4-20 channels, NaN, infinities, ties, signed zeros", async () => {
+    await selectBackend({ backend: "wasm", quiet: true });
+    const backend = tf.backend() as BackendWasm;
+    expect(simdKernels(backend)).not.toBeNull(); // this runtime has WebAssembly SIMD, so the path runs
+    const before = tf.memory().numTensors;
+    const rng = rngFor("maxpool-simd");
+    const specials = [Number.NaN, Number.NEGATIVE_INFINITY, Number.POSITIVE_INFINITY, -0, 0, 1, -1];
+    const failures: string[] = [];
+    for (const C of [4, 5, 7, 8, 10, 13, 20]) {
+      for (const [H, W] of [
+        [4, 6],
+        [5, 7],
+        [24, 24],
+      ] as [number, number][]) {
+        const shape: [number, number, number, number] = [2, H, W, C];
+        const n = 2 * H * W * C;
+        const x = rng
+          .normals(n)
+          .map((v, i) => (i % 5 === 0 ? specials[rng.int(specials.length)]! : Math.round(v * 2)));
+        const [oH, oW] = [Math.floor(H / 2), Math.floor(W / 2)];
+        const dyData = rng.normals(2 * oH * oW * C).map((v, i) => (i % 7 === 0 ? -0 : v));
+        const input = tf.tensor4d(x, shape);
+        const dy = tf.tensor4d(dyData, [2, oH, oW, C]);
+        const attrs = { filterSize: [2, 2], strides: [2, 2], pad: "valid" } as unknown as tf.NamedAttrMap;
+        const got = tf.engine().runKernel("MaxPoolGrad", { dy, input, output: dy }, attrs) as tf.Tensor;
+        const want = new Float32Array(n).fill(Number.NaN); // pool2x2 must write every covered position
+        pool2x2(x, dyData, want, 2, H, W, C, oH, oW);
+        if (!sameBits((await got.data()) as Float32Array, want)) failures.push(`[2, ${H}, ${W}, ${C}]`);
+        tf.dispose([input, dy, got]);
+      }
+    }
+    expect(failures).toEqual([]);
+    expect(tf.memory().numTensors).toBe(before);
   });
 });

@@ -6,12 +6,14 @@
  *
  * Same rule as the cpu backend: each output window sends its dy to the first (row-major scan
  * order) strictly greatest valid input position; padding positions never win; a window of NaNs
- * sends nothing. Runs in JavaScript straight on the wasm heap, channels innermost so that the
- * scan is contiguous.
+ * sends nothing. Runs straight on the wasm heap, channels innermost so that the scan is
+ * contiguous: 2x2 windows at stride 2 with at least 4 channels (both MNIST pools) in hand-written
+ * WebAssembly SIMD (simd/kernels.wat, four channels per instruction), everything else in JavaScript.
  */
 import type { BackendWasm } from "@tensorflow/tfjs-backend-wasm";
 import { tf } from "../../tf.ts";
 import { heapF32, type TensorInfo } from "./kernel-utils.ts";
+import { simdKernels } from "./simd/instance.ts";
 
 export const KERNEL_NAME = "MaxPoolGrad";
 
@@ -31,18 +33,33 @@ function maxPoolGrad(args: { inputs: tf.NamedTensorInfoMap; backend: unknown; at
     dimRoundingMode,
   );
   const dx = backend.makeOutput(input.shape, "float32");
+  const { batchSize, inHeight: H, inWidth: W, inChannels: C, outHeight, outWidth } = info;
+  const { strideHeight: sH, strideWidth: sW, filterHeight: fH, filterWidth: fW } = info;
+  const { top, left } = info.padInfo;
+  const pool2x2Fits =
+    fH === 2 &&
+    fW === 2 &&
+    sH === 2 &&
+    sW === 2 &&
+    top === 0 &&
+    left === 0 &&
+    outHeight * 2 <= H &&
+    outWidth * 2 <= W;
+  const simd = pool2x2Fits && C >= 4 ? simdKernels(backend) : null;
+  if (simd) {
+    // Positions no window covers (an odd last row or column) get no gradient.
+    if (outHeight * 2 !== H || outWidth * 2 !== W) heapF32(backend, dx).fill(0);
+    const at = (t: TensorInfo) => backend.getMemoryOffset(t.dataId);
+    simd.maxPoolGrad2x2(at(input), at(dy), at(dx), batchSize, H, W, C, outHeight, outWidth);
+    return dx;
+  }
   // Read the views after makeOutput: allocating may grow (and detach) the heap.
   const xs = heapF32(backend, input);
   const dys = heapF32(backend, dy);
   const dxs = heapF32(backend, dx);
-  const { batchSize, inHeight: H, inWidth: W, inChannels: C, outHeight, outWidth } = info;
-  const { strideHeight: sH, strideWidth: sW, filterHeight: fH, filterWidth: fW } = info;
-  const { top, left } = info.padInfo;
-  if (fH === 2 && fW === 2 && sH === 2 && sW === 2 && top === 0 && left === 0) {
-    if (outHeight * 2 <= H && outWidth * 2 <= W) {
-      pool2x2(xs, dys, dxs, batchSize, H, W, C, outHeight, outWidth);
-      return dx;
-    }
+  if (pool2x2Fits) {
+    pool2x2(xs, dys, dxs, batchSize, H, W, C, outHeight, outWidth);
+    return dx;
   }
   dxs.fill(0);
   const best = new Float64Array(C);
@@ -86,7 +103,7 @@ function maxPoolGrad(args: { inputs: tf.NamedTensorInfoMap; backend: unknown; at
  * covered input position is written once (its window's dy or 0), with the window unrolled (the
  * general loop above runs several times slower per element).
  */
-function pool2x2(
+export function pool2x2(
   xs: Float32Array,
   dys: Float32Array,
   dxs: Float32Array,

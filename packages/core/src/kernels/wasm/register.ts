@@ -4,13 +4,17 @@
  * setup functions run when a backend is set).
  */
 import { tf } from "../../tf.ts";
+import { addConfig } from "./Add.ts";
 import { batchMatMulConfig } from "./BatchMatMul.ts";
 import { conv2DBackpropFilterConfig } from "./Conv2DBackpropFilter.ts";
 import { conv2DBackpropInputConfig } from "./Conv2DBackpropInput.ts";
 import { identityConfig } from "./Identity.ts";
 import { capturePackageKernel } from "./kernel-utils.ts";
 import { maxPoolGradConfig } from "./MaxPoolGrad.ts";
+import { multiplyConfig } from "./Multiply.ts";
+import { reverseConfig } from "./Reverse.ts";
 import { sumConfig } from "./Sum.ts";
+import { transposeConfig } from "./Transpose.ts";
 
 /** The kernels this project registers for the wasm backend, by kernel name. */
 export const WASM_KERNEL_FIXES: readonly tf.KernelConfig[] = [
@@ -20,6 +24,10 @@ export const WASM_KERNEL_FIXES: readonly tf.KernelConfig[] = [
   batchMatMulConfig,
   identityConfig,
   sumConfig,
+  transposeConfig,
+  reverseConfig,
+  addConfig,
+  multiplyConfig,
 ];
 
 /** Package kernels the fixes call or fall back to (and MaxPoolGrad, kept to show its bug in tests). */
@@ -34,6 +42,8 @@ const USED_PACKAGE_KERNELS = [
   "MaxPoolGrad",
   "Identity",
   "Sum",
+  "Add",
+  "Multiply",
 ];
 
 let registered = false;

@@ -1,0 +1,4 @@
+/** Multiply for tfjs-backend-wasm 4.22: a block-broadcast input in SIMD (broadcast-middle.ts), else the package's. */
+import { broadcastMiddleConfig } from "./broadcast-middle.ts";
+
+export const multiplyConfig = broadcastMiddleConfig("Multiply", 1);

@@ -1,0 +1,66 @@
+import { describe, expect, test } from "bun:test";
+import { assembleSimdKernels } from "./assemble.ts";
+import { SHARED_WASM_BASE64, UNSHARED_WASM_BASE64 } from "./kernels.wasm.ts";
+
+describe("hand-written SIMD kernels (kernels.wat)", () => {
+  test("kernels.wasm.ts is kernels.wat assembled (else run `bun run gen:simd`)", async () => {
+    const wat = await Bun.file(new URL("./kernels.wat", import.meta.url)).text();
+    const b64 = (bytes: Uint8Array) => Buffer.from(bytes).toString("base64");
+    expect(b64(await assembleSimdKernels(wat, "shared"))).toBe(SHARED_WASM_BASE64);
+    expect(b64(await assembleSimdKernels(wat, "unshared"))).toBe(UNSHARED_WASM_BASE64);
+  });
+
+  test("both binaries are valid WebAssembly and import one memory of their kind", () => {
+    for (const [b64, shared] of [
+      [SHARED_WASM_BASE64, true],
+      [UNSHARED_WASM_BASE64, false],
+    ] as const) {
+      const bytes = Buffer.from(b64, "base64");
+      expect(WebAssembly.validate(bytes)).toBe(true);
+      const mod = new WebAssembly.Module(bytes);
+      expect(WebAssembly.Module.imports(mod)).toEqual([{ module: "env", name: "memory", kind: "memory" }]);
+      const memory = new WebAssembly.Memory({ initial: 1, maximum: 16, shared });
+      expect(() => new WebAssembly.Instance(mod, { env: { memory } })).not.toThrow();
+    }
+  });
+
+  test("a .wat without the memory placeholder is refused with the line to write", async () => {
+    await expect(assembleSimdKernels("(module)", "shared")).rejects.toThrow("(memory MEMORY_TYPE)");
+  });
+});
+
+describe("the SIMD kernels on the single-threaded wasm build (its own, unshared memory)", () => {
+  test("Transpose, Reverse, Add, Multiply and MaxPoolGrad give cpu's bits under --threads 1", async () => {
+    // A fresh process: the wasm build is fixed once the backend has started.
+    const script = `
+      import { selectBackend, tf } from "@updates-leak/core";
+      import { sameBits } from "${new URL("../../../backend/compare.ts", import.meta.url).pathname}";
+      const r = await selectBackend({ backend: "wasm", threads: 1, quiet: true });
+      const w = tf.backend().wasm;
+      const run = () => {
+        const x = tf.tensor(Float32Array.from({ length: 2 * 6 * 8 * 10 }, (_, i) => Math.sin(i * 1.7) * 3), [2, 6, 8, 10]);
+        const dy = tf.tensor(Float32Array.from({ length: 2 * 3 * 4 * 10 }, (_, i) => Math.cos(i)), [2, 3, 4, 10]);
+        const attrs = { filterSize: [2, 2], strides: [2, 2], pad: "valid" };
+        return [
+          tf.transpose(x, [0, 2, 1, 3]),
+          tf.reverse(x, 1),
+          tf.add(x, tf.ones([2, 1, 1, 10])),
+          tf.mul(x, tf.fill([2, 1, 1, 10], 0.5)),
+          tf.engine().runKernel("MaxPoolGrad", { dy, input: x, output: dy }, attrs),
+        ].map((t) => t.dataSync().slice());
+      };
+      const got = run();
+      await selectBackend({ backend: "cpu", quiet: true });
+      const want = run();
+      console.log(JSON.stringify({ build: r.wasmBuild, shared: w.wasmMemory !== undefined, same: got.map((g, i) => sameBits(g, want[i])) }));
+    `;
+    const proc = Bun.spawnSync(["bun", "-e", script], { cwd: import.meta.dir, stderr: "pipe" });
+    const out = proc.stdout.toString().trim();
+    expect(proc.stderr.toString()).not.toContain("error");
+    expect(JSON.parse(out.split("\n").pop()!)).toEqual({
+      build: "tfjs-backend-wasm-simd.wasm",
+      shared: false,
+      same: [true, true, true, true, true],
+    });
+  });
+});

@@ -1,0 +1,199 @@
+;; Hand-written WebAssembly SIMD kernels that run on tfjs-backend-wasm's own heap: the module
+;; imports the backend's memory (shared in its threaded build: the memory type below becomes
+;; `1 65536 shared` or `1` when the binary is generated), so every pointer below is a byte
+;; offset of a tensor the backend owns. Single-threaded; each function is the body of one kernel
+;; in ../ (named in its comment). Regenerate kernels.wasm.ts with `bun run gen:simd` after an edit;
+;; kernels.test.ts fails while the two disagree.
+(module
+  (import "env" "memory" (memory MEMORY_TYPE))
+
+  ;; MaxPoolGrad.ts, 2x2 windows at stride 2 without padding, C >= 4 channels, channels innermost.
+  ;; x [batch, H, W, C], dy [batch, oH, oW, C] -> dx [batch, H, W, C], each window's dy sent to its
+  ;; first (row-major) strictly greatest value; NaN never wins, nor does -Infinity; a window
+  ;; nobody wins sends nothing. Positions no window covers (odd H or W) are not written.
+  ;; Channels go four at a time; the last group is moved back to C - 4, so it overlaps the one
+  ;; before it and writes the same values again (outputs are stored, never accumulated).
+  (func (export "maxPoolGrad2x2")
+    (param $x i32) (param $dy i32) (param $dx i32)
+    (param $batch i32) (param $H i32) (param $W i32) (param $C i32) (param $oH i32) (param $oW i32)
+    (local $b i32) (local $yr i32) (local $yc i32) (local $d i32)
+    (local $base i32) (local $o i32) (local $rowBytes i32) (local $cBytes i32)
+    (local $p0 i32) (local $p1 i32) (local $p2 i32) (local $p3 i32)
+    (local $v v128) (local $best v128) (local $m0 v128) (local $m1 v128) (local $m2 v128)
+    (local $m3 v128) (local $g v128) (local $taken v128) (local $ninf v128)
+    (local.set $ninf (f32x4.splat (f32.const -inf)))
+    (local.set $cBytes (i32.shl (local.get $C) (i32.const 2)))
+    (local.set $rowBytes (i32.mul (local.get $W) (local.get $cBytes)))
+    (if (i32.or (i32.or (i32.lt_s (local.get $C) (i32.const 4)) (i32.le_s (local.get $batch) (i32.const 0)))
+                (i32.or (i32.le_s (local.get $oH) (i32.const 0)) (i32.le_s (local.get $oW) (i32.const 0))))
+      (then (return)))
+    (local.set $b (i32.const 0))
+    (loop $batches
+      (local.set $yr (i32.const 0))
+      (loop $rows
+        (local.set $yc (i32.const 0))
+        (loop $cols
+          ;; base: element index of the window's top-left value; o: of its dy
+          (local.set $base (i32.mul
+            (i32.add
+              (i32.mul (i32.add (i32.mul (local.get $b) (local.get $H)) (i32.shl (local.get $yr) (i32.const 1)))
+                       (local.get $W))
+              (i32.shl (local.get $yc) (i32.const 1)))
+            (local.get $C)))
+          (local.set $o (i32.mul
+            (i32.add (i32.mul (i32.add (i32.mul (local.get $b) (local.get $oH)) (local.get $yr)) (local.get $oW))
+                     (local.get $yc))
+            (local.get $C)))
+          (local.set $d (i32.const 0))
+          (loop $channels
+            (if (i32.gt_s (local.get $d) (i32.sub (local.get $C) (i32.const 4)))
+              (then (local.set $d (i32.sub (local.get $C) (i32.const 4)))))
+            (local.set $p0 (i32.shl (i32.add (local.get $base) (local.get $d)) (i32.const 2)))
+            (local.set $p1 (i32.add (local.get $p0) (local.get $cBytes)))
+            (local.set $p2 (i32.add (local.get $p0) (local.get $rowBytes)))
+            (local.set $p3 (i32.add (local.get $p2) (local.get $cBytes)))
+            (local.set $v (v128.load (i32.add (local.get $x) (local.get $p0))))
+            (local.set $m0 (f32x4.gt (local.get $v) (local.get $ninf)))
+            (local.set $best (v128.bitselect (local.get $v) (local.get $ninf) (local.get $m0)))
+            (local.set $v (v128.load (i32.add (local.get $x) (local.get $p1))))
+            (local.set $m1 (f32x4.gt (local.get $v) (local.get $best)))
+            (local.set $best (v128.bitselect (local.get $v) (local.get $best) (local.get $m1)))
+            (local.set $v (v128.load (i32.add (local.get $x) (local.get $p2))))
+            (local.set $m2 (f32x4.gt (local.get $v) (local.get $best)))
+            (local.set $best (v128.bitselect (local.get $v) (local.get $best) (local.get $m2)))
+            (local.set $v (v128.load (i32.add (local.get $x) (local.get $p3))))
+            (local.set $m3 (f32x4.gt (local.get $v) (local.get $best)))
+            (local.set $g (v128.load (i32.add (local.get $dy)
+              (i32.shl (i32.add (local.get $o) (local.get $d)) (i32.const 2)))))
+            ;; the last position that beat the running best wins
+            (v128.store (i32.add (local.get $dx) (local.get $p3)) (v128.and (local.get $g) (local.get $m3)))
+            (local.set $taken (local.get $m3))
+            (v128.store (i32.add (local.get $dx) (local.get $p2))
+              (v128.and (local.get $g) (v128.andnot (local.get $m2) (local.get $taken))))
+            (local.set $taken (v128.or (local.get $taken) (local.get $m2)))
+            (v128.store (i32.add (local.get $dx) (local.get $p1))
+              (v128.and (local.get $g) (v128.andnot (local.get $m1) (local.get $taken))))
+            (local.set $taken (v128.or (local.get $taken) (local.get $m1)))
+            (v128.store (i32.add (local.get $dx) (local.get $p0))
+              (v128.and (local.get $g) (v128.andnot (local.get $m0) (local.get $taken))))
+            (local.set $d (i32.add (local.get $d) (i32.const 4)))
+            (br_if $channels (i32.lt_s (local.get $d) (local.get $C))))
+          (local.set $yc (i32.add (local.get $yc) (i32.const 1)))
+          (br_if $cols (i32.lt_s (local.get $yc) (local.get $oW))))
+        (local.set $yr (i32.add (local.get $yr) (i32.const 1)))
+        (br_if $rows (i32.lt_s (local.get $yr) (local.get $oH))))
+      (local.set $b (i32.add (local.get $b) (i32.const 1)))
+      (br_if $batches (i32.lt_s (local.get $b) (local.get $batch))))
+  )
+;; Transpose.ts: x [A, N, M, c] -> y [A, M, N, c] (the two middle axes swapped), c >= 4 values
+  ;; of 4 bytes each moved as one block: four at a time, the last four moved back to c - 4 (an
+  ;; overlapping copy of the same values). x is read in order; y is written block by block.
+  (func (export "swapMiddle")
+    (param $x i32) (param $y i32) (param $A i32) (param $N i32) (param $M i32) (param $c i32)
+    (local $a i32) (local $n i32) (local $m i32) (local $j i32) (local $src i32) (local $dst i32)
+    (local $block i32) (local $rowStride i32) (local $last i32)
+    (if (i32.or (i32.lt_s (local.get $c) (i32.const 4))
+                (i32.or (i32.le_s (local.get $A) (i32.const 0))
+                        (i32.or (i32.le_s (local.get $N) (i32.const 0)) (i32.le_s (local.get $M) (i32.const 0)))))
+      (then (return)))
+    (local.set $block (i32.shl (local.get $c) (i32.const 2)))
+    (local.set $rowStride (i32.mul (local.get $N) (local.get $block)))
+    (local.set $last (i32.shl (i32.sub (local.get $c) (i32.const 4)) (i32.const 2)))
+    (local.set $src (local.get $x))
+    (local.set $a (i32.const 0))
+    (loop $as
+      (local.set $n (i32.const 0))
+      (loop $ns
+        ;; y[a, 0, n, :]
+        (local.set $dst (i32.add (local.get $y)
+          (i32.mul (i32.add (i32.mul (i32.mul (local.get $a) (local.get $M)) (local.get $N)) (local.get $n))
+                   (local.get $block))))
+        (local.set $m (i32.const 0))
+        (loop $ms
+          (local.set $j (i32.const 0))
+          (loop $js
+            (if (i32.gt_s (local.get $j) (local.get $last)) (then (local.set $j (local.get $last))))
+            (v128.store (i32.add (local.get $dst) (local.get $j)) (v128.load (i32.add (local.get $src) (local.get $j))))
+            (local.set $j (i32.add (local.get $j) (i32.const 16)))
+            (br_if $js (i32.lt_s (local.get $j) (local.get $block))))
+          (local.set $src (i32.add (local.get $src) (local.get $block)))
+          (local.set $dst (i32.add (local.get $dst) (local.get $rowStride)))
+          (local.set $m (i32.add (local.get $m) (i32.const 1)))
+          (br_if $ms (i32.lt_s (local.get $m) (local.get $M))))
+        (local.set $n (i32.add (local.get $n) (i32.const 1)))
+        (br_if $ns (i32.lt_s (local.get $n) (local.get $N))))
+      (local.set $a (i32.add (local.get $a) (i32.const 1)))
+      (br_if $as (i32.lt_s (local.get $a) (local.get $A))))
+  )
+;; Reverse.ts: x [A, N, c] -> y [A, N, c] with the N axis reversed, c >= 4 values of 4 bytes
+  ;; per block, copied as in swapMiddle.
+  (func (export "reverseMiddle")
+    (param $x i32) (param $y i32) (param $A i32) (param $N i32) (param $c i32)
+    (local $a i32) (local $n i32) (local $j i32) (local $src i32) (local $dst i32)
+    (local $block i32) (local $last i32)
+    (if (i32.or (i32.lt_s (local.get $c) (i32.const 4))
+                (i32.or (i32.le_s (local.get $A) (i32.const 0)) (i32.le_s (local.get $N) (i32.const 0))))
+      (then (return)))
+    (local.set $block (i32.shl (local.get $c) (i32.const 2)))
+    (local.set $last (i32.shl (i32.sub (local.get $c) (i32.const 4)) (i32.const 2)))
+    (local.set $src (local.get $x))
+    (local.set $a (i32.const 0))
+    (loop $as
+      ;; y[a, N - 1, :]
+      (local.set $dst (i32.add (local.get $y)
+        (i32.mul (i32.sub (i32.mul (i32.add (local.get $a) (i32.const 1)) (local.get $N)) (i32.const 1))
+                 (local.get $block))))
+      (local.set $n (i32.const 0))
+      (loop $ns
+        (local.set $j (i32.const 0))
+        (loop $js
+          (if (i32.gt_s (local.get $j) (local.get $last)) (then (local.set $j (local.get $last))))
+          (v128.store (i32.add (local.get $dst) (local.get $j)) (v128.load (i32.add (local.get $src) (local.get $j))))
+          (local.set $j (i32.add (local.get $j) (i32.const 16)))
+          (br_if $js (i32.lt_s (local.get $j) (local.get $block))))
+        (local.set $src (i32.add (local.get $src) (local.get $block)))
+        (local.set $dst (i32.sub (local.get $dst) (local.get $block)))
+        (local.set $n (i32.add (local.get $n) (i32.const 1)))
+        (br_if $ns (i32.lt_s (local.get $n) (local.get $N))))
+      (local.set $a (i32.add (local.get $a) (i32.const 1)))
+      (br_if $as (i32.lt_s (local.get $a) (local.get $A))))
+  )
+
+  ;; Add.ts and Multiply.ts (broadcast-middle.ts): out[a, n, :] = x[a, n, :] op y[a, :] for x [A, N, c],
+  ;; y [A, c], float32, c >= 4; op 0 adds, 1 multiplies. One IEEE operation per value, as the
+  ;; package's kernels do.
+  (func (export "broadcastMiddle")
+    (param $op i32) (param $x i32) (param $y i32) (param $out i32) (param $A i32) (param $N i32) (param $c i32)
+    (local $a i32) (local $n i32) (local $j i32) (local $src i32) (local $dst i32) (local $row i32)
+    (local $block i32) (local $last i32) (local $v v128) (local $w v128)
+    (if (i32.or (i32.lt_s (local.get $c) (i32.const 4))
+                (i32.or (i32.le_s (local.get $A) (i32.const 0)) (i32.le_s (local.get $N) (i32.const 0))))
+      (then (return)))
+    (local.set $block (i32.shl (local.get $c) (i32.const 2)))
+    (local.set $last (i32.shl (i32.sub (local.get $c) (i32.const 4)) (i32.const 2)))
+    (local.set $src (local.get $x))
+    (local.set $dst (local.get $out))
+    (local.set $a (i32.const 0))
+    (loop $as
+      (local.set $row (i32.add (local.get $y) (i32.mul (local.get $a) (local.get $block))))
+      (local.set $n (i32.const 0))
+      (loop $ns
+        (local.set $j (i32.const 0))
+        (loop $js
+          (if (i32.gt_s (local.get $j) (local.get $last)) (then (local.set $j (local.get $last))))
+          (local.set $v (v128.load (i32.add (local.get $src) (local.get $j))))
+          (local.set $w (v128.load (i32.add (local.get $row) (local.get $j))))
+          (v128.store (i32.add (local.get $dst) (local.get $j))
+            (if (result v128) (local.get $op)
+              (then (f32x4.mul (local.get $v) (local.get $w)))
+              (else (f32x4.add (local.get $v) (local.get $w)))))
+          (local.set $j (i32.add (local.get $j) (i32.const 16)))
+          (br_if $js (i32.lt_s (local.get $j) (local.get $block))))
+        (local.set $src (i32.add (local.get $src) (local.get $block)))
+        (local.set $dst (i32.add (local.get $dst) (local.get $block)))
+        (local.set $n (i32.add (local.get $n) (i32.const 1)))
+        (br_if $ns (i32.lt_s (local.get $n) (local.get $N))))
+      (local.set $a (i32.add (local.get $a) (i32.const 1)))
+      (br_if $as (i32.lt_s (local.get $a) (local.get $A))))
+  )
+)

@@ -1,0 +1,22 @@
+/**
+ * Regenerates packages/core/src/kernels/wasm/simd/kernels.wasm.ts from kernels.wat (both memory
+ * variants, base64). Run after editing the .wat: `bun run gen:simd`. kernels.test.ts checks that
+ * the committed file matches the source.
+ */
+import { resolve } from "node:path";
+import { assembleSimdKernels } from "@updates-leak/core/simd-assemble";
+import { writeFileAtomic } from "./atomic.ts";
+
+const dir = resolve(import.meta.dir, "../../packages/core/src/kernels/wasm/simd");
+const wat = await Bun.file(`${dir}/kernels.wat`).text();
+const b64 = (bytes: Uint8Array) => Buffer.from(bytes).toString("base64");
+const shared = await assembleSimdKernels(wat, "shared");
+const unshared = await assembleSimdKernels(wat, "unshared");
+const text = `// Generated from kernels.wat by \`bun run gen:simd\` (tools/src/gen-simd.ts). Do not edit.
+export const SHARED_WASM_BASE64 =
+  "${b64(shared)}";
+export const UNSHARED_WASM_BASE64 =
+  "${b64(unshared)}";
+`;
+writeFileAtomic(`${dir}/kernels.wasm.ts`, text);
+console.log(`kernels.wasm.ts: ${shared.length} + ${unshared.length} bytes`);
