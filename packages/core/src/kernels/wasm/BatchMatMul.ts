@@ -16,9 +16,10 @@
 import type { BackendWasm } from "@tensorflow/tfjs-backend-wasm";
 import { tf } from "../../tf.ts";
 import {
-  capturePackageKernel,
   copyF32,
+  type KernelArgs,
   release,
+  replacingPackageKernel,
   runPackageKernel,
   sizeOf,
   swapLastTwoPerm,
@@ -87,12 +88,11 @@ function batchedProduct(backend: BackendWasm, a: TensorInfo, b: TensorInfo): Ten
   return out;
 }
 
-function batchMatMul(args: { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap }) {
+function batchMatMul(args: KernelArgs): TensorInfo | null {
   const backend = args.backend as BackendWasm;
   const { a, b } = args.inputs as { a: TensorInfo; b: TensorInfo };
   const { transposeA, transposeB } = args.attrs as unknown as tf.BatchMatMulAttrs;
-  const fallback = () => capturePackageKernel(KERNEL_NAME).kernelFunc(args as Parameters<tf.KernelFunc>[0]);
-  if (a.dtype !== "float32" || b.dtype !== "float32") return fallback();
+  if (a.dtype !== "float32" || b.dtype !== "float32") return null;
   const ra = a.shape.length;
   const rb = b.shape.length;
   const outerA = a.shape.slice(0, -2);
@@ -101,9 +101,9 @@ function batchMatMul(args: { inputs: tf.NamedTensorInfoMap; backend: unknown; at
   const K = transposeA ? a.shape[ra - 2]! : a.shape[ra - 1]!;
   const N = transposeB ? b.shape[rb - 2]! : b.shape[rb - 1]!;
   const kB = transposeB ? b.shape[rb - 1]! : b.shape[rb - 2]!;
-  if (K !== kB) return fallback(); // the package kernel reports the shape error
+  if (K !== kB) return null; // the package kernel reports the shape error
   const single = sizeOf(outerA) === 1 && sizeOf(outerB) === 1;
-  if (single && !transposeA && !transposeB) return fallback();
+  if (single && !transposeA && !transposeB) return null;
 
   // Elements to transpose: direct op(A)·op(B), or swapped (op(B)^T·op(A)^T)^T.
   const sizeA = sizeOf(a.shape);
@@ -112,7 +112,7 @@ function batchMatMul(args: { inputs: tf.NamedTensorInfoMap; backend: unknown; at
   const direct = (transposeA ? sizeA : 0) + (transposeB ? sizeB : 0);
   const swapped = (transposeA ? 0 : sizeA) + (transposeB ? 0 : sizeB) + sizeOut;
   const swap = swapped < direct && layoutSupported(outerB, outerA, M * K * N);
-  if (!swap && !layoutSupported(outerA, outerB, M * K * N)) return fallback();
+  if (!swap && !layoutSupported(outerA, outerB, M * K * N)) return null;
 
   const made: TensorInfo[] = [];
   const prepared = (x: TensorInfo, transpose: boolean) => {
@@ -133,10 +133,4 @@ function batchMatMul(args: { inputs: tf.NamedTensorInfoMap; backend: unknown; at
   return out;
 }
 
-export const batchMatMulConfig: tf.KernelConfig = {
-  kernelName: KERNEL_NAME,
-  backendName: "wasm",
-  kernelFunc: batchMatMul as tf.KernelFunc,
-  // Falls back to, and builds on, the package's kernel: it needs that kernel's setup.
-  setupFunc: (backend) => capturePackageKernel(KERNEL_NAME).setupFunc?.(backend),
-};
+export const batchMatMulConfig = replacingPackageKernel(KERNEL_NAME, batchMatMul);

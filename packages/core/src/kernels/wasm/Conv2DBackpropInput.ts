@@ -7,22 +7,23 @@
  */
 import type { BackendWasm } from "@tensorflow/tfjs-backend-wasm";
 import { tf } from "../../tf.ts";
-import { capturePackageKernel, release, runPackageKernel, type TensorInfo } from "./kernel-utils.ts";
+import {
+  type KernelArgs,
+  release,
+  replacingPackageKernel,
+  runPackageKernel,
+  type TensorInfo,
+} from "./kernel-utils.ts";
 
 export const KERNEL_NAME = "Conv2DBackpropInput";
 
-function conv2DBackpropInput(args: {
-  inputs: tf.NamedTensorInfoMap;
-  backend: unknown;
-  attrs?: tf.NamedAttrMap;
-}) {
+function conv2DBackpropInput(args: KernelArgs): TensorInfo | null {
   const backend = args.backend as BackendWasm;
   const { dy, filter } = args.inputs as { dy: TensorInfo; filter: TensorInfo };
   const { strides, pad, dataFormat, dimRoundingMode, inputShape } =
     args.attrs as unknown as tf.Conv2DBackpropInputAttrs;
   const format = tf.backend_util.convertConv2DDataFormat(dataFormat);
-  const fallback = () => capturePackageKernel(KERNEL_NAME).kernelFunc(args as Parameters<tf.KernelFunc>[0]);
-  if (format !== "channelsLast" || dy.dtype !== "float32" || filter.dtype !== "float32") return fallback();
+  if (format !== "channelsLast" || dy.dtype !== "float32" || filter.dtype !== "float32") return null;
   const info = tf.backend_util.computeConv2DInfo(
     inputShape,
     filter.shape as [number, number, number, number],
@@ -35,8 +36,8 @@ function conv2DBackpropInput(args: {
   );
   const [fh, fw] = filter.shape as [number, number, number, number];
   const { top, bottom, left, right } = info.padInfo;
-  if (info.strideHeight !== 1 || info.strideWidth !== 1) return fallback();
-  if (top > fh - 1 || bottom > fh - 1 || left > fw - 1 || right > fw - 1) return fallback();
+  if (info.strideHeight !== 1 || info.strideWidth !== 1) return null;
+  if (top > fh - 1 || bottom > fh - 1 || left > fw - 1 || right > fw - 1) return null;
 
   const swapped = runPackageKernel("Transpose", backend, { x: filter }, { perm: [0, 1, 3, 2] });
   const flipped = runPackageKernel("Reverse", backend, { x: swapped }, { dims: [0, 1] });
@@ -56,10 +57,4 @@ function conv2DBackpropInput(args: {
   return dx;
 }
 
-export const conv2DBackpropInputConfig: tf.KernelConfig = {
-  kernelName: KERNEL_NAME,
-  backendName: "wasm",
-  kernelFunc: conv2DBackpropInput as tf.KernelFunc,
-  // The fallback is the package's kernel: it needs its own setup (its wasm function binding).
-  setupFunc: (backend) => capturePackageKernel(KERNEL_NAME).setupFunc?.(backend),
-};
+export const conv2DBackpropInputConfig = replacingPackageKernel(KERNEL_NAME, conv2DBackpropInput);

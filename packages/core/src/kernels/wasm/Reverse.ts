@@ -8,7 +8,7 @@
  */
 import type { BackendWasm } from "@tensorflow/tfjs-backend-wasm";
 import { tf } from "../../tf.ts";
-import { capturePackageKernel, sizeOf, type TensorInfo } from "./kernel-utils.ts";
+import { type KernelArgs, replacingPackageKernel, sizeOf, type TensorInfo } from "./kernel-utils.ts";
 import { simdKernels } from "./simd/instance.ts";
 
 export const KERNEL_NAME = "Reverse";
@@ -25,24 +25,17 @@ export function reversedBlock(
   return [sizeOf(shape.slice(0, lo)), sizeOf(shape.slice(lo, hi + 1)), sizeOf(shape.slice(hi + 1))];
 }
 
-function reverse(args: { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap }) {
+function reverse(args: KernelArgs): TensorInfo | null {
   const backend = args.backend as BackendWasm;
   const { x } = args.inputs as { x: TensorInfo };
   const { dims } = args.attrs as unknown as tf.ReverseAttrs;
-  const fallback = () => capturePackageKernel(KERNEL_NAME).kernelFunc(args as Parameters<tf.KernelFunc>[0]);
-  if ((x.dtype !== "float32" && x.dtype !== "int32") || sizeOf(x.shape) === 0) return fallback();
+  if ((x.dtype !== "float32" && x.dtype !== "int32") || sizeOf(x.shape) === 0) return null;
   const block = reversedBlock(x.shape, tf.util.parseAxisParam(dims, x.shape));
   const simd = block && block[2] >= 4 ? simdKernels(backend) : null;
-  if (!block || !simd) return fallback();
+  if (!block || !simd) return null;
   const out = backend.makeOutput(x.shape, x.dtype);
   simd.reverseMiddle(backend.getMemoryOffset(x.dataId), backend.getMemoryOffset(out.dataId), ...block);
   return out;
 }
 
-export const reverseConfig: tf.KernelConfig = {
-  kernelName: KERNEL_NAME,
-  backendName: "wasm",
-  kernelFunc: reverse as tf.KernelFunc,
-  // The fallback is the package's kernel: it needs its own setup (its wasm function binding).
-  setupFunc: (backend) => capturePackageKernel(KERNEL_NAME).setupFunc?.(backend),
-};
+export const reverseConfig = replacingPackageKernel(KERNEL_NAME, reverse);

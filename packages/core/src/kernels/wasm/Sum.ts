@@ -10,7 +10,7 @@
  */
 import type { BackendWasm } from "@tensorflow/tfjs-backend-wasm";
 import { tf } from "../../tf.ts";
-import { capturePackageKernel, heapF32, sizeOf, type TensorInfo } from "./kernel-utils.ts";
+import { heapF32, type KernelArgs, replacingPackageKernel, sizeOf, type TensorInfo } from "./kernel-utils.ts";
 
 export const KERNEL_NAME = "Sum";
 
@@ -33,17 +33,16 @@ export function sumMiddle(
   }
 }
 
-function sum(args: { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap }) {
+function sum(args: KernelArgs): TensorInfo | null {
   const backend = args.backend as BackendWasm;
   const { x } = args.inputs as { x: TensorInfo };
   const { axis, keepDims } = args.attrs as unknown as tf.SumAttrs;
-  const fallback = () => capturePackageKernel(KERNEL_NAME).kernelFunc(args as Parameters<tf.KernelFunc>[0]);
   const rank = x.shape.length;
   const axes = [...new Set(tf.util.parseAxisParam(axis, x.shape))].sort((a, b) => a - b);
   const first = axes[0];
   const last = axes[axes.length - 1];
-  if (x.dtype !== "float32" || first === undefined || last === undefined) return fallback();
-  if (last === rank - 1 || last - first + 1 !== axes.length) return fallback();
+  if (x.dtype !== "float32" || first === undefined || last === undefined) return null;
+  if (last === rank - 1 || last - first + 1 !== axes.length) return null;
   const outer = sizeOf(x.shape.slice(0, first));
   const mid = sizeOf(x.shape.slice(first, last + 1));
   const inner = sizeOf(x.shape.slice(last + 1));
@@ -56,10 +55,4 @@ function sum(args: { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf
   return out;
 }
 
-export const sumConfig: tf.KernelConfig = {
-  kernelName: KERNEL_NAME,
-  backendName: "wasm",
-  kernelFunc: sum as tf.KernelFunc,
-  // The fallback is the package's kernel: it needs its own setup (its wasm function binding).
-  setupFunc: (backend) => capturePackageKernel(KERNEL_NAME).setupFunc?.(backend),
-};
+export const sumConfig = replacingPackageKernel(KERNEL_NAME, sum);

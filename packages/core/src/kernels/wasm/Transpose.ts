@@ -10,7 +10,7 @@
  */
 import type { BackendWasm } from "@tensorflow/tfjs-backend-wasm";
 import type { tf } from "../../tf.ts";
-import { capturePackageKernel, sizeOf, type TensorInfo } from "./kernel-utils.ts";
+import { type KernelArgs, replacingPackageKernel, sizeOf, type TensorInfo } from "./kernel-utils.ts";
 import { simdKernels } from "./simd/instance.ts";
 
 export const KERNEL_NAME = "Transpose";
@@ -44,27 +44,20 @@ export function middleSwap(
   ];
 }
 
-function transpose(args: { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap }) {
+function transpose(args: KernelArgs): TensorInfo | null {
   const backend = args.backend as BackendWasm;
   const { x } = args.inputs as { x: TensorInfo };
   const { perm } = args.attrs as unknown as tf.TransposeAttrs;
-  const fallback = () => capturePackageKernel(KERNEL_NAME).kernelFunc(args as Parameters<tf.KernelFunc>[0]);
   const outShape = perm.map((p) => x.shape[p]!);
   // Nothing to move (the package's kernel divides by zero on an empty tensor).
   if (sizeOf(x.shape) === 0) return backend.makeOutput(outShape, x.dtype);
   const swap = x.dtype === "float32" || x.dtype === "int32" ? middleSwap(x.shape, perm) : null;
   const simd = swap && swap[3] >= 4 ? simdKernels(backend) : null;
-  if (!swap || !simd) return fallback();
+  if (!swap || !simd) return null;
   const out = backend.makeOutput(outShape, x.dtype);
   const [A, N, M, c] = swap;
   simd.swapMiddle(backend.getMemoryOffset(x.dataId), backend.getMemoryOffset(out.dataId), A, N, M, c);
   return out;
 }
 
-export const transposeConfig: tf.KernelConfig = {
-  kernelName: KERNEL_NAME,
-  backendName: "wasm",
-  kernelFunc: transpose as tf.KernelFunc,
-  // The fallback is the package's kernel: it needs its own setup (its wasm function binding).
-  setupFunc: (backend) => capturePackageKernel(KERNEL_NAME).setupFunc?.(backend),
-};
+export const transposeConfig = replacingPackageKernel(KERNEL_NAME, transpose);

@@ -9,7 +9,7 @@
  */
 import type { BackendWasm } from "@tensorflow/tfjs-backend-wasm";
 import type { tf } from "../../tf.ts";
-import { capturePackageKernel, sizeOf, type TensorInfo } from "./kernel-utils.ts";
+import { type KernelArgs, replacingPackageKernel, sizeOf, type TensorInfo } from "./kernel-utils.ts";
 import { simdKernels } from "./simd/instance.ts";
 
 /**
@@ -34,26 +34,18 @@ export function broadcastBlock(
 
 /** A kernel config for `name` (op 0: Add, 1: Multiply) with the SIMD path and the package's fallback. */
 export function broadcastMiddleConfig(name: "Add" | "Multiply", op: 0 | 1): tf.KernelConfig {
-  const kernelFunc = (args: { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap }) => {
+  return replacingPackageKernel(name, (args: KernelArgs) => {
     const backend = args.backend as BackendWasm;
     const { a, b } = args.inputs as { a: TensorInfo; b: TensorInfo };
-    const fallback = () => capturePackageKernel(name).kernelFunc(args as Parameters<tf.KernelFunc>[0]);
-    if (a.dtype !== "float32" || b.dtype !== "float32") return fallback();
+    if (a.dtype !== "float32" || b.dtype !== "float32") return null;
     const aFull = a.shape.length >= b.shape.length && sizeOf(a.shape) >= sizeOf(b.shape);
     const [x, y] = aFull ? [a, b] : [b, a];
     const block = broadcastBlock(x.shape, y.shape);
     const simd = block && block[2] >= 4 && sizeOf(x.shape) > 0 ? simdKernels(backend) : null;
-    if (!block || !simd) return fallback();
+    if (!block || !simd) return null;
     const out = backend.makeOutput(x.shape, "float32");
     const at = (t: TensorInfo) => backend.getMemoryOffset(t.dataId);
     simd.broadcastMiddle(op, at(x), at(y), at(out), ...block);
     return out;
-  };
-  return {
-    kernelName: name,
-    backendName: "wasm",
-    kernelFunc: kernelFunc as tf.KernelFunc,
-    // The fallback is the package's kernel: it needs its own setup (its wasm function binding).
-    setupFunc: (backend) => capturePackageKernel(name).setupFunc?.(backend),
-  };
+  });
 }

@@ -26,6 +26,32 @@ export function capturePackageKernel(name: string): tf.KernelConfig {
   return config;
 }
 
+/** What a kernel function receives. */
+export interface KernelArgs {
+  inputs: tf.NamedTensorInfoMap;
+  backend: unknown;
+  attrs?: tf.NamedAttrMap;
+}
+
+/**
+ * The config of a kernel that replaces the package's kernel `name` where it can: `impl` returns
+ * its output, or null to hand the call to the package's kernel. The package kernel's setup (its
+ * wasm function binding) runs with ours, for that fallback and for kernels that build on it.
+ */
+export function replacingPackageKernel(
+  name: string,
+  impl: (args: KernelArgs) => TensorInfo | null,
+): tf.KernelConfig {
+  const kernelFunc = (args: KernelArgs) =>
+    impl(args) ?? capturePackageKernel(name).kernelFunc(args as Parameters<tf.KernelFunc>[0]);
+  return {
+    kernelName: name,
+    backendName: "wasm",
+    kernelFunc: kernelFunc as tf.KernelFunc,
+    setupFunc: (backend) => capturePackageKernel(name).setupFunc?.(backend),
+  };
+}
+
 /** Runs the wasm package's own kernel `name` and returns its single output. */
 export function runPackageKernel(
   name: string,
