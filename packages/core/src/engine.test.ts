@@ -17,7 +17,40 @@ function randomSets(spec: ModelSpec, count: number, setSize: number, rng: Rng): 
   };
 }
 
+/**
+ * Small CNNs whose first conv is followed by other layers than the paper models' pool and ReLU:
+ * the probes' first layer keeps the models in the channel axis and regroups them model-major at
+ * the first other layer (here a dropout2d, or a flatten). A wrong regrouping fails these too.
+ */
+const regroupAtDropout: ModelSpec = {
+  name: "test-cnn-conv-dropout2d-conv",
+  inputShape: [10, 10, 2],
+  numClasses: 5,
+  layers: [
+    { kind: "conv", in: 2, out: 6, k: 3 },
+    { kind: "dropout2d", p: 0.5 },
+    { kind: "relu" },
+    { kind: "conv", in: 6, out: 4, k: 3 },
+    { kind: "flatten" },
+    { kind: "dense", in: 144, out: 5 },
+  ],
+};
+const regroupAtFlatten: ModelSpec = {
+  name: "test-cnn-conv-relu-flatten",
+  inputShape: [9, 9, 1],
+  numClasses: 3,
+  layers: [
+    { kind: "conv", in: 1, out: 5, k: 4 },
+    { kind: "relu" },
+    { kind: "flatten" },
+    { kind: "dense", in: 180, out: 3 },
+  ],
+};
+
 const CASES: [ModelSpec, number, number][] = [
+  [regroupAtDropout, 1, 5],
+  [regroupAtDropout, 100, 2],
+  [regroupAtFlatten, 1, 5],
   [mnistCnn, 1, 6],
   [mnistCnn, 100, 2],
   [cifarCnn, 1, 4],
