@@ -5,6 +5,7 @@ export * from "./backend/runtime.ts";
 export * from "./backend/select.ts";
 export { probeWebGpu, type WebGpuProbe } from "./backend/webgpu.ts";
 export * from "./engine.ts";
+export { runPackageKernel } from "./kernels/wasm/kernel-utils.ts";
 export * from "./models/forward.ts";
 export * from "./models/masks.ts";
 export * from "./models/spec.ts";

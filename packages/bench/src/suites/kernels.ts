@@ -12,7 +12,11 @@
  *              136,906 values): the one-pass AdamUpdate kernel (wasm, cpu) and its tensor-op
  *              reference (what tfjs's optimiser runs, about 14 ops per variable);
  *   A_LI steps 32 training steps of the A_LI attack on batches of 64 deltas: minibatch from
- *              DeviceRows, forward, backward, AdamStep (per-op overhead dominates them on wasm).
+ *              DeviceRows, forward, backward, AdamStep (per-op overhead dominates them on wasm);
+ *   memory     the memory-bound kernels this project replaced on wasm with hand-written SIMD
+ *              (MaxPoolGrad, Transpose, Add with a broadcast bias, Reverse) at the engine's and
+ *              training's shapes, each also run through tfjs-wasm's own kernel on wasm
+ *              ("... (tfjs-wasm's kernel)"); the ours-record gets `speedup_vs_package`.
  * Each run reads its outputs back, except the grouped ops' (intermediates the engine never reads,
  * up to 147 MB: `finishAndDispose` waits for them without the copy). The cpu backend (a slow reference) skips the cases that would
  * take seconds per run there: the 1024 matMul, filter gradients, the train step, the grouped ops. After all variants, each record gets `speed_vs_<first variant>`: that variant's median
@@ -40,6 +44,7 @@ import {
   mnistCnn,
   PAPER_SGD,
   Rng,
+  runPackageKernel,
   sgdStep,
   tf,
   toTensors,
@@ -61,8 +66,9 @@ interface Prepared {
 export interface KernelCase {
   name: string;
   params: Record<string, unknown>;
-  flop: number;
-  formula: string;
+  /** Floating-point operations of one run; absent for memory-bound cases. */
+  flop?: number;
+  formula?: string;
   /** Backends this case is too slow on to be worth timing. */
   skip?: readonly string[];
   setup(rng: Rng): Prepared;
@@ -313,6 +319,87 @@ function labelStepsCase(B: number, steps: number): KernelCase {
   };
 }
 
+/** Suffix of the twin case that runs tfjs-wasm's own kernel instead of the registered one. */
+export const PACKAGE_SUFFIX = " (tfjs-wasm's kernel)";
+
+/**
+ * A memory-bound kernel at one shape, run as registered (this project's on wasm) and, on wasm,
+ * through tfjs-wasm's own kernel too.
+ */
+function memoryCases(
+  name: string,
+  kernel: string,
+  shapes: Record<string, number[]>,
+  attrs: Record<string, unknown>,
+): KernelCase[] {
+  const make = (viaPackage: boolean): KernelCase => ({
+    name: viaPackage ? `${name}${PACKAGE_SUFFIX}` : name,
+    params: { kernel, ...shapes, ...attrs },
+    ...(viaPackage ? { skip: ["cpu", "webgpu"] } : {}),
+    setup(rng) {
+      const inputs = Object.fromEntries(Object.entries(shapes).map(([k, s]) => [k, randomTensor(rng, s)]));
+      const run = async () => {
+        if (!viaPackage) {
+          // Not read back: copying up to 37 MB to JavaScript would outweigh the kernel.
+          await finishAndDispose(
+            tf.engine().runKernel(kernel, inputs, attrs as tf.NamedAttrMap) as tf.Tensor,
+          );
+          return;
+        }
+        // tfjs-wasm's kernel, called directly with TensorInfos (synchronous); its output is released.
+        const backend = tf.backend() as Parameters<typeof runPackageKernel>[1];
+        const out = runPackageKernel(kernel, backend, inputs, attrs as tf.NamedAttrMap);
+        backend.disposeData(out.dataId);
+      };
+      return { run, dispose: () => tf.dispose(Object.values(inputs)) };
+    },
+  });
+  return [make(false), make(true)];
+}
+
+/** Chunks: `chunk` single-sample models (the probes' regrouping), `chunkMulti` 100-sample ones. */
+function memoryBoundCases(B: number, P: number, chunk: number, chunkMulti: number): KernelCase[] {
+  return [
+    ...memoryCases(
+      `maxPoolGrad mnist conv1, ${2 * B} images (training pair)`,
+      "MaxPoolGrad",
+      { input: [2 * B, 24, 24, 10], dy: [2 * B, 12, 12, 10], output: [2 * B, 12, 12, 10] },
+      { filterSize: [2, 2], strides: [2, 2], pad: "valid" },
+    ),
+    ...memoryCases(
+      `transpose probes' conv1 regrouped, ${chunk} models`,
+      "Transpose",
+      { x: [P * 12 * 12, chunk, 10] },
+      { perm: [1, 0, 2] },
+    ),
+    ...memoryCases(
+      `add bias mnist conv1, ${chunkMulti} models x ${B} images`,
+      "Add",
+      { a: [chunkMulti, B * 24 * 24, 10], b: [chunkMulti, 1, 10] },
+      {},
+    ),
+    ...memoryCases(
+      `reverse flipped filters mnist conv2, ${chunkMulti} models`,
+      "Reverse",
+      { x: [chunkMulti, 25, 20, 10] },
+      { dims: [1] },
+    ),
+  ];
+}
+
+/** On each backend, `speedup_vs_package` on a case that has a tfjs-wasm-kernel twin. */
+export function addPackageSpeedups(records: BenchRecord[]): void {
+  for (const r of records) {
+    if (!r.case.endsWith(PACKAGE_SUFFIX) || !r.timing) continue;
+    const ours = records.find(
+      (o) => o.backend === r.backend && o.case === r.case.slice(0, -PACKAGE_SUFFIX.length),
+    );
+    if (ours?.timing && ours.timing.medianMs > 0) {
+      ours.derived.speedup_vs_package = round4(r.timing.medianMs / ours.timing.medianMs);
+    }
+  }
+}
+
 export function kernelCases(smoke: boolean): KernelCase[] {
   const s = smoke ? SMOKE : FULL;
   const P = s.probes;
@@ -337,6 +424,7 @@ export function kernelCases(smoke: boolean): KernelCase[] {
     adamCase(true),
     adamCase(false),
     labelStepsCase(B, smoke ? 2 : 32),
+    ...memoryBoundCases(B, P, s.chunk, s.chunkMulti),
   ];
 }
 
@@ -350,7 +438,11 @@ export async function kernelsSuite(ctx: SuiteContext): Promise<BenchRecord[]> {
     ctx.log(`kernels on ${v.label}`);
     for (const c of cases) {
       if (c.skip?.includes(backend)) continue;
-      const base = { case: c.name, params: c.params, flop: c.flop, formula: c.formula };
+      const base = {
+        case: c.name,
+        params: c.params,
+        ...(c.flop !== undefined ? { flop: c.flop, formula: c.formula ?? "" } : {}),
+      };
       const before = tf.memory().numTensors;
       let prepared: Prepared | null = null;
       try {
@@ -379,6 +471,7 @@ export async function kernelsSuite(ctx: SuiteContext): Promise<BenchRecord[]> {
     }
   }
   addSpeedRatios(records);
+  addPackageSpeedups(records);
   return records;
 }
 
