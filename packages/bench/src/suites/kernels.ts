@@ -14,7 +14,8 @@
  *   A_LI steps 32 training steps of the A_LI attack on batches of 64 deltas: minibatch from
  *              DeviceRows, forward, backward, AdamStep (per-op overhead dominates them on wasm);
  *   memory     the memory-bound kernels this project replaced on wasm with hand-written SIMD
- *              (MaxPoolGrad, Transpose, Add with a broadcast bias, Reverse) at the engine's and
+ *              (MaxPoolGrad, Transpose, Add with a broadcast bias, Sum of bias gradients, Reverse)
+ *              at the engine's and
  *              training's shapes, each also run through tfjs-wasm's own kernel on wasm
  *              ("... (tfjs-wasm's kernel)"); the ours-record gets `speedup_vs_package`.
  * Each run reads its outputs back, except the grouped ops' (intermediates the engine never reads,
@@ -377,6 +378,12 @@ function memoryBoundCases(B: number, P: number, chunk: number, chunkMulti: numbe
       "Add",
       { a: [chunkMulti, B * 24 * 24, 10], b: [chunkMulti, 1, 10] },
       {},
+    ),
+    ...memoryCases(
+      `sum bias gradient mnist conv1, ${chunkMulti} models x ${B} images`,
+      "Sum",
+      { x: [chunkMulti, B * 24 * 24, 10] },
+      { axis: [1], keepDims: false },
     ),
     ...memoryCases(
       `reverse flipped filters mnist conv2, ${chunkMulti} models`,

@@ -34,6 +34,20 @@ export function sameBits(a: Float32Array, b: Float32Array): boolean {
   return true;
 }
 
+/**
+ * Bit for bit, except that any NaN equals any NaN: a NaN's sign and payload are not specified
+ * (JavaScript stores one NaN, x86 SIMD makes another).
+ */
+export function sameBitsOrNaN(a: Float32Array, b: Float32Array): boolean {
+  if (a.length !== b.length) return false;
+  const x = new Uint32Array(a.buffer, a.byteOffset, a.length);
+  const y = new Uint32Array(b.buffer, b.byteOffset, b.length);
+  for (let i = 0; i < x.length; i++) {
+    if (x[i] !== y[i] && !(Number.isNaN(a[i]) && Number.isNaN(b[i]))) return false;
+  }
+  return true;
+}
+
 /** A tensor as plain data. */
 export interface HostTensor {
   shape: number[];

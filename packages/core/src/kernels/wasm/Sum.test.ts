@@ -1,8 +1,10 @@
 import { beforeAll, describe, expect, test } from "bun:test";
-import { computeOn, sameBits } from "../../backend/compare.ts";
+import type { BackendWasm } from "@tensorflow/tfjs-backend-wasm";
+import { computeOn, sameBits, sameBitsOrNaN } from "../../backend/compare.ts";
 import { selectBackend } from "../../backend/select.ts";
 import { tf } from "../../tf.ts";
-import { sumConfig } from "./Sum.ts";
+import { sumConfig, sumMiddle } from "./Sum.ts";
+import { simdKernels } from "./simd/instance.ts";
 import { expectClose, randomTensor, rngFor, TEST_SEED } from "./test-cases.ts";
 
 describe("wasm Sum (a block of non-innermost axes in one pass, else the package's kernel)", () => {
@@ -56,5 +58,36 @@ describe("wasm Sum (a block of non-innermost axes in one pass, else the package'
     }
     expect(failures).toEqual([]);
     await selectBackend({ backend: "wasm", quiet: true });
+  });
+
+  test("the SIMD path (4+ inner values) is bit for bit the JavaScript one (any NaN equals any NaN), infinities included", async () => {
+    await selectBackend({ backend: "wasm", quiet: true });
+    expect(simdKernels(tf.backend() as BackendWasm)).not.toBeNull();
+    const rng = rngFor("sum-simd");
+    const before = tf.memory().numTensors;
+    const failures: string[] = [];
+    const specials = [Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY, -0, 1e30, -1e30];
+    for (const [outer, mid, inner] of [
+      [3, 500, 4],
+      [2, 300, 10],
+      [2, 37, 16],
+      [3, 41, 20],
+      [1, 7, 37],
+      [4, 0, 6],
+      [2, 1000, 5],
+    ] as [number, number, number][]) {
+      const x = rng
+        .normals(outer * mid * inner)
+        .map((v, i) => (i % 97 === 3 ? specials[rng.int(specials.length)]! : v));
+      const want = new Float32Array(outer * inner);
+      sumMiddle(x, outer, mid, inner, want);
+      const t = tf.tensor3d(x, [outer, mid, inner]);
+      const got = tf.sum(t, 1);
+      if (!sameBitsOrNaN((await got.data()) as Float32Array, want))
+        failures.push(`[${outer}, ${mid}, ${inner}]`);
+      tf.dispose([t, got]);
+    }
+    expect(failures).toEqual([]);
+    expect(tf.memory().numTensors).toBe(before);
   });
 });

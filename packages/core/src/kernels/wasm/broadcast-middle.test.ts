@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, test } from "bun:test";
-import { computeOn, sameBits } from "../../backend/compare.ts";
+import { computeOn, sameBits, sameBitsOrNaN } from "../../backend/compare.ts";
 import { selectBackend } from "../../backend/select.ts";
 import { tf } from "../../tf.ts";
 import { addConfig } from "./Add.ts";
@@ -8,16 +8,6 @@ import { multiplyConfig } from "./Multiply.ts";
 import { randomTensor, rngFor, TEST_SEED } from "./test-cases.ts";
 
 const OPS = { Add: tf.add, Multiply: tf.mul } as const;
-
-/** Bit for bit, except that any NaN equals any NaN (a NaN's sign and payload are not specified). */
-function sameBitsOrNaN(a: Float32Array, b: Float32Array): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) {
-    if (Number.isNaN(a[i]) && Number.isNaN(b[i])) continue;
-    if (!sameBits(a.subarray(i, i + 1), b.subarray(i, i + 1))) return false;
-  }
-  return true;
-}
 
 describe("wasm Add and Multiply (block-broadcast in SIMD, else the package's kernels)", () => {
   beforeAll(async () => {

@@ -21,6 +21,7 @@ export interface SimdKernels {
   swapMiddle(x: number, y: number, A: number, N: number, M: number, c: number): void;
   reverseMiddle(x: number, y: number, A: number, N: number, c: number): void;
   broadcastMiddle(op: 0 | 1, x: number, y: number, out: number, A: number, N: number, c: number): void;
+  sumMiddle(x: number, out: number, outer: number, mid: number, inner: number): void;
 }
 
 const instances = new WeakMap<WebAssembly.Memory, SimdKernels | null>();
