@@ -30,7 +30,7 @@ describe("hand-written SIMD kernels (kernels.wat)", () => {
 });
 
 describe("the SIMD kernels on the single-threaded wasm build (its own, unshared memory)", () => {
-  test("Transpose, Reverse, Add, Multiply and MaxPoolGrad give cpu's bits under --threads 1", async () => {
+  test("Transpose, Reverse, Add, Multiply, MaxPoolGrad and Sum give cpu's bits under --threads 1", async () => {
     // A fresh process: the wasm build is fixed once the backend has started.
     const script = `
       import { selectBackend, tf } from "@updates-leak/core";
@@ -49,10 +49,20 @@ describe("the SIMD kernels on the single-threaded wasm build (its own, unshared 
           tf.engine().runKernel("MaxPoolGrad", { dy, input: x, output: dy }, attrs),
         ].map((t) => t.dataSync().slice());
       };
+      // Sum over a middle axis against float32 additions in order (cpu adds in float64).
+      const xs = tf.tensor(Float32Array.from({ length: 2 * 48 * 10 }, (_, i) => Math.sin(i * 0.3) * 7), [2, 48, 10]);
+      const sumWant = new Float32Array(20);
+      const xv = xs.dataSync();
+      for (let o = 0; o < 2; o++) for (let i = 0; i < 10; i++) {
+        let acc = 0;
+        for (let m = 0; m < 48; m++) acc = Math.fround(acc + xv[(o * 48 + m) * 10 + i]);
+        sumWant[o * 10 + i] = acc;
+      }
+      const sumSame = sameBits(tf.sum(xs, 1).dataSync(), sumWant);
       const got = run();
       await selectBackend({ backend: "cpu", quiet: true });
       const want = run();
-      console.log(JSON.stringify({ build: r.wasmBuild, shared: w.wasmMemory !== undefined, same: got.map((g, i) => sameBits(g, want[i])) }));
+      console.log(JSON.stringify({ build: r.wasmBuild, shared: w.wasmMemory !== undefined, same: [...got.map((g, i) => sameBits(g, want[i])), sumSame] }));
     `;
     const proc = Bun.spawnSync(["bun", "-e", script], { cwd: import.meta.dir, stderr: "pipe" });
     const out = proc.stdout.toString().trim();
@@ -60,7 +70,7 @@ describe("the SIMD kernels on the single-threaded wasm build (its own, unshared 
     expect(JSON.parse(out.split("\n").pop()!)).toEqual({
       build: "tfjs-backend-wasm-simd.wasm",
       shared: false,
-      same: [true, true, true, true, true],
+      same: [true, true, true, true, true, true],
     });
   });
 });
