@@ -12,7 +12,7 @@
  */
 import type { BackendWasm } from "@tensorflow/tfjs-backend-wasm";
 import { tf } from "../../tf.ts";
-import { heapF32, type TensorInfo } from "./kernel-utils.ts";
+import { capturePackageKernel, heapF32, type TensorInfo } from "./kernel-utils.ts";
 import { simdKernels } from "./simd/instance.ts";
 
 export const KERNEL_NAME = "MaxPoolGrad";
@@ -161,4 +161,7 @@ export const maxPoolGradConfig: tf.KernelConfig = {
   kernelName: KERNEL_NAME,
   backendName: "wasm",
   kernelFunc: maxPoolGrad as tf.KernelFunc,
+  // Never falls back, but keeps the package's kernel runnable (its wasm function bound) for the
+  // tests and benchmarks that compare against it through runPackageKernel.
+  setupFunc: (backend) => capturePackageKernel(KERNEL_NAME).setupFunc?.(backend),
 };

@@ -52,13 +52,7 @@ export function replacingPackageKernel(
   };
 }
 
-/** Package kernels whose setup has run, per backend. */
-const setUp = new WeakMap<object, Set<string>>();
-
-/**
- * Runs the wasm package's own kernel `name` and returns its single output; runs the kernel's setup
- * first, once per backend, where the kernel we registered in its place does not (MaxPoolGrad).
- */
+/** Runs the wasm package's own kernel `name` and returns its single output. */
 export function runPackageKernel(
   name: string,
   backend: BackendWasm,
@@ -66,13 +60,6 @@ export function runPackageKernel(
   attrs: Attrs = {},
 ): TensorInfo {
   const config = capturePackageKernel(name);
-  // A kernel we replaced without keeping its setup (MaxPoolGrad) has not bound its wasm function.
-  const ready = setUp.get(backend) ?? new Set<string>();
-  if (!ready.has(name)) {
-    config.setupFunc?.(backend);
-    ready.add(name);
-    setUp.set(backend, ready);
-  }
   const out = config.kernelFunc({ inputs, backend, attrs });
   if (Array.isArray(out)) throw new Error(`tfjs-backend-wasm: kernel '${name}' returned several outputs`);
   return out;

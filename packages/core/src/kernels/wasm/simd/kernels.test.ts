@@ -35,6 +35,7 @@ describe("the SIMD kernels on the single-threaded wasm build (its own, unshared 
     const script = `
       import { selectBackend, tf } from "@updates-leak/core";
       import { sameBits } from "${new URL("../../../backend/compare.ts", import.meta.url).pathname}";
+      import { sumMiddle } from "${new URL("../Sum.ts", import.meta.url).pathname}";
       const r = await selectBackend({ backend: "wasm", threads: 1, quiet: true });
       const w = tf.backend().wasm;
       const run = () => {
@@ -52,12 +53,7 @@ describe("the SIMD kernels on the single-threaded wasm build (its own, unshared 
       // Sum over a middle axis against float32 additions in order (cpu adds in float64).
       const xs = tf.tensor(Float32Array.from({ length: 2 * 48 * 10 }, (_, i) => Math.sin(i * 0.3) * 7), [2, 48, 10]);
       const sumWant = new Float32Array(20);
-      const xv = xs.dataSync();
-      for (let o = 0; o < 2; o++) for (let i = 0; i < 10; i++) {
-        let acc = 0;
-        for (let m = 0; m < 48; m++) acc = Math.fround(acc + xv[(o * 48 + m) * 10 + i]);
-        sumWant[o * 10 + i] = acc;
-      }
+      sumMiddle(xs.dataSync(), 2, 48, 10, sumWant);
       const sumSame = sameBits(tf.sum(xs, 1).dataSync(), sumWant);
       const got = run();
       await selectBackend({ backend: "cpu", quiet: true });
