@@ -15,9 +15,9 @@
  *              DeviceRows, forward, backward, AdamStep (per-op overhead dominates them on wasm);
  *   memory     the memory-bound kernels this project replaced on wasm with hand-written SIMD
  *              (MaxPoolGrad, Transpose, Add with a broadcast bias, Sum of bias gradients, Reverse)
- *              at the engine's and
- *              training's shapes, each also run through tfjs-wasm's own kernel on wasm
- *              ("... (tfjs-wasm's kernel)"); the ours-record gets `speedup_vs_package`.
+ *              at the engine's and training's shapes, each also run through tfjs-wasm's own
+ *              kernel on wasm ("... (tfjs-wasm's kernel)"); the ours-record gets
+ *              `speedup_vs_package`. Their outputs are not read back.
  * Each run reads its outputs back, except the grouped ops' (intermediates the engine never reads,
  * up to 147 MB: `finishAndDispose` waits for them without the copy). The cpu backend (a slow reference) skips the cases that would
  * take seconds per run there: the 1024 matMul, filter gradients, the train step, the grouped ops. After all variants, each record gets `speed_vs_<first variant>`: that variant's median

@@ -2,7 +2,8 @@ import { beforeAll, describe, expect, test } from "bun:test";
 import { computeOn, sameBits } from "../../backend/compare.ts";
 import { selectBackend } from "../../backend/select.ts";
 import { tf } from "../../tf.ts";
-import { reverseConfig, reversedBlock } from "./Reverse.ts";
+import { axisBlock } from "./kernel-utils.ts";
+import { reverseConfig } from "./Reverse.ts";
 import { randomTensor, rngFor, TEST_SEED } from "./test-cases.ts";
 
 describe("wasm Reverse (a contiguous block of axes in SIMD, else the package's kernel)", () => {
@@ -10,12 +11,12 @@ describe("wasm Reverse (a contiguous block of axes in SIMD, else the package's k
     await selectBackend({ backend: "wasm", quiet: true });
   });
 
-  test("reversedBlock views the reversed axes as one flattened axis", () => {
-    expect(reversedBlock([18, 25, 20, 10], [1])).toEqual([18, 25, 200]);
-    expect(reversedBlock([2, 5, 5, 3], [1, 2])).toEqual([2, 25, 3]);
-    expect(reversedBlock([2, 5, 5, 3], [2, 1, 2])).toEqual([2, 25, 3]);
-    expect(reversedBlock([2, 5, 5, 3], [1, 3])).toBeNull();
-    expect(reversedBlock([2, 5], [])).toBeNull();
+  test("axisBlock views the reversed axes as one flattened axis", () => {
+    expect(axisBlock([18, 25, 20, 10], [1])).toEqual({ first: 1, last: 1, outer: 18, mid: 25, inner: 200 });
+    expect(axisBlock([2, 5, 5, 3], [1, 2])).toEqual({ first: 1, last: 2, outer: 2, mid: 25, inner: 3 });
+    expect(axisBlock([2, 5, 5, 3], [2, 1, 2])).toEqual({ first: 1, last: 2, outer: 2, mid: 25, inner: 3 });
+    expect(axisBlock([2, 5, 5, 3], [1, 3])).toBeNull();
+    expect(axisBlock([2, 5], [])).toBeNull();
   });
 
   test("the kernel is registered and matches cpu bit for bit on 60 random shapes and axis sets", async () => {

@@ -8,33 +8,34 @@
  */
 import type { BackendWasm } from "@tensorflow/tfjs-backend-wasm";
 import { tf } from "../../tf.ts";
-import { type KernelArgs, replacingPackageKernel, sizeOf, type TensorInfo } from "./kernel-utils.ts";
+import {
+  axisBlock,
+  type KernelArgs,
+  replacingPackageKernel,
+  sizeOf,
+  type TensorInfo,
+} from "./kernel-utils.ts";
 import { simdKernels } from "./simd/instance.ts";
 
 export const KERNEL_NAME = "Reverse";
-
-/** [A, N, c] when `dims` (normalised, deduplicated) are one contiguous block of axes; else null. */
-export function reversedBlock(
-  shape: readonly number[],
-  dims: readonly number[],
-): [number, number, number] | null {
-  const axes = [...new Set(dims)].sort((a, b) => a - b);
-  const lo = axes[0];
-  const hi = axes[axes.length - 1];
-  if (lo === undefined || hi === undefined || hi - lo + 1 !== axes.length) return null;
-  return [sizeOf(shape.slice(0, lo)), sizeOf(shape.slice(lo, hi + 1)), sizeOf(shape.slice(hi + 1))];
-}
 
 function reverse(args: KernelArgs): TensorInfo | null {
   const backend = args.backend as BackendWasm;
   const { x } = args.inputs as { x: TensorInfo };
   const { dims } = args.attrs as unknown as tf.ReverseAttrs;
   if ((x.dtype !== "float32" && x.dtype !== "int32") || sizeOf(x.shape) === 0) return null;
-  const block = reversedBlock(x.shape, tf.util.parseAxisParam(dims, x.shape));
-  const simd = block && block[2] >= 4 ? simdKernels(backend) : null;
+  const block = axisBlock(x.shape, tf.util.parseAxisParam(dims, x.shape));
+  const simd = block && block.inner >= 4 ? simdKernels(backend) : null;
   if (!block || !simd) return null;
   const out = backend.makeOutput(x.shape, x.dtype);
-  simd.reverseMiddle(backend.getMemoryOffset(x.dataId), backend.getMemoryOffset(out.dataId), ...block);
+  const { outer, mid, inner } = block;
+  simd.reverseMiddle(
+    backend.getMemoryOffset(x.dataId),
+    backend.getMemoryOffset(out.dataId),
+    outer,
+    mid,
+    inner,
+  );
   return out;
 }
 

@@ -11,7 +11,13 @@
  */
 import type { BackendWasm } from "@tensorflow/tfjs-backend-wasm";
 import { tf } from "../../tf.ts";
-import { heapF32, type KernelArgs, replacingPackageKernel, sizeOf, type TensorInfo } from "./kernel-utils.ts";
+import {
+  axisBlock,
+  heapF32,
+  type KernelArgs,
+  replacingPackageKernel,
+  type TensorInfo,
+} from "./kernel-utils.ts";
 import { simdKernels } from "./simd/instance.ts";
 
 export const KERNEL_NAME = "Sum";
@@ -39,15 +45,9 @@ function sum(args: KernelArgs): TensorInfo | null {
   const backend = args.backend as BackendWasm;
   const { x } = args.inputs as { x: TensorInfo };
   const { axis, keepDims } = args.attrs as unknown as tf.SumAttrs;
-  const rank = x.shape.length;
-  const axes = [...new Set(tf.util.parseAxisParam(axis, x.shape))].sort((a, b) => a - b);
-  const first = axes[0];
-  const last = axes[axes.length - 1];
-  if (x.dtype !== "float32" || first === undefined || last === undefined) return null;
-  if (last === rank - 1 || last - first + 1 !== axes.length) return null;
-  const outer = sizeOf(x.shape.slice(0, first));
-  const mid = sizeOf(x.shape.slice(first, last + 1));
-  const inner = sizeOf(x.shape.slice(last + 1));
+  const block = x.dtype === "float32" ? axisBlock(x.shape, tf.util.parseAxisParam(axis, x.shape)) : null;
+  if (!block || block.last === x.shape.length - 1) return null;
+  const { first, last, outer, mid, inner } = block;
   const outShape = keepDims
     ? x.shape.map((d, i) => (i >= first && i <= last ? 1 : d))
     : x.shape.filter((_, i) => i < first || i > last);

@@ -91,6 +91,27 @@ export function copyF32(
   heap.copyWithin(to, from, from + 4 * count);
 }
 
+/**
+ * `axes` (deduplicated, in any order) as one contiguous block first..last of `shape`'s axes, with
+ * the tensor viewed as [outer, mid, inner] around it; null when there are none or they leave a gap.
+ */
+export function axisBlock(
+  shape: readonly number[],
+  axes: readonly number[],
+): { first: number; last: number; outer: number; mid: number; inner: number } | null {
+  const sorted = [...new Set(axes)].sort((a, b) => a - b);
+  const first = sorted[0];
+  const last = sorted[sorted.length - 1];
+  if (first === undefined || last === undefined || last - first + 1 !== sorted.length) return null;
+  return {
+    first,
+    last,
+    outer: sizeOf(shape.slice(0, first)),
+    mid: sizeOf(shape.slice(first, last + 1)),
+    inner: sizeOf(shape.slice(last + 1)),
+  };
+}
+
 /** Product of the dimensions. */
 export function sizeOf(shape: readonly number[]): number {
   let n = 1;
