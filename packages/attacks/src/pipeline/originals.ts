@@ -37,8 +37,9 @@ export interface OriginalModel {
 }
 
 /**
- * Cache key of one original model. "v2": trained as a pair by trainModels (v1 models were trained
- * one at a time, and differ from v2 ones in the last bits).
+ * Cache key of one original model. "v3": the image models' conv blocks trained with the sparse
+ * gradient (ops/conv-pool.ts); v2 models summed their gradients densely, v1 ones were trained one
+ * at a time: each differs from the next in the last bits.
  */
 function originalKey(
   cfg: ExperimentConfig,
@@ -48,7 +49,7 @@ function originalKey(
   epochs: number,
 ) {
   return [
-    "v2",
+    "v3",
     ds.name,
     specFor(cfg.dataset).name,
     `seed${cfg.seed}`,

@@ -13,7 +13,12 @@
  * it to model-major [M*B, h, w, out] with one rank-3 transpose. On wasm that is 1.6x faster than
  * a matMul per model (their 10 output columns fill XNNPACK's tiles badly) and the same bits: each
  * output is the same k*k*C + 1 products summed in the same order; max and relu are exact.
+ *
+ * Training on wasm: a conv followed by an optional dropout2d, a 2x2 max pool and a relu (in either
+ * order) runs as one op, `groupedConvPoolRelu` (ops/conv-pool.ts), whose gradient visits only the
+ * window winners that passed the ReLU instead of convolving a mostly zero gradient.
  */
+import { convPoolFusable, groupedConvPoolRelu } from "../ops/conv-pool.ts";
 import {
   groupedConv2d,
   groupedConv2dFilterTrainable,
@@ -24,7 +29,7 @@ import {
 } from "../ops/grouped.ts";
 import { type Tensor, tf } from "../tf.ts";
 import { dropoutLayerSizes } from "./masks.ts";
-import type { ModelSpec } from "./spec.ts";
+import { layerOutputShapes, type ModelSpec } from "./spec.ts";
 
 export function batchedForward(
   spec: ModelSpec,
@@ -41,8 +46,21 @@ export function batchedForward(
   let modelsInChannels = false;
   let p = 0;
   let d = 0;
-  for (const [i, l] of spec.layers.entries()) {
+  const fusable = !shared && convPoolFusable();
+  for (let i = 0; i < spec.layers.length; i++) {
+    const l = spec.layers[i]!;
     const first = i === 0 && shared !== undefined;
+    const block = fusable && l.kind === "conv" ? convPoolBlock(spec, i) : null;
+    if (block && l.kind === "conv") {
+      // conv [dropout2d] maxpool relu (or relu maxpool) as one op with a sparse gradient.
+      const mask = block.dropout ? (masks?.[d] ?? null) : null;
+      const b = tf.reshape(weights[p + 1]!, [M, l.out]);
+      h = groupedConvPoolRelu(h, weights[p]!, b, mask, i > 0);
+      if (block.dropout) d++;
+      p += 2;
+      i = block.last;
+      continue;
+    }
     if (modelsInChannels && l.kind !== "maxpool" && l.kind !== "relu") {
       h = modelMajor(h, M);
       modelsInChannels = false;
@@ -110,6 +128,26 @@ export function batchedForward(
     }
   }
   return modelsInChannels ? modelMajor(h, M) : h;
+}
+
+/**
+ * Layers i.. as a conv block for `groupedConvPoolRelu`: the conv at i, an optional dropout2d,
+ * then a 2x2 max pool and a relu in either order, the conv's output sides even. Returns the
+ * index of the block's last layer and whether it has the dropout2d, or null.
+ */
+function convPoolBlock(spec: ModelSpec, i: number): { last: number; dropout: boolean } | null {
+  const conv = spec.layers[i];
+  if (conv?.kind !== "conv") return null;
+  let j = i + 1;
+  const dropout = spec.layers[j]?.kind === "dropout2d";
+  if (dropout) j++;
+  const a = spec.layers[j];
+  const b = spec.layers[j + 1];
+  const pool = (l: typeof a) => l?.kind === "maxpool" && l.size === 2;
+  if (!((pool(a) && b?.kind === "relu") || (a?.kind === "relu" && pool(b)))) return null;
+  const out = layerOutputShapes(spec)[i]!;
+  if (out[0]! % 2 !== 0 || out[1]! % 2 !== 0) return null;
+  return { last: j + 1, dropout };
 }
 
 /** [B, h, w, M*c] (models in the channel axis) -> [M*B, h, w, c], as one rank-3 transpose. */

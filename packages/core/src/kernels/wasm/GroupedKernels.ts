@@ -7,6 +7,8 @@
 
 import { GROUPED_CONV2D, GROUPED_MATMUL } from "../../ops/grouped.ts";
 import { tf } from "../../tf.ts";
+import { groupedConvPoolConfig } from "./GroupedConvPool.ts";
+import { groupedConvPoolGradConfig } from "./GroupedConvPoolGrad.ts";
 
 interface WasmBackendLike {
   wasm: {
@@ -154,4 +156,6 @@ export function registerGroupedWasmKernels(): void {
     backendName: "wasm",
     kernelFunc: groupedMatMul as tf.KernelFunc,
   });
+  tf.registerKernel(groupedConvPoolConfig);
+  tf.registerKernel(groupedConvPoolGradConfig);
 }

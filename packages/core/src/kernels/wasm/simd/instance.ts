@@ -22,6 +22,51 @@ export interface SimdKernels {
   reverseMiddle(x: number, y: number, A: number, N: number, c: number): void;
   broadcastMiddle(op: 0 | 1, x: number, y: number, out: number, A: number, N: number, c: number): void;
   sumMiddle(x: number, out: number, outer: number, mid: number, inner: number): void;
+  poolReluMask2x2(
+    z: number,
+    mask: number,
+    y: number,
+    idx: number,
+    GB: number,
+    ph: number,
+    pw: number,
+    O: number,
+  ): void;
+  // prettier-ignore
+  convPoolGrad(
+    dy: number,
+    y: number,
+    idx: number,
+    x: number,
+    mask: number,
+    wT: number,
+    dwT: number,
+    db: number,
+    dx: number,
+    GB: number,
+    B: number,
+    H: number,
+    W: number,
+    C: number,
+    k: number,
+    O: number,
+  ): void;
+  // prettier-ignore
+  convPoolFilterGrad5x8(
+    dy: number,
+    y: number,
+    idx: number,
+    x: number,
+    mask: number,
+    dwT: number,
+    db: number,
+    G: number,
+    B: number,
+    H: number,
+    W: number,
+    C: number,
+    O: number,
+  ): void;
 }
 
 const instances = new WeakMap<WebAssembly.Memory, SimdKernels | null>();

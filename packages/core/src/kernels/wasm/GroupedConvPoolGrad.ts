@@ -1,0 +1,130 @@
+/**
+ * `GroupedConvPoolGrad` for the wasm backend: the sparse gradient of the conv block
+ * (ops/conv-pool.ts), straight on the wasm heap.
+ *
+ * Inputs: dy [GB, ph, pw, O] (the gradient of the block's output), y and idx [GB, ph, pw, O] (the
+ * forward kernel's outputs), x [GB, H, W, C], w [G, k, k, C, O], mask [GB, O] (optional). Attr
+ * inputGrad. Outputs: dw [G, k, k, C, O], db [G, O], and with inputGrad dx [GB, H, W, C].
+ *
+ * Only window winners whose output passed the ReLU get a gradient (conv-pool.ts describes the
+ * sums). Three paths, the same bits: a filter gradient alone for 5x5 filters with rows of at most
+ * 8 values (MNIST's first layer) held in registers; the general SIMD kernel; JavaScript where
+ * WebAssembly SIMD is missing. The SIMD paths keep the filters and their gradient transposed to
+ * [G, O, k, k*C] with rows padded to whole vectors, in scratch on the heap.
+ */
+import type { BackendWasm } from "@tensorflow/tfjs-backend-wasm";
+import { GROUPED_CONV_POOL_GRAD } from "../../ops/conv-pool.ts";
+import type { tf } from "../../tf.ts";
+import { type ConvPoolDims, convPoolGradJs, transposeFilters, untransposeFilters } from "./conv-pool.ts";
+import { copyF32, heapF32, type KernelArgs, release, sizeOf, type TensorInfo } from "./kernel-utils.ts";
+import { simdKernels } from "./simd/instance.ts";
+
+function dimsOf(x: TensorInfo, w: TensorInfo): ConvPoolDims {
+  const [GB, H, W, C] = x.shape as [number, number, number, number];
+  const [G, k, , , O] = w.shape as [number, number, number, number, number];
+  return { G, B: GB / G, H, W, C, k, O };
+}
+
+function groupedConvPoolGrad(args: KernelArgs): TensorInfo[] {
+  const backend = args.backend as BackendWasm;
+  const { dy, y, idx, x, w, mask } = args.inputs as Record<string, TensorInfo | undefined>;
+  const inputGrad = args.attrs?.inputGrad === true;
+  if (!dy || !y || !idx || !x || !w) throw new Error(`${GROUPED_CONV_POOL_GRAD}: needs dy, y, idx, x and w`);
+  const d = dimsOf(x, w);
+  const kC = d.k * d.C;
+  const dw = backend.makeOutput(w.shape, "float32");
+  const db = backend.makeOutput([d.G, d.O], "float32");
+  const dx = inputGrad ? backend.makeOutput(x.shape, "float32") : null;
+  const simd = simdKernels(backend);
+  if (!simd) {
+    const wT = inputGrad ? new Float32Array(d.G * d.O * d.k * kC) : null;
+    if (wT) transposeFilters(heapF32(backend, w), d, wT);
+    const dwT = new Float32Array(d.G * d.O * d.k * kC);
+    const dbs = heapF32(backend, db);
+    dbs.fill(0);
+    const dxs = dx ? heapF32(backend, dx) : null;
+    dxs?.fill(0);
+    const idxs = backend.typedArrayFromHeap(idx) as Int32Array;
+    // prettier-ignore
+    convPoolGradJs(
+      d,
+      heapF32(backend, dy),
+      heapF32(backend, y),
+      idxs,
+      heapF32(backend, x),
+      mask ? heapF32(backend, mask) : null,
+      wT,
+      dwT,
+      dbs,
+      dxs,
+    );
+    untransposeFilters(dwT, d, heapF32(backend, dw));
+    return dx ? [dw, db, dx] : [dw, db];
+  }
+  const stride = Math.ceil(kC / 4) * 4;
+  const padded = d.G * d.O * d.k * stride;
+  const wT = inputGrad ? backend.makeOutput([padded], "float32") : null;
+  const dwT = backend.makeOutput([padded], "float32");
+  // The kernels read up to stride - k*C values past x's rows, so past x's end too: where x ends
+  // less than a vector before the heap's end, they read a copy with room after it.
+  const heapBytes = (backend.wasm as unknown as { HEAPU8: Uint8Array }).HEAPU8.byteLength;
+  const xSize = sizeOf(x.shape);
+  const xCopy =
+    backend.getMemoryOffset(x.dataId) + 4 * xSize + 16 > heapBytes
+      ? backend.makeOutput([xSize + 4], "float32")
+      : null;
+  if (xCopy) copyF32(backend, x, 0, xCopy, 0, xSize);
+  if (wT) transposeFilters(heapF32(backend, w), d, heapF32(backend, wT), stride);
+  const at = (t: TensorInfo | null | undefined) => (t ? backend.getMemoryOffset(t.dataId) : 0);
+  const xp = at(xCopy ?? x);
+  if (!inputGrad && d.k === 5 && stride === 8) {
+    // prettier-ignore
+    simd.convPoolFilterGrad5x8(
+      at(dy),
+      at(y),
+      at(idx),
+      xp,
+      at(mask),
+      at(dwT),
+      at(db),
+      d.G,
+      d.B,
+      d.H,
+      d.W,
+      d.C,
+      d.O,
+    );
+  } else {
+    heapF32(backend, dwT).fill(0);
+    heapF32(backend, db).fill(0);
+    if (dx) heapF32(backend, dx).fill(0);
+    // prettier-ignore
+    simd.convPoolGrad(
+      at(dy),
+      at(y),
+      at(idx),
+      xp,
+      at(mask),
+      at(wT),
+      at(dwT),
+      at(db),
+      at(dx),
+      d.G * d.B,
+      d.B,
+      d.H,
+      d.W,
+      d.C,
+      d.k,
+      d.O,
+    );
+  }
+  untransposeFilters(heapF32(backend, dwT), d, heapF32(backend, dw), stride);
+  release(backend, dwT, ...(wT ? [wT] : []), ...(xCopy ? [xCopy] : []));
+  return dx ? [dw, db, dx] : [dw, db];
+}
+
+export const groupedConvPoolGradConfig: tf.KernelConfig = {
+  kernelName: GROUPED_CONV_POOL_GRAD,
+  backendName: "wasm",
+  kernelFunc: groupedConvPoolGrad as unknown as tf.KernelFunc,
+};

@@ -1,0 +1,73 @@
+/**
+ * A convolution block as one op with a sparse gradient: y = relu(maxpool2x2(conv(x, w) + b)) * mask
+ * for G groups (models), each with its own filters, bias and per-(sample, channel) mask.
+ *
+ * Why: after a 2x2 max pool at most one output of the convolution in four gets a gradient, and
+ * after the ReLU fewer still (MNIST: 16% of the first layer's outputs, 9% of the second's, the
+ * second's dropout2d included). The dense backward (two grouped convolutions through XNNPACK, the
+ * max-pool gradient, transposes, a flip) spent most of a training step multiplying zeros.
+ * `GroupedConvPoolGrad` walks the pooled gradient instead and, for each window winner with a
+ * nonzero gradient v, adds v times the winner's input patch to the filter gradient and v times
+ * the filters to the input gradient: the dense sums without their zero terms, in another order,
+ * so the same values up to float32 rounding. The forward kernel, `GroupedConvPool`, records each
+ * window's winner, so the gradient needs neither the pre-pool activations nor a search.
+ *
+ * Both image architectures fit: MNIST's conv, dropout2d, maxpool, relu and CIFAR-10's conv, relu,
+ * maxpool (a ReLU and a max pool commute exactly, and so does a nonnegative per-channel scale).
+ * Used where the backend has both kernels (wasm); elsewhere the layers run one by one.
+ */
+import { type Tensor, tf } from "../tf.ts";
+
+export const GROUPED_CONV_POOL = "GroupedConvPool";
+export const GROUPED_CONV_POOL_GRAD = "GroupedConvPoolGrad";
+
+/** Whether the current backend runs the fused block. */
+export function convPoolFusable(): boolean {
+  const backend = tf.getBackend();
+  return (
+    tf.getKernel(GROUPED_CONV_POOL, backend) !== undefined &&
+    tf.getKernel(GROUPED_CONV_POOL_GRAD, backend) !== undefined
+  );
+}
+
+type CustomGradFn = Parameters<typeof tf.customGrad>[0];
+
+/**
+ * relu(maxpool2x2(conv(x, w) + b)) * mask with the sparse gradient. x [G*B, H, W, C]
+ * (group-major), w [G, k, k, C, O], b [G, O], mask [G*B, O] or null (no dropout) ->
+ * [G*B, (H-k+1)/2, (W-k+1)/2, O]; H-k+1 and W-k+1 must be even. With `inputGrad` false the
+ * input is data and gets no gradient (only w and b are differentiated).
+ */
+export function groupedConvPoolRelu(
+  x: Tensor,
+  w: Tensor,
+  b: Tensor,
+  mask: Tensor | null,
+  inputGrad: boolean,
+): Tensor {
+  const run = (xt: Tensor, wt: Tensor, bt: Tensor, save: tf.GradSaveFunc) => {
+    const inputs: tf.NamedTensorMap = mask ? { x: xt, w: wt, b: bt, mask } : { x: xt, w: wt, b: bt };
+    const [y, idx] = tf.engine().runKernel(GROUPED_CONV_POOL, inputs, {}) as [Tensor, Tensor];
+    save([xt, wt, y, idx]);
+    const gradFunc = (dy: Tensor, saved: Tensor[]): Tensor[] => {
+      const [xs, ws, ys, is] = saved as [Tensor, Tensor, Tensor, Tensor];
+      const gin: tf.NamedTensorMap = { dy, y: ys, idx: is, x: xs, w: ws };
+      if (mask) gin.mask = mask;
+      const [dw, db, dx] = tf.engine().runKernel(GROUPED_CONV_POOL_GRAD, gin, { inputGrad }) as Tensor[];
+      return inputGrad ? [dx!, dw!, db!] : [dw!, db!];
+    };
+    return { value: y, gradFunc };
+  };
+  if (inputGrad) {
+    const f = tf.customGrad(((xt: Tensor, wt: Tensor, bt: Tensor, save: tf.GradSaveFunc) =>
+      run(xt, wt, bt, save)) as unknown as CustomGradFn) as unknown as (
+      x: Tensor,
+      w: Tensor,
+      b: Tensor,
+    ) => Tensor;
+    return f(x, w, b);
+  }
+  const f = tf.customGrad(((wt: Tensor, bt: Tensor, save: tf.GradSaveFunc) =>
+    run(x, wt, bt, save)) as unknown as CustomGradFn) as unknown as (w: Tensor, b: Tensor) => Tensor;
+  return f(w, b);
+}
