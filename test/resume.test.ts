@@ -147,7 +147,7 @@ describe("an interrupted run", () => {
     const r = leak([...args, "--no-model-cache", "--attack-epochs", "3", "--run-dir", copy], tmp);
     expectOk(r);
     expect(r.stdout + r.stderr).toContain("every shard is already there: the original models are not needed");
-    expect(r.stdout + r.stderr).not.toContain("training both together");
+    expect(r.stdout + r.stderr).not.toContain("original shadow and target models: training both");
     expectSameShards(copy, refDir);
     const counts = readResult(copy).counts;
     expect(counts.shadow_shards_generated).toBe(0);

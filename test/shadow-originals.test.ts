@@ -107,7 +107,7 @@ describe.skipIf(!haveMnist)("shadow originals on real MNIST", () => {
     expect(report.originals.shadow2!.key).toContain("shadow2of2");
     expect(report.originals.shadow2!.heldOutAccuracy).toBeGreaterThan(0.5);
     expect(report.counts.shadow_shards_generated).toBe(4);
-    expect(logs.some((l) => l.includes("shadow originals 2-2: training 1 together"))).toBe(true);
+    expect(logs.some((l) => l.includes("shadow originals 2-2: training 1 (each alone"))).toBe(true);
 
     // Again, with every original cached: the same shards.
     const again = context();

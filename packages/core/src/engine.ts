@@ -20,7 +20,6 @@
  * `referenceDeltas` is the plain one-model-at-a-time path the engine is tested against.
  */
 
-import { registerGroupedWasmKernels } from "./kernels/wasm/GroupedKernels.ts";
 import { batchedForward } from "./models/batched.ts";
 import { forward, type ParamTensors, toTensors } from "./models/forward.ts";
 import { type DropoutMasks, drawMasks, hasDropout, stackedMasks } from "./models/masks.ts";
@@ -30,8 +29,6 @@ import type { Rng } from "./random.ts";
 import { type Tensor, tf } from "./tf.ts";
 import { type LabelledData, referenceUpdate, type SgdConfig } from "./train.ts";
 import { type BatchedState, lockstepStep, replicate } from "./train-batched.ts";
-
-registerGroupedWasmKernels();
 
 /** M updating sets of `setSize` samples each, concatenated: x [M*setSize, ...input], y [M*setSize]. */
 export interface UpdateSets {

@@ -16,4 +16,5 @@ export * from "./probe.ts";
 export * from "./random.ts";
 export { tf } from "./tf.ts";
 export * from "./train.ts";
+export * from "./train-alone.ts";
 export * from "./train-batched.ts";

@@ -12,6 +12,7 @@
 import { batchedForward } from "./models/batched.ts";
 import { stackedMasks } from "./models/masks.ts";
 import { allParamShapes, type ModelSpec, type Params } from "./models/spec.ts";
+import { sgdMomentumUpdate } from "./ops/sgd.ts";
 import type { Rng } from "./random.ts";
 import { type Tensor, tf } from "./tf.ts";
 import {
@@ -59,9 +60,8 @@ export function batchedSgdStep(
     };
     const g = tf.grads(loss)(state.weights);
     const v = state.velocity;
-    const nv = v ? g.map((gi, i) => tf.add(tf.mul(v[i]!, sgd.momentum), gi)) : g;
-    const nw = state.weights.map((wi, i) => tf.sub(wi, tf.mul(nv[i]!, sgd.lr)));
-    return [...nw, ...nv, perModel! as Tensor];
+    const next = state.weights.map((wi, i) => sgdMomentumUpdate(wi, g[i]!, v ? v[i]! : null, sgd));
+    return [...next.map((o) => o[0]), ...next.map((o) => o[1]), perModel! as Tensor];
   });
   const n = state.weights.length;
   return {

@@ -3,6 +3,7 @@
  * side, architecture, training config), cached through the run context's ModelCache.
  */
 import {
+  aloneParallelism,
   initParams,
   type LabelledData,
   type ModelSpec,
@@ -13,6 +14,8 @@ import {
   type SeedKey,
   SPECS,
   type TrainJob,
+  tf,
+  trainAlone,
   trainModels,
 } from "@updates-leak/core";
 import type { ExperimentConfig } from "./config.ts";
@@ -37,9 +40,9 @@ export interface OriginalModel {
 }
 
 /**
- * Cache key of one original model. "v3": the image models' conv blocks trained with the sparse
- * gradient (ops/conv-pool.ts); v2 models summed their gradients densely, v1 ones were trained one
- * at a time: each differs from the next in the last bits.
+ * Cache key of one original model. "v3": on wasm trained alone, the image models' conv blocks with
+ * the sparse gradient (core's ops/conv-pool.ts); v2 models were trained as a pair with dense
+ * gradients, v1 ones one at a time with dense gradients: each differs from the next in the last bits.
  */
 function originalKey(
   cfg: ExperimentConfig,
@@ -62,7 +65,7 @@ function originalKey(
   ].join("-");
 }
 
-/** One model of a group trained together: its cache key and its name in logs and metrics. */
+/** One model of a group of originals: its cache key and its name in logs and metrics. */
 interface GroupMember {
   key: string;
   /** E.g. "shadow": log "original shadow model", metric stage "train-shadow". */
@@ -71,10 +74,11 @@ interface GroupMember {
 
 /**
  * A group of original models: loaded from the cache when every member is there, else all trained
- * together (trainModels: one batched model of the group) and all cached. Always as a group, so a
- * model's weights never depend on the cache's state: on wasm a model trained beside others differs
- * from one trained alone in the last bits. `jobs` (one per member, in order) is called only when
- * the group is trained; `training` is then the log line and `progress` the stage name.
+ * and all cached. On wasm each is trained alone (trainAlone: in parallel worker threads on two or
+ * more threads, the same bits as one after another), elsewhere together (trainModels: one batched
+ * model of the group, which a GPU runs best). Always as a group, so a model's weights never depend
+ * on the cache's state. `jobs` (one per member, in order) is called only when the group is
+ * trained; `training` is then the log line and `progress` the stage name.
  */
 async function originalGroup(
   spec: ModelSpec,
@@ -94,9 +98,17 @@ async function originalGroup(
       key: group[i]!.key,
     }));
   }
-  ctx.log(`${text.training}, ${epochs} epochs`);
+  const wasm = tf.getBackend() === "wasm";
+  const parallel = wasm ? aloneParallelism(group.length) : group.length;
+  const how = wasm
+    ? parallel > 1
+      ? `each alone, ${parallel} at a time in worker threads`
+      : "each alone"
+    : "together";
+  ctx.log(`${text.training} (${how}), ${epochs} epochs`);
   const t0 = performance.now();
-  const params = await trainModels(spec, jobs(), { ...PAPER_SGD, epochs }, (m, p) => {
+  const train = wasm ? trainAlone : trainModels;
+  const params = await train(spec, jobs(), { ...PAPER_SGD, epochs }, (m, p) => {
     if (m === 0) ctx.progress(text.progress, p.epoch, p.epochs);
     ctx.metric({ stage: `train-${group[m]!.name}`, epoch: p.epoch, loss: p.meanLoss });
   });
@@ -112,8 +124,8 @@ function originalJob(cfg: ExperimentConfig, stream: SeedKey[], data: LabelledDat
 }
 
 /**
- * The original shadow and target models, as one group of two (`originalGroup`; trainModels takes
- * about 1.4x the time of one model on 2 wasm threads).
+ * The original shadow and target models, as one group of two (`originalGroup`; on 2 wasm threads
+ * the two train in parallel, each alone in a worker thread).
  */
 export async function originalModels(
   cfg: ExperimentConfig,
@@ -130,8 +142,8 @@ export async function originalModels(
     epochs,
     ctx,
     {
-      training: "original shadow and target models: training both together",
-      progress: "train original models (shadow and target together)",
+      training: "original shadow and target models: training both",
+      progress: "train original models (shadow and target)",
     },
   );
   return { shadow: shadow!, target: target! };
@@ -166,7 +178,7 @@ export async function extraShadowModels(
     epochs,
     ctx,
     {
-      training: `shadow originals 2-${K}: training ${K - 1} together`,
+      training: `shadow originals 2-${K}: training ${K - 1}`,
       progress: `train shadow originals 2-${K}`,
     },
   );

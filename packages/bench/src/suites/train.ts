@@ -1,14 +1,21 @@
 /**
- * The `train` suite: training time of an original (target / shadow) model with `trainModel`, and
- * of the pair the pipelines train together with `trainModels`: MNIST and CIFAR-10 on 10,000
- * samples, Insta-NY on 5,000 (one side's training set), the paper's SGD at batch 64, dropout on. By default ONE epoch is timed and the
- * paper's epochs (25 / 50 / 25) are extrapolated from it (`derived.paper_seconds_extrapolated`);
+ * The `train` suite: training time of an original (target / shadow) model with `trainModels`, for
+ * one model and for a pair in lockstep; of the pair as the pipelines train it on wasm, each model
+ * alone in a worker thread (`trainAlone`); and of the plain one-model reference, `trainModel`: MNIST and CIFAR-10 on 10,000 samples, Insta-NY on 5,000 (one
+ * side's training set), the paper's SGD at batch 64, dropout on. By default ONE epoch is timed and
+ * the paper's epochs (25 / 50 / 25) are extrapolated from it (`derived.paper_seconds_extrapolated`);
  * `--full` trains the paper's epochs and reports their real total. A short warm-up training (two
  * batches) runs first and is reported as the first-run time; an epoch expected to take under
- * 0.5 s (Insta-NY) is timed over 5 epochs instead of one, for a spread. Samples are random normals with
- * random labels: speed does not depend on the values. Timing is per epoch (runs = epochs).
+ * 0.5 s (Insta-NY) is timed over 5 epochs instead of one, for a spread.
+ *
+ * Data: the real MNIST / CIFAR-10 samples where their files are found (--data-dir or the usual
+ * places), else random normals with random labels (said in the notes); Insta-NY is its seeded
+ * synthetic stand-in. Real data matters: the conv blocks' gradient skips what the ReLU and the
+ * pools zero (ops/conv-pool.ts), so its cost follows the activations, and an MNIST model's later
+ * epochs run faster than its first (a one-epoch extrapolation overstates; --full does not).
  */
 import {
+  aloneParallelism,
   cifarCnn,
   initParams,
   instaMlp,
@@ -19,9 +26,11 @@ import {
   PAPER_SGD,
   Rng,
   tf,
+  trainAlone,
   trainModel,
   trainModels,
 } from "@updates-leak/core";
+import { loadDataset, locateDataset } from "@updates-leak/datasets";
 import { FLOP_FORMULA, trainFlopsPerSample } from "../flops.ts";
 import type { BenchRecord } from "../record.ts";
 import { round4, spreadOf } from "../stats.ts";
@@ -41,6 +50,36 @@ const SHORT_EPOCH_MS = 500;
 function randomData(spec: ModelSpec, n: number, rng: Rng): LabelledData {
   const size = spec.inputShape.reduce((a, b) => a * b, 1);
   return { x: rng.normals(n * size), y: randomLabels(rng, n, spec.numClasses), n };
+}
+
+/**
+ * Two training sets of n samples for `name` (the pair's): real samples 0..n-1 and n..2n-1 where the
+ * files are found (Insta-NY: its synthetic generator), else random ones. Returns a note on the source.
+ */
+async function benchData(
+  name: keyof typeof PAPER_EPOCHS,
+  spec: ModelSpec,
+  n: number,
+  rng: Rng,
+  dataDir: string | null,
+): Promise<{ sets: [LabelledData, LabelledData]; source: string }> {
+  const where = dataDir === null ? {} : { dataDir };
+  const real = name === "insta-ny" || locateDataset(name, where).chosen !== undefined;
+  if (!real) {
+    return {
+      sets: [randomData(spec, n, rng.fork("data")), randomData(spec, n, rng.fork("data-2"))],
+      source: `${name} files not found: random normals with random labels`,
+    };
+  }
+  const ds = await loadDataset(name === "insta-ny" ? "insta-ny-synthetic" : name, {
+    download: false,
+    ...where,
+  });
+  const take = (from: number): LabelledData => {
+    const g = ds.gather(Int32Array.from({ length: n }, (_, i) => from + i));
+    return { x: g.x, y: Int32Array.from(g.labels), n };
+  };
+  return { sets: [take(0), take(n)], source: `${ds.name} samples 0..${2 * n - 1} (${ds.source})` };
 }
 
 /** Wall and CPU milliseconds of each epoch: call `tick` at every epoch's end (starts now). */
@@ -72,23 +111,26 @@ export async function trainSuite(ctx: SuiteContext): Promise<BenchRecord[]> {
       const n = ctx.opts.smoke ? SMOKE_SAMPLES : samples;
       const paperEpochs = PAPER_EPOCHS[name];
       const rng = new Rng(`bench-train-${name}`);
-      const data = randomData(spec, n, rng.fork("data"));
       const before = tf.memory().numTensors;
       let epochs = ctx.opts.full && !ctx.opts.smoke ? paperEpochs : 1;
       const params = { dataset: name, model: spec.name, samples: n, epochs, batchSize: PAPER_SGD.batchSize };
       try {
+        const { sets, source } = await benchData(name, spec, n, rng, ctx.opts.dataDir);
+        const [data, other] = sets;
         // Two warm-up trainings on two batches: the first is the first-run time, the second
         // estimates an epoch; epochs under SHORT_EPOCH_MS are repeated (up to 5) for a spread.
-        const warm = randomData(spec, ctx.opts.smoke ? 8 : 2 * PAPER_SGD.batchSize, rng.fork("warm"));
+        const warmN = Math.min(n, ctx.opts.smoke ? 8 : 2 * PAPER_SGD.batchSize);
+        const warm: LabelledData = {
+          x: data.x.subarray(0, (warmN * data.x.length) / n),
+          y: data.y,
+          n: warmN,
+        };
         const warmUp = async () => {
           const t0 = performance.now();
-          await trainModel(
-            spec,
-            initParams(spec, rng.fork("warm-init")),
-            warm,
-            { ...PAPER_SGD, epochs: 1 },
-            rng,
-          );
+          await trainModels(spec, [{ init: initParams(spec, rng.fork("warm-init")), data: warm, rng }], {
+            ...PAPER_SGD,
+            epochs: 1,
+          });
           return performance.now() - t0;
         };
         const firstMs = await warmUp();
@@ -96,30 +138,43 @@ export async function trainSuite(ctx: SuiteContext): Promise<BenchRecord[]> {
         if (epochs === 1 && !ctx.opts.smoke && estimateMs < SHORT_EPOCH_MS) epochs = Math.min(paperEpochs, 5);
         params.epochs = epochs;
         const cfg = { ...PAPER_SGD, epochs };
-        const single = epochClock();
-        await trainModel(spec, initParams(spec, rng.fork("init")), data, cfg, rng.fork("train"), single.tick);
-        const timing = spreadOf(firstMs, single.ms, single.cpu);
+        const extrapolated =
+          epochs < paperEpochs
+            ? `paper_seconds_extrapolated: ${epochs} epoch(s) timed, ${paperEpochs} extrapolated (median epoch x ${paperEpochs})`
+            : `${epochs} epochs timed (the paper's)`;
+        const derive = (rec: BenchRecord, timing: { medianMs: number }, ms: number[]) => {
+          rec.derived.paper_epochs = paperEpochs;
+          rec.derived.paper_seconds_extrapolated = round4((timing.medianMs * paperEpochs) / 1000);
+          rec.derived.total_seconds_timed = round4(ms.reduce((a, b) => a + b, 0) / 1000);
+        };
+
+        // The pipelines' path for one model: trainModels with one job.
+        const one = epochClock();
+        await trainModels(
+          spec,
+          [{ init: initParams(spec, rng.fork("init")), data, rng: rng.fork("train") }],
+          cfg,
+          one.tick,
+        );
+        const timing = spreadOf(firstMs, one.ms, one.cpu);
         const rec = ctx.record({
-          case: `train ${name} ${n} samples`,
+          case: `train ${name} one model ${n} samples`,
           params,
           timing,
           flop: n * trainFlopsPerSample(spec),
           formula: `per epoch: N*(3F - F1); ${FLOP_FORMULA.train}`,
           rate: { unit: "samples/s", perRun: n },
           notes: [
+            "trainModels with one model (the pipelines' training path)",
+            `data: ${source}`,
             "timing is per epoch; the first-run time is a warm-up training on 2 batches",
-            epochs < paperEpochs
-              ? `paper_seconds_extrapolated: ${epochs} epoch(s) timed, ${paperEpochs} extrapolated (median epoch x ${paperEpochs})`
-              : `${epochs} epochs timed (the paper's)`,
+            extrapolated,
           ],
         });
-        rec.derived.paper_epochs = paperEpochs;
-        rec.derived.paper_seconds_extrapolated = round4((timing.medianMs * paperEpochs) / 1000);
-        rec.derived.total_seconds_timed = round4(single.ms.reduce((a, b) => a + b, 0) / 1000);
+        derive(rec, timing, one.ms);
         records.push(rec);
 
         // The pipelines' path: the shadow and target models trained together (trainModels).
-        const other = randomData(spec, n, rng.fork("data-2"));
         const jobs = [data, other].map((d, m) => ({
           init: initParams(spec, rng.fork("pair-init", m)),
           data: d,
@@ -138,19 +193,73 @@ export async function trainSuite(ctx: SuiteContext): Promise<BenchRecord[]> {
           formula: `per epoch: 2*N*(3F - F1); ${FLOP_FORMULA.train}`,
           rate: { unit: "samples/s", perRun: 2 * n },
           notes: [
-            "two models trained together by trainModels (the pipelines' original shadow and target models)",
+            "two models trained in lockstep by trainModels (the pipelines' path on webgpu and cpu)",
+            `data: ${source}`,
             "timing is per epoch; the first-run time is the single-model warm-up",
+            extrapolated,
           ],
         });
-        pair.derived.paper_epochs = paperEpochs;
-        pair.derived.paper_seconds_extrapolated = round4((pairTiming.medianMs * paperEpochs) / 1000);
+        derive(pair, pairTiming, both.ms);
         pair.derived.speedup_vs_two_single = round4((2 * timing.medianMs) / pairTiming.medianMs);
         records.push(pair);
+
+        // The pipelines' path on wasm: each model alone, in parallel worker threads (trainAlone).
+        // At least 3 epochs, so that the median epoch is not the first (which starts the workers).
+        const workers = aloneParallelism(2);
+        const aloneCfg = { ...cfg, epochs: ctx.opts.smoke ? epochs : Math.max(epochs, 3) };
+        const alone = epochClock();
+        await trainAlone(spec, jobs, aloneCfg, (m) => {
+          if (m === 0) alone.tick();
+        });
+        const aloneTiming = spreadOf(firstMs, alone.ms, alone.cpu);
+        const pairAlone = ctx.record({
+          case: `train ${name} pair alone ${n} samples each`,
+          params: { ...params, epochs: aloneCfg.epochs, models: 2, workers },
+          timing: aloneTiming,
+          flop: 2 * n * trainFlopsPerSample(spec),
+          formula: `per epoch: 2*N*(3F - F1); ${FLOP_FORMULA.train}`,
+          rate: { unit: "samples/s", perRun: 2 * n },
+          notes: [
+            workers > 1
+              ? `trainAlone: each model alone in its own worker thread (${workers} at a time, single-threaded wasm each), the pipelines' path on wasm`
+              : "trainAlone: each model alone, one after another (no worker threads on this backend or thread count)",
+            `data: ${source}`,
+            "timing is per epoch of model 0 (the first includes starting the workers; at least 3 epochs are timed)",
+            aloneCfg.epochs < paperEpochs
+              ? `paper_seconds_extrapolated: ${aloneCfg.epochs} epochs timed, ${paperEpochs} extrapolated (median epoch x ${paperEpochs})`
+              : `${aloneCfg.epochs} epochs timed (the paper's)`,
+          ],
+        });
+        derive(pairAlone, aloneTiming, alone.ms);
+        pairAlone.derived.speedup_vs_lockstep = round4(pairTiming.medianMs / aloneTiming.medianMs);
+        records.push(pairAlone);
+
+        // The plain one-model reference (trainModel: tfjs ops and their own gradients).
+        const ref = epochClock();
+        await trainModel(spec, initParams(spec, rng.fork("init")), data, cfg, rng.fork("train"), ref.tick);
+        const refTiming = spreadOf(firstMs, ref.ms, ref.cpu);
+        const reference = ctx.record({
+          case: `reference train ${name} ${n} samples`,
+          params,
+          timing: refTiming,
+          flop: n * trainFlopsPerSample(spec),
+          formula: `per epoch: N*(3F - F1); ${FLOP_FORMULA.train}`,
+          rate: { unit: "samples/s", perRun: n },
+          notes: [
+            "trainModel, the one-model reference path",
+            `data: ${source}`,
+            "timing is per epoch; the first-run time is the trainModels warm-up",
+            extrapolated,
+          ],
+        });
+        derive(reference, refTiming, ref.ms);
+        rec.derived.speedup_vs_reference = round4(refTiming.medianMs / timing.medianMs);
+        records.push(reference);
       } catch (err) {
         ctx.warn(`train: ${name} on ${v.label} failed: ${(err as Error).message}`);
         records.push(
           ctx.record({
-            case: `train ${name} ${n} samples`,
+            case: `train ${name} one model ${n} samples`,
             params,
             timing: null,
             status: "skipped",

@@ -21,7 +21,8 @@ const f32 = Math.fround;
 /**
  * z [GB, 2ph, 2pw, O] (the conv's output), mask [GB, O] or null -> y [GB, ph, pw, O] =
  * relu(window max) * mask and idx (the window's winner, 2 * row + column: the first strictly
- * greatest in row-major order; 0 where none is, all NaN or -Infinity).
+ * greatest in row-major order; 0 where none is, all NaN or -Infinity). A window holding a NaN
+ * gives y = NaN.
  */
 export function poolReluMaskJs(
   z: Float32Array,
@@ -56,7 +57,14 @@ export function poolReluMaskJs(
             best = z[i0 + zRow + O]!;
             at = 3;
           }
-          const relu = Math.max(best, 0); // best is never NaN; -0 becomes +0, as f32x4.max does
+          // A window holding a NaN gives NaN (so a diverged model's loss turns NaN); otherwise
+          // -0 becomes +0, as f32x4.max does.
+          const nan =
+            Number.isNaN(z[i0]) ||
+            Number.isNaN(z[i0 + O]) ||
+            Number.isNaN(z[i0 + zRow]) ||
+            Number.isNaN(z[i0 + zRow + O]);
+          const relu = nan ? Number.NaN : Math.max(best, 0);
           y[out] = mask ? f32(relu * mask[n * O + o]!) : relu;
           idx[out] = at;
         }

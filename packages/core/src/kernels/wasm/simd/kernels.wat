@@ -482,15 +482,16 @@
   ;; GroupedConvPool.ts: the block's pool after its convolution. z [GB, 2ph, 2pw, O] (the conv's
   ;; output with its bias), mask [GB, O] or 0 (none) -> y [GB, ph, pw, O] = relu(max of the 2x2
   ;; window) * mask and idx [GB, ph, pw, O] (i32): the window's winner, 2 * row + column, the
-  ;; first strictly greatest in row-major order (0 where none is: all NaN or -Infinity). O >= 4;
-  ;; four channels at a time, the last group moved back to O - 4 (it writes the same values).
+  ;; first strictly greatest in row-major order (0 where none is: all NaN or -Infinity). A window
+  ;; holding a NaN gives y = NaN, so that a diverged model's loss turns NaN and training stops.
+  ;; O >= 4; four channels at a time, the last group moved back to O - 4 (writing the same values).
   (func (export "poolReluMask2x2")
     (param $z i32) (param $mask i32) (param $y i32) (param $idx i32)
     (param $GB i32) (param $ph i32) (param $pw i32) (param $O i32)
     (local $n i32) (local $pi i32) (local $pj i32) (local $d i32) (local $last i32)
     (local $zO i32) (local $zRow i32) (local $p0 i32) (local $out i32) (local $mrow i32)
     (local $v v128) (local $best v128) (local $m v128) (local $at v128) (local $scale v128)
-    (local $ninf v128)
+    (local $ninf v128) (local $nan v128)
     (if (i32.or (i32.or (i32.lt_s (local.get $O) (i32.const 4)) (i32.le_s (local.get $GB) (i32.const 0)))
                 (i32.or (i32.le_s (local.get $ph) (i32.const 0)) (i32.le_s (local.get $pw) (i32.const 0))))
       (then (return)))
@@ -514,24 +515,30 @@
           (loop $channels
             (if (i32.gt_s (local.get $d) (local.get $last)) (then (local.set $d (local.get $last))))
             (local.set $v (v128.load (i32.add (local.get $z) (i32.add (local.get $p0) (local.get $d)))))
+            (local.set $nan (f32x4.ne (local.get $v) (local.get $v)))
             (local.set $m (f32x4.gt (local.get $v) (local.get $ninf)))
             (local.set $best (v128.bitselect (local.get $v) (local.get $ninf) (local.get $m)))
             (local.set $at (v128.const i32x4 0 0 0 0))
             (local.set $v (v128.load (i32.add (local.get $z) (i32.add (i32.add (local.get $p0) (local.get $zO)) (local.get $d)))))
+            (local.set $nan (v128.or (local.get $nan) (f32x4.ne (local.get $v) (local.get $v))))
             (local.set $m (f32x4.gt (local.get $v) (local.get $best)))
             (local.set $best (v128.bitselect (local.get $v) (local.get $best) (local.get $m)))
             (local.set $at (v128.bitselect (v128.const i32x4 1 1 1 1) (local.get $at) (local.get $m)))
             (local.set $v (v128.load (i32.add (local.get $z) (i32.add (i32.add (local.get $p0) (local.get $zRow)) (local.get $d)))))
+            (local.set $nan (v128.or (local.get $nan) (f32x4.ne (local.get $v) (local.get $v))))
             (local.set $m (f32x4.gt (local.get $v) (local.get $best)))
             (local.set $best (v128.bitselect (local.get $v) (local.get $best) (local.get $m)))
             (local.set $at (v128.bitselect (v128.const i32x4 2 2 2 2) (local.get $at) (local.get $m)))
             (local.set $v (v128.load (i32.add (local.get $z)
               (i32.add (i32.add (i32.add (local.get $p0) (local.get $zRow)) (local.get $zO)) (local.get $d)))))
+            (local.set $nan (v128.or (local.get $nan) (f32x4.ne (local.get $v) (local.get $v))))
             (local.set $m (f32x4.gt (local.get $v) (local.get $best)))
             (local.set $best (v128.bitselect (local.get $v) (local.get $best) (local.get $m)))
             (local.set $at (v128.bitselect (v128.const i32x4 3 3 3 3) (local.get $at) (local.get $m)))
             (if (local.get $mask)
               (then (local.set $scale (v128.load (i32.add (local.get $mrow) (local.get $d))))))
+            ;; a window with a NaN: best becomes that NaN (canonical), and relu and mask keep it NaN
+            (local.set $best (v128.bitselect (f32x4.splat (f32.const nan)) (local.get $best) (local.get $nan)))
             (v128.store (i32.add (local.get $y) (i32.add (local.get $out) (local.get $d)))
               (f32x4.mul (f32x4.max (local.get $best) (v128.const i32x4 0 0 0 0)) (local.get $scale)))
             (v128.store (i32.add (local.get $idx) (i32.add (local.get $out) (local.get $d))) (local.get $at))
