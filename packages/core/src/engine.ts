@@ -13,17 +13,20 @@
  * weights, so all M per-example gradients come from ONE batched forward/backward: gradients with
  * respect to zero "taps" added to each pre-activation give the per-example output gradients;
  * dense weight gradients are then outer products, conv filter gradients one depthwiseConv2d
- * (input channels as batch, samples as channels, output gradients as the filter).
+ * (input channels as batch, samples as channels, output gradients as the filter). Where the
+ * backend fuses conv blocks (wasm; ops/conv-pool.ts), a conv block instead takes zero taps on
+ * each sample's filters and bias, whose gradients its sparse kernel returns directly.
  * Larger sets (several SGD steps with momentum) run all models' steps together through
  * `batchedForward` (grouped ops with gradients): one forward/backward per step for the chunk.
  *
  * `referenceDeltas` is the plain one-model-at-a-time path the engine is tested against.
  */
 
-import { batchedForward } from "./models/batched.ts";
+import { batchedForward, convPoolBlock } from "./models/batched.ts";
 import { forward, type ParamTensors, toTensors } from "./models/forward.ts";
 import { type DropoutMasks, drawMasks, hasDropout, stackedMasks } from "./models/masks.ts";
 import { layerOutputShapes, type ModelSpec, type Params, paramCount } from "./models/spec.ts";
+import { convPoolFusable, convPoolReluPerSample } from "./ops/conv-pool.ts";
 import { posteriorDelta, posteriors } from "./probe.ts";
 import type { Rng } from "./random.ts";
 import { type Tensor, tf } from "./tf.ts";
@@ -211,19 +214,27 @@ export class UpdateEngine {
     const shapes = layerOutputShapes(spec);
     // Per-model masks, one sample each: stack into [M, size] per dropout layer.
     const masksJs = maskRngs ? stackedMasks(spec, 1, maskRngs) : [];
+    const fused = convPoolFusable();
     return tf.tidy(() => {
       const x = tf.tensor(sets.x, [M, ...spec.inputShape]);
       const onehot = tf.oneHot(tf.tensor1d(sets.y, "int32"), spec.numClasses);
       const masks = maskRngs ? masksJs.map((m) => tf.tensor2d(m, [M, m.length / M])) : null;
+      // Zero taps, per parametrised layer: a fused conv block's on each sample's filters and bias
+      // ([M, k, k, C, O], [M, O]); any other layer's on its pre-activation.
       const taps: Tensor[] = [];
+      const blocks = spec.layers.map((l, i) => (fused && l.kind === "conv" ? convPoolBlock(spec, i) : null));
       spec.layers.forEach((l, i) => {
-        if (l.kind === "conv" || l.kind === "dense") taps.push(tf.zeros([M, ...shapes[i]!]));
+        if (l.kind === "conv" && blocks[i])
+          taps.push(tf.zeros([M, l.k, l.k, l.in, l.out]), tf.zeros([M, l.out]));
+        else if (l.kind === "conv" || l.kind === "dense") taps.push(tf.zeros([M, ...shapes[i]!]));
       });
-      // Inputs of each parametrised layer, recorded during the forward pass.
+      // Inputs of each parametrised layer that is not a fused block, recorded during the forward pass.
       const inputs: Tensor[] = [];
       const lossFn = (...t: Tensor[]) => {
         inputs.length = 0;
-        const logits = forward(spec, this.original, x, masks, t, inputs);
+        const logits = fused
+          ? tappedForward(spec, this.original, x, masks, t, inputs, blocks)
+          : forward(spec, this.original, x, masks, t, inputs);
         return tf.losses.softmaxCrossEntropy(
           onehot,
           logits,
@@ -237,23 +248,28 @@ export class UpdateEngine {
       const out: Tensor[] = [];
       let p = 0;
       let t = 0;
-      for (const l of spec.layers) {
+      let r = 0;
+      for (const [i, l] of spec.layers.entries()) {
         if (l.kind !== "conv" && l.kind !== "dense") continue;
-        const a = inputs[t]!;
-        const g = dz[t]!;
         let gw: Tensor;
         let gb: Tensor;
-        if (l.kind === "dense") {
-          gw = tf.mul(tf.reshape(a, [M, l.in, 1]), tf.reshape(g, [M, 1, l.out]));
-          gb = g;
+        if (blocks[i]) {
+          gw = dz[t++]!;
+          gb = dz[t++]!;
         } else {
-          gw = perExampleConvFilterGrad(a, g, l.k);
-          gb = tf.sum(g, [1, 2]);
+          const a = inputs[r++]!;
+          const g = dz[t++]!;
+          if (l.kind === "dense") {
+            gw = tf.mul(tf.reshape(a, [M, l.in, 1]), tf.reshape(g, [M, 1, l.out]));
+            gb = g;
+          } else {
+            gw = perExampleConvFilterGrad(a, g, l.k);
+            gb = tf.sum(g, [1, 2]);
+          }
         }
         out.push(tf.sub(tf.expandDims(this.original[p]!, 0), tf.mul(gw, lr)));
         out.push(tf.sub(tf.expandDims(this.original[p + 1]!, 0), tf.mul(gb, lr)));
         p += 2;
-        t++;
       }
       tf.dispose(inputs);
       return out;
@@ -293,6 +309,71 @@ export class UpdateEngine {
     const prob = tf.softmax(logits); // [M, B, N]
     return tf.reshape(tf.sub(tf.expandDims(this.p0, 0), prob), [M, this.nProbes * this.spec.numClasses]);
   }
+}
+
+/**
+ * `forward` (models/forward.ts) for the single-sample updates where conv blocks fuse: the block
+ * starting at layer i (`blocks[i]`) is `convPoolReluPerSample` with the next two taps on each
+ * sample's filters and bias; any other conv or dense layer gets the next tap on its pre-activation
+ * and its input recorded. Same values as `forward`, up to float32 rounding.
+ */
+function tappedForward(
+  spec: ModelSpec,
+  params: ParamTensors,
+  x: Tensor,
+  masks: Tensor[] | null,
+  taps: Tensor[],
+  record: Tensor[],
+  blocks: ({ last: number; dropout: boolean } | null)[],
+): Tensor {
+  let h = x;
+  let p = 0;
+  let d = 0;
+  let t = 0;
+  for (let i = 0; i < spec.layers.length; i++) {
+    const l = spec.layers[i]!;
+    const block = blocks[i];
+    if (block && l.kind === "conv") {
+      const mask = block.dropout && masks ? masks[d]! : null;
+      h = convPoolReluPerSample(h, params[p]!, params[p + 1]!, mask, taps[t]!, taps[t + 1]!, i > 0);
+      if (block.dropout) d++;
+      p += 2;
+      t += 2;
+      i = block.last;
+      continue;
+    }
+    switch (l.kind) {
+      case "conv":
+      case "dense": {
+        record.push(tf.keep(h));
+        const z =
+          l.kind === "conv"
+            ? tf.conv2d(h as tf.Tensor4D, params[p]! as tf.Tensor4D, 1, "valid")
+            : tf.matMul(h as tf.Tensor2D, params[p]! as tf.Tensor2D);
+        h = tf.add(tf.add(z, params[p + 1]!), taps[t++]!);
+        p += 2;
+        break;
+      }
+      case "maxpool":
+        h = tf.maxPool(h as tf.Tensor4D, l.size, l.size, "valid");
+        break;
+      case "relu":
+        h = tf.relu(h);
+        break;
+      case "flatten":
+        h = tf.reshape(h, [h.shape[0]!, -1]);
+        break;
+      case "dropout2d":
+        if (masks) h = tf.mul(h, tf.reshape(masks[d]!, [-1, 1, 1, masks[d]!.shape[1]!]));
+        d++;
+        break;
+      case "dropout":
+        if (masks) h = tf.mul(h, masks[d]!);
+        d++;
+        break;
+    }
+  }
+  return h;
 }
 
 /**

@@ -140,7 +140,7 @@ export function batchedForward(
  * then a 2x2 max pool and a relu in either order, the conv's output sides even. Returns the
  * index of the block's last layer and whether it has the dropout2d, or null.
  */
-function convPoolBlock(spec: ModelSpec, i: number): { last: number; dropout: boolean } | null {
+export function convPoolBlock(spec: ModelSpec, i: number): { last: number; dropout: boolean } | null {
   const conv = spec.layers[i];
   if (conv?.kind !== "conv") return null;
   let j = i + 1;

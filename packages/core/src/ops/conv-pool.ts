@@ -71,3 +71,53 @@ export function groupedConvPoolRelu(
     run(x, wt, bt, save)) as unknown as CustomGradFn) as unknown as (w: Tensor, b: Tensor) => Tensor;
   return f(w, b);
 }
+
+/**
+ * The block with ONE set of filters w [k, k, C, O] and bias b [O] for all M samples x [M, H, W, C]
+ * (mask [M, O] or null), differentiated per sample: `tapW` [M, k, k, C, O] and `tapB` [M, O] are
+ * zeros added to sample m's filters and bias, so their gradients are the per-sample gradients of
+ * the filters and bias (the engine's single-sample updates: each sample updates its own copy of
+ * one model). With `inputGrad` x gets its gradient too. Returns [M, (H-k+1)/2, (W-k+1)/2, O].
+ */
+export function convPoolReluPerSample(
+  x: Tensor,
+  w: Tensor,
+  b: Tensor,
+  mask: Tensor | null,
+  tapW: Tensor,
+  tapB: Tensor,
+  inputGrad: boolean,
+): Tensor {
+  const M = x.shape[0]!;
+  const [k, , C, O] = w.shape as [number, number, number, number];
+  if (tapW.shape.join() !== [M, k, k, C, O].join() || tapB.shape.join() !== [M, O].join()) {
+    throw new Error(
+      `convPoolReluPerSample: taps [${tapW.shape}] and [${tapB.shape}] must be [${[M, k, k, C, O]}] and [${[M, O]}]`,
+    );
+  }
+  const run = (xt: Tensor, save: tf.GradSaveFunc) => {
+    // The taps are zero: the value is the block with the shared filters, one group of M samples.
+    const w1 = tf.reshape(w, [1, k, k, C, O]);
+    const inputs: tf.NamedTensorMap = { x: xt, w: w1, b: tf.reshape(b, [1, O]) };
+    if (mask) inputs.mask = mask;
+    const [y, idx] = tf.engine().runKernel(GROUPED_CONV_POOL, inputs, {}) as [Tensor, Tensor];
+    save([xt, w1, y, idx]);
+    const gradFunc = (dy: Tensor, saved: Tensor[]): Tensor[] => {
+      const [xs, ws, ys, is] = saved as [Tensor, Tensor, Tensor, Tensor];
+      const gin: tf.NamedTensorMap = { dy, y: ys, idx: is, x: xs, w: ws };
+      if (mask) gin.mask = mask;
+      const attrs = { inputGrad, groups: M };
+      const [dw, db, dx] = tf.engine().runKernel(GROUPED_CONV_POOL_GRAD, gin, attrs) as Tensor[];
+      return inputGrad ? [dx!, dw!, db!] : [dw!, db!];
+    };
+    return { value: y, gradFunc };
+  };
+  if (inputGrad) {
+    const f = tf.customGrad(((xt: Tensor, _tw: Tensor, _tb: Tensor, save: tf.GradSaveFunc) =>
+      run(xt, save)) as unknown as CustomGradFn) as unknown as (x: Tensor, tw: Tensor, tb: Tensor) => Tensor;
+    return f(x, tapW, tapB);
+  }
+  const f = tf.customGrad(((_tw: Tensor, _tb: Tensor, save: tf.GradSaveFunc) =>
+    run(x, save)) as unknown as CustomGradFn) as unknown as (tw: Tensor, tb: Tensor) => Tensor;
+  return f(tapW, tapB);
+}

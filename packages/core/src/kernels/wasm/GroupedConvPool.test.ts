@@ -71,7 +71,7 @@ describe("conv block kernels: SIMD equals JavaScript bit for bit", () => {
     expect(tf.memory().numTensors).toBe(before);
   });
 
-  const gradCases: (ConvPoolDims & { mask: boolean; inputGrad: boolean })[] = [
+  const gradCases: (ConvPoolDims & { mask: boolean; inputGrad: boolean; shared?: boolean })[] = [
     // 5x5 filters, one channel, no input gradient: the register path (MNIST's first layer)
     { G: 2, B: 3, H: 28, W: 28, C: 1, k: 5, O: 10, mask: false, inputGrad: false },
     { G: 1, B: 2, H: 10, W: 14, C: 1, k: 5, O: 3, mask: true, inputGrad: false },
@@ -80,10 +80,13 @@ describe("conv block kernels: SIMD equals JavaScript bit for bit", () => {
     { G: 3, B: 2, H: 14, W: 10, C: 3, k: 5, O: 6, mask: false, inputGrad: false },
     { G: 2, B: 2, H: 10, W: 10, C: 1, k: 5, O: 7, mask: true, inputGrad: true },
     { G: 1, B: 4, H: 9, W: 11, C: 2, k: 4, O: 4, mask: false, inputGrad: true },
+    // one set of filters for every group (w [1, ...], attr groups): per-sample gradients
+    { G: 5, B: 1, H: 12, W: 12, C: 10, k: 5, O: 20, mask: true, inputGrad: true, shared: true },
+    { G: 4, B: 1, H: 28, W: 28, C: 1, k: 5, O: 10, mask: false, inputGrad: false, shared: true },
   ];
   for (const c of gradCases) {
     const path = !c.inputGrad && c.k === 5 && c.k * c.C <= 8 ? "register" : "general";
-    test(`GroupedConvPoolGrad, ${path} path: G${c.G} B${c.B} ${c.H}x${c.W}x${c.C}, k${c.k}, O${c.O}, mask=${c.mask}, input gradient=${c.inputGrad}`, async () => {
+    test(`GroupedConvPoolGrad, ${path} path: G${c.G} B${c.B} ${c.H}x${c.W}x${c.C}, k${c.k}, O${c.O}, mask=${c.mask}, input gradient=${c.inputGrad}${c.shared ? ", shared filters" : ""}`, async () => {
       const rng = rngFor(`conv-pool-grad-${JSON.stringify(c)}`);
       const GB = c.G * c.B;
       const [ph, pw] = [(c.H - c.k + 1) / 2, (c.W - c.k + 1) / 2];
@@ -93,7 +96,7 @@ describe("conv block kernels: SIMD equals JavaScript bit for bit", () => {
         y: rng.normals(nOut).map((v) => (v > -0.3 ? Math.abs(v) + 0.1 : v > -0.6 ? 0 : -0)),
         idx: Int32Array.from({ length: nOut }, () => rng.int(4)),
         x: rng.normals(GB * c.H * c.W * c.C),
-        w: rng.normals(c.G * c.k * c.k * c.C * c.O),
+        w: rng.normals((c.shared ? 1 : c.G) * c.k * c.k * c.C * c.O),
         mask: rng.normals(GB * c.O).map((v) => (v > 0 ? 2 : 0)),
       };
       const before = tf.memory().numTensors;
@@ -102,13 +105,20 @@ describe("conv block kernels: SIMD equals JavaScript bit for bit", () => {
         y: tf.tensor(host.y, [GB, ph, pw, c.O]),
         idx: tf.tensor(host.idx, [GB, ph, pw, c.O], "int32"),
         x: tf.tensor(host.x, [GB, c.H, c.W, c.C]),
-        w: tf.tensor(host.w, [c.G, c.k, c.k, c.C, c.O]),
+        w: tf.tensor(host.w, [c.shared ? 1 : c.G, c.k, c.k, c.C, c.O]),
         ...(c.mask ? { mask: tf.tensor(host.mask, [GB, c.O]) } : {}),
       };
-      const got = tf.engine().runKernel(GROUPED_CONV_POOL_GRAD, t, { inputGrad: c.inputGrad }) as tf.Tensor[];
+      const attrs: tf.NamedAttrMap = c.shared
+        ? { inputGrad: c.inputGrad, groups: c.G }
+        : { inputGrad: c.inputGrad };
+      const got = tf.engine().runKernel(GROUPED_CONV_POOL_GRAD, t, attrs) as tf.Tensor[];
       const filterSize = c.G * c.O * c.k * c.k * c.C;
       const wT = new Float32Array(filterSize);
-      transposeFilters(host.w, c, wT);
+      // Shared filters: every group's transposed filters are the one set's.
+      const wAll = c.shared
+        ? Float32Array.from({ length: filterSize }, (_, i) => host.w[i % host.w.length]!)
+        : host.w;
+      transposeFilters(wAll, c, wT);
       const dwT = new Float32Array(filterSize);
       const db = new Float32Array(c.G * c.O);
       const dx = c.inputGrad ? new Float32Array(host.x.length) : null;

@@ -3,8 +3,9 @@
  * (ops/conv-pool.ts), straight on the wasm heap.
  *
  * Inputs: dy [GB, ph, pw, O] (the gradient of the block's output), y and idx [GB, ph, pw, O] (the
- * forward kernel's outputs), x [GB, H, W, C], w [G, k, k, C, O], mask [GB, O] (optional). Attr
- * inputGrad. Outputs: dw [G, k, k, C, O], db [G, O], and with inputGrad dx [GB, H, W, C].
+ * forward kernel's outputs), x [GB, H, W, C], w [G, k, k, C, O] (or [1, ...]: one set of filters
+ * for all groups), mask [GB, O] (optional). Attrs inputGrad, groups (G; default w's first axis).
+ * Outputs: dw [G, k, k, C, O], db [G, O], and with inputGrad dx [GB, H, W, C].
  *
  * Only window winners whose output passed the ReLU get a gradient (conv-pool.ts describes the
  * sums). Three paths, the same bits: a filter gradient alone for 5x5 filters with rows of at most
@@ -19,10 +20,35 @@ import { type ConvPoolDims, convPoolGradJs, transposeFilters, untransposeFilters
 import { copyF32, heapF32, type KernelArgs, release, sizeOf, type TensorInfo } from "./kernel-utils.ts";
 import { simdKernels } from "./simd/instance.ts";
 
-function dimsOf(x: TensorInfo, w: TensorInfo): ConvPoolDims {
+/**
+ * The sizes, from x and w and the attr `groups` (default: w's first axis). w may hold one set of
+ * filters for all groups (w [1, ...] with groups > 1: each sample its own group, one model's
+ * filters; the per-sample gradients of the engine's single-sample updates).
+ */
+function dimsOf(
+  x: TensorInfo,
+  w: TensorInfo,
+  groups: number | undefined,
+): ConvPoolDims & { shared: boolean } {
   const [GB, H, W, C] = x.shape as [number, number, number, number];
-  const [G, k, , , O] = w.shape as [number, number, number, number, number];
-  return { G, B: GB / G, H, W, C, k, O };
+  const [wG, k, , , O] = w.shape as [number, number, number, number, number];
+  const G = groups ?? wG;
+  if (!Number.isInteger(G) || G < 1 || GB % G !== 0 || (wG !== G && wG !== 1)) {
+    throw new Error(`${GROUPED_CONV_POOL_GRAD}: x [${x.shape}] and w [${w.shape}] do not fit ${G} groups`);
+  }
+  return { G, B: GB / G, H, W, C, k, O, shared: wG !== G };
+}
+
+/** wT [G, O, k, stride] from w: transposed, then copied to every group where w is shared. */
+function fillTransposed(
+  w: Float32Array,
+  d: ConvPoolDims & { shared: boolean },
+  out: Float32Array,
+  stride: number,
+): void {
+  transposeFilters(w, d.shared ? { ...d, G: 1 } : d, out, stride);
+  const per = d.O * d.k * stride;
+  if (d.shared) for (let g = 1; g < d.G; g++) out.copyWithin(g * per, 0, per);
 }
 
 function groupedConvPoolGrad(args: KernelArgs): TensorInfo[] {
@@ -30,15 +56,15 @@ function groupedConvPoolGrad(args: KernelArgs): TensorInfo[] {
   const { dy, y, idx, x, w, mask } = args.inputs as Record<string, TensorInfo | undefined>;
   const inputGrad = args.attrs?.inputGrad === true;
   if (!dy || !y || !idx || !x || !w) throw new Error(`${GROUPED_CONV_POOL_GRAD}: needs dy, y, idx, x and w`);
-  const d = dimsOf(x, w);
+  const d = dimsOf(x, w, args.attrs?.groups as number | undefined);
   const kC = d.k * d.C;
-  const dw = backend.makeOutput(w.shape, "float32");
+  const dw = backend.makeOutput([d.G, d.k, d.k, d.C, d.O], "float32");
   const db = backend.makeOutput([d.G, d.O], "float32");
   const dx = inputGrad ? backend.makeOutput(x.shape, "float32") : null;
   const simd = simdKernels(backend);
   if (!simd) {
     const wT = inputGrad ? new Float32Array(d.G * d.O * d.k * kC) : null;
-    if (wT) transposeFilters(heapF32(backend, w), d, wT);
+    if (wT) fillTransposed(heapF32(backend, w), d, wT, kC);
     const dwT = new Float32Array(d.G * d.O * d.k * kC);
     const dbs = heapF32(backend, db);
     dbs.fill(0);
@@ -74,7 +100,7 @@ function groupedConvPoolGrad(args: KernelArgs): TensorInfo[] {
       ? backend.makeOutput([xSize + 4], "float32")
       : null;
   if (xCopy) copyF32(backend, x, 0, xCopy, 0, xSize);
-  if (wT) transposeFilters(heapF32(backend, w), d, heapF32(backend, wT), stride);
+  if (wT) fillTransposed(heapF32(backend, w), d, heapF32(backend, wT), stride);
   const at = (t: TensorInfo | null | undefined) => (t ? backend.getMemoryOffset(t.dataId) : 0);
   const xp = at(xCopy ?? x);
   if (!inputGrad && d.k === 5 && stride === 8) {
