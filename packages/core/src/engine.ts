@@ -23,7 +23,7 @@
  */
 
 import { batchedForward, convPoolBlock } from "./models/batched.ts";
-import { forward, type ParamTensors, toTensors } from "./models/forward.ts";
+import { forward, type ParamTensors, toTensors, unparametrisedLayer } from "./models/forward.ts";
 import { type DropoutMasks, drawMasks, hasDropout, stackedMasks } from "./models/masks.ts";
 import { layerOutputShapes, type ModelSpec, type Params, paramCount } from "./models/spec.ts";
 import { convPoolFusable, convPoolReluPerSample } from "./ops/conv-pool.ts";
@@ -354,23 +354,11 @@ function tappedForward(
         p += 2;
         break;
       }
-      case "maxpool":
-        h = tf.maxPool(h as tf.Tensor4D, l.size, l.size, "valid");
-        break;
-      case "relu":
-        h = tf.relu(h);
-        break;
-      case "flatten":
-        h = tf.reshape(h, [h.shape[0]!, -1]);
-        break;
-      case "dropout2d":
-        if (masks) h = tf.mul(h, tf.reshape(masks[d]!, [-1, 1, 1, masks[d]!.shape[1]!]));
-        d++;
-        break;
-      case "dropout":
-        if (masks) h = tf.mul(h, masks[d]!);
-        d++;
-        break;
+      default: {
+        const dropout = l.kind === "dropout2d" || l.kind === "dropout";
+        h = unparametrisedLayer(l, h, dropout && masks ? masks[d]! : null);
+        if (dropout) d++;
+      }
     }
   }
   return h;

@@ -3,8 +3,7 @@
  * `masks` null means inference mode (dropout off).
  */
 import { type Tensor, tf } from "../tf.ts";
-import { dropoutLayerSizes } from "./masks.ts";
-import type { ModelSpec } from "./spec.ts";
+import type { Layer, ModelSpec } from "./spec.ts";
 
 /** Parameter tensors of one model in `allParamShapes` order. */
 export type ParamTensors = Tensor[];
@@ -38,7 +37,6 @@ export function forward(
   let p = 0;
   let d = 0;
   let t = 0;
-  const sizes = dropoutLayerSizes(spec);
   for (const l of spec.layers) {
     switch (l.kind) {
       case "conv": {
@@ -55,28 +53,35 @@ export function forward(
         if (taps) h = tf.add(h, taps[t++]!);
         break;
       }
-      case "maxpool":
-        h = tf.maxPool(h as tf.Tensor4D, l.size, l.size, "valid");
-        break;
-      case "relu":
-        h = tf.relu(h);
-        break;
-      case "flatten":
-        h = tf.reshape(h, [h.shape[0]!, -1]);
-        break;
-      case "dropout2d": {
-        if (masks) h = tf.mul(h, tf.reshape(masks[d]!, [-1, 1, 1, sizes[d]!]));
-        d++;
-        break;
-      }
-      case "dropout": {
-        if (masks) h = tf.mul(h, masks[d]!);
-        d++;
-        break;
+      default: {
+        const dropout = l.kind === "dropout2d" || l.kind === "dropout";
+        h = unparametrisedLayer(l, h, dropout && masks ? masks[d]! : null);
+        if (dropout) d++;
       }
     }
   }
   return h;
+}
+
+/**
+ * A layer without parameters on one model's activations [B, ...]: `mask` is the dropout layer's
+ * [B, size] mask (null: dropout off; ignored by other layers).
+ */
+export function unparametrisedLayer(l: Layer, h: Tensor, mask: Tensor | null): Tensor {
+  switch (l.kind) {
+    case "maxpool":
+      return tf.maxPool(h as tf.Tensor4D, l.size, l.size, "valid");
+    case "relu":
+      return tf.relu(h);
+    case "flatten":
+      return tf.reshape(h, [h.shape[0]!, -1]);
+    case "dropout2d":
+      return mask ? tf.mul(h, tf.reshape(mask, [-1, 1, 1, mask.shape[1]!])) : h;
+    case "dropout":
+      return mask ? tf.mul(h, mask) : h;
+    default:
+      throw new Error(`unparametrisedLayer: a ${l.kind} layer has parameters`);
+  }
 }
 
 /** Mean softmax cross-entropy of logits [B, K] against integer labels. */

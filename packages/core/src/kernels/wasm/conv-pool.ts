@@ -73,6 +73,27 @@ export function poolReluMaskJs(
   }
 }
 
+/**
+ * Copies between filters [G, k, k, C, O] and their transposed layout [G, O, k, stride] (rows of
+ * k*C values, `stride` apart): `toT` true fills `t` from `w`, false fills `w` from `t`.
+ */
+function mapFilters(w: Float32Array, t: Float32Array, d: ConvPoolDims, stride: number, toT: boolean): void {
+  const { G, k, C, O } = d;
+  const kC = k * C;
+  for (let g = 0; g < G; g++) {
+    for (let ky = 0; ky < k; ky++) {
+      for (let c = 0; c < kC; c++) {
+        const wi = ((g * k + ky) * kC + c) * O;
+        for (let o = 0; o < O; o++) {
+          const ti = ((g * O + o) * k + ky) * stride + c;
+          if (toT) t[ti] = w[wi + o]!;
+          else w[wi + o] = t[ti]!;
+        }
+      }
+    }
+  }
+}
+
 /** w [G, k, k, C, O] -> wT [G, O, k, stride] (rows of k*C values, `stride` apart). */
 export function transposeFilters(
   w: Float32Array,
@@ -80,16 +101,7 @@ export function transposeFilters(
   out: Float32Array,
   stride = d.k * d.C,
 ): void {
-  const { G, k, C, O } = d;
-  const kC = k * C;
-  for (let g = 0; g < G; g++) {
-    for (let ky = 0; ky < k; ky++) {
-      for (let t = 0; t < kC; t++) {
-        const src = ((g * k + ky) * kC + t) * O;
-        for (let o = 0; o < O; o++) out[((g * O + o) * k + ky) * stride + t] = w[src + o]!;
-      }
-    }
-  }
+  mapFilters(w, out, d, stride, true);
 }
 
 /** dwT [G, O, k, stride] (rows of k*C values, `stride` apart) -> dw [G, k, k, C, O]. */
@@ -99,16 +111,7 @@ export function untransposeFilters(
   out: Float32Array,
   stride = d.k * d.C,
 ): void {
-  const { G, k, C, O } = d;
-  const kC = k * C;
-  for (let g = 0; g < G; g++) {
-    for (let ky = 0; ky < k; ky++) {
-      for (let t = 0; t < kC; t++) {
-        const dst = ((g * k + ky) * kC + t) * O;
-        for (let o = 0; o < O; o++) out[dst + o] = dwT[((g * O + o) * k + ky) * stride + t]!;
-      }
-    }
-  }
+  mapFilters(out, dwT, d, stride, false);
 }
 
 /**
