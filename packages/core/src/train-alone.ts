@@ -41,7 +41,7 @@ function trainInWorker(
       worker.terminate();
       live.delete(worker);
       if (r.kind === "done") resolve(r.params);
-      else reject(r.nonFinite ? new NonFiniteLossError(r.message) : new Error(r.message));
+      else reject(r.nonFinite ? new NonFiniteLossError(r.nonFinite) : new Error(r.message));
     };
     worker.onerror = (e) => {
       worker.terminate();
@@ -74,10 +74,10 @@ export async function trainAlone(
   onEpoch?: (model: number, p: TrainProgress) => void,
 ): Promise<Params[]> {
   const M = jobs.length;
+  // Each model trains as model 0 of 1; a failure names it in the whole group.
   const rename = (m: number) => (err: unknown) => {
-    if (err instanceof NonFiniteLossError) {
-      throw new NonFiniteLossError(err.message.replace("(model 0 of 1)", `(model ${m} of ${M})`));
-    }
+    if (err instanceof NonFiniteLossError)
+      throw new NonFiniteLossError({ ...err.where, model: m, models: M });
     throw err;
   };
   const parallel = aloneParallelism(M);

@@ -172,9 +172,16 @@ export async function trainModels(
         steps++;
         for (let m = 0; m < M; m++) {
           if (!Number.isFinite(losses[m]!)) {
-            throw new NonFiniteLossError(
-              `training ${spec.name} (model ${m} of ${M}): loss is ${losses[m]} at epoch ${epoch}, step ${steps} (batch starting at sample ${start})`,
-            );
+            const where = {
+              spec: spec.name,
+              loss: losses[m]!,
+              epoch,
+              step: steps,
+              start,
+              model: m,
+              models: M,
+            };
+            throw new NonFiniteLossError(where);
           }
           lossSums[m]! += losses[m]!;
         }

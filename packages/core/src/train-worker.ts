@@ -6,7 +6,7 @@
 import { selectBackend } from "./backend/select.ts";
 import type { ModelSpec } from "./models/spec.ts";
 import { Rng } from "./random.ts";
-import { NonFiniteLossError, type TrainConfig, type TrainProgress } from "./train.ts";
+import { type NonFiniteLoss, NonFiniteLossError, type TrainConfig, type TrainProgress } from "./train.ts";
 import { trainModels } from "./train-batched.ts";
 
 export interface TrainWorkerRequest {
@@ -24,7 +24,7 @@ export interface TrainWorkerRequest {
 export type TrainWorkerReply =
   | ({ kind: "epoch" } & TrainProgress)
   | { kind: "done"; params: Float32Array[] }
-  | { kind: "error"; message: string; nonFinite: boolean };
+  | { kind: "error"; message: string; nonFinite: NonFiniteLoss | null };
 
 declare const self: Worker;
 
@@ -45,7 +45,7 @@ self.onmessage = async (event: MessageEvent<TrainWorkerRequest>) => {
     const reply: TrainWorkerReply = {
       kind: "error",
       message: (err as Error).message,
-      nonFinite: err instanceof NonFiniteLossError,
+      nonFinite: err instanceof NonFiniteLossError ? err.where : null,
     };
     self.postMessage(reply);
   }

@@ -33,7 +33,28 @@ export interface LabelledData {
   n: number;
 }
 
-export class NonFiniteLossError extends Error {}
+/** Where a training loss turned NaN or infinite; `model` of `models` when several train together. */
+export interface NonFiniteLoss {
+  spec: string;
+  loss: number;
+  epoch: number;
+  step: number;
+  /** The batch's first sample. */
+  start: number;
+  model?: number;
+  models?: number;
+}
+
+/** A NaN or infinite training loss, its place in `where` and named in the message. */
+export class NonFiniteLossError extends Error {
+  constructor(readonly where: NonFiniteLoss) {
+    const { spec, loss, epoch, step, start, model, models } = where;
+    const which = model === undefined ? "" : ` (model ${model} of ${models})`;
+    super(
+      `training ${spec}${which}: loss is ${loss} at epoch ${epoch}, step ${step} (batch starting at sample ${start})`,
+    );
+  }
+}
 
 /** Copies rows `idx` of `data` into one batch tensor pair. */
 export function gatherBatch(spec: ModelSpec, data: LabelledData, idx: ArrayLike<number>): [Tensor, Tensor] {
@@ -109,9 +130,7 @@ export async function trainModel(
         step.loss.dispose();
         steps++;
         if (!Number.isFinite(loss)) {
-          throw new NonFiniteLossError(
-            `training ${spec.name}: loss is ${loss} at epoch ${epoch}, step ${steps} (batch starting at sample ${start})`,
-          );
+          throw new NonFiniteLossError({ spec: spec.name, loss, epoch, step: steps, start });
         }
         lossSum += loss;
       }

@@ -138,14 +138,39 @@ export async function trainSuite(ctx: SuiteContext): Promise<BenchRecord[]> {
         if (epochs === 1 && !ctx.opts.smoke && estimateMs < SHORT_EPOCH_MS) epochs = Math.min(paperEpochs, 5);
         params.epochs = epochs;
         const cfg = { ...PAPER_SGD, epochs };
-        const extrapolated =
-          epochs < paperEpochs
-            ? `paper_seconds_extrapolated: ${epochs} epoch(s) timed, ${paperEpochs} extrapolated (median epoch x ${paperEpochs})`
-            : `${epochs} epochs timed (the paper's)`;
-        const derive = (rec: BenchRecord, timing: { medianMs: number }, ms: number[]) => {
+        // One record per case: `models` models of n samples each, timed per epoch by `clock`
+        // over `timedEpochs`; the paper's epochs extrapolated from the median epoch.
+        const record = (
+          name: string,
+          models: number,
+          clock: ReturnType<typeof epochClock>,
+          timedEpochs: number,
+          extra: Record<string, unknown>,
+          what: string,
+          timingNote: string,
+        ) => {
+          const timing = spreadOf(firstMs, clock.ms, clock.cpu);
+          const rec = ctx.record({
+            case: name,
+            params: { ...params, epochs: timedEpochs, ...extra },
+            timing,
+            flop: models * n * trainFlopsPerSample(spec),
+            formula: `per epoch: ${models > 1 ? `${models}*` : ""}N*(3F - F1); ${FLOP_FORMULA.train}`,
+            rate: { unit: "samples/s", perRun: models * n },
+            notes: [
+              what,
+              `data: ${source}`,
+              timingNote,
+              timedEpochs < paperEpochs
+                ? `paper_seconds_extrapolated: ${timedEpochs} epoch(s) timed, ${paperEpochs} extrapolated (median epoch x ${paperEpochs})`
+                : `${timedEpochs} epochs timed (the paper's)`,
+            ],
+          });
           rec.derived.paper_epochs = paperEpochs;
           rec.derived.paper_seconds_extrapolated = round4((timing.medianMs * paperEpochs) / 1000);
-          rec.derived.total_seconds_timed = round4(ms.reduce((a, b) => a + b, 0) / 1000);
+          rec.derived.total_seconds_timed = round4(clock.ms.reduce((a, b) => a + b, 0) / 1000);
+          records.push(rec);
+          return { rec, medianMs: timing.medianMs };
         };
 
         // The pipelines' path for one model: trainModels with one job.
@@ -156,25 +181,17 @@ export async function trainSuite(ctx: SuiteContext): Promise<BenchRecord[]> {
           cfg,
           one.tick,
         );
-        const timing = spreadOf(firstMs, one.ms, one.cpu);
-        const rec = ctx.record({
-          case: `train ${name} one model ${n} samples`,
-          params,
-          timing,
-          flop: n * trainFlopsPerSample(spec),
-          formula: `per epoch: N*(3F - F1); ${FLOP_FORMULA.train}`,
-          rate: { unit: "samples/s", perRun: n },
-          notes: [
-            "trainModels with one model (the pipelines' training path)",
-            `data: ${source}`,
-            "timing is per epoch; the first-run time is a warm-up training on 2 batches",
-            extrapolated,
-          ],
-        });
-        derive(rec, timing, one.ms);
-        records.push(rec);
+        const single = record(
+          `train ${name} one model ${n} samples`,
+          1,
+          one,
+          epochs,
+          {},
+          "trainModels with one model (the pipelines' training path)",
+          "timing is per epoch; the first-run time is a warm-up training on 2 batches",
+        );
 
-        // The pipelines' path: the shadow and target models trained together (trainModels).
+        // Two models trained together in lockstep (trainModels), the pipelines' path on webgpu and cpu.
         const jobs = [data, other].map((d, m) => ({
           init: initParams(spec, rng.fork("pair-init", m)),
           data: d,
@@ -184,77 +201,51 @@ export async function trainSuite(ctx: SuiteContext): Promise<BenchRecord[]> {
         await trainModels(spec, jobs, cfg, (m) => {
           if (m === 0) both.tick();
         });
-        const pairTiming = spreadOf(firstMs, both.ms, both.cpu);
-        const pair = ctx.record({
-          case: `train ${name} pair ${n} samples each`,
-          params: { ...params, models: 2 },
-          timing: pairTiming,
-          flop: 2 * n * trainFlopsPerSample(spec),
-          formula: `per epoch: 2*N*(3F - F1); ${FLOP_FORMULA.train}`,
-          rate: { unit: "samples/s", perRun: 2 * n },
-          notes: [
-            "two models trained in lockstep by trainModels (the pipelines' path on webgpu and cpu)",
-            `data: ${source}`,
-            "timing is per epoch; the first-run time is the single-model warm-up",
-            extrapolated,
-          ],
-        });
-        derive(pair, pairTiming, both.ms);
-        pair.derived.speedup_vs_two_single = round4((2 * timing.medianMs) / pairTiming.medianMs);
-        records.push(pair);
+        const pair = record(
+          `train ${name} pair ${n} samples each`,
+          2,
+          both,
+          epochs,
+          { models: 2 },
+          "two models trained in lockstep by trainModels (the pipelines' path on webgpu and cpu)",
+          "timing is per epoch; the first-run time is the single-model warm-up",
+        );
+        pair.rec.derived.speedup_vs_two_single = round4((2 * single.medianMs) / pair.medianMs);
 
         // The pipelines' path on wasm: each model alone, in parallel worker threads (trainAlone).
         // At least 3 epochs, so that the median epoch is not the first (which starts the workers).
         const workers = aloneParallelism(2);
-        const aloneCfg = { ...cfg, epochs: ctx.opts.smoke ? epochs : Math.max(epochs, 3) };
+        const aloneEpochs = ctx.opts.smoke ? epochs : Math.max(epochs, 3);
         const alone = epochClock();
-        await trainAlone(spec, jobs, aloneCfg, (m) => {
+        await trainAlone(spec, jobs, { ...cfg, epochs: aloneEpochs }, (m) => {
           if (m === 0) alone.tick();
         });
-        const aloneTiming = spreadOf(firstMs, alone.ms, alone.cpu);
-        const pairAlone = ctx.record({
-          case: `train ${name} pair alone ${n} samples each`,
-          params: { ...params, epochs: aloneCfg.epochs, models: 2, workers },
-          timing: aloneTiming,
-          flop: 2 * n * trainFlopsPerSample(spec),
-          formula: `per epoch: 2*N*(3F - F1); ${FLOP_FORMULA.train}`,
-          rate: { unit: "samples/s", perRun: 2 * n },
-          notes: [
-            workers > 1
-              ? `trainAlone: each model alone in its own worker thread (${workers} at a time, single-threaded wasm each), the pipelines' path on wasm`
-              : "trainAlone: each model alone, one after another (no worker threads on this backend or thread count)",
-            `data: ${source}`,
-            "timing is per epoch of model 0 (the first includes starting the workers; at least 3 epochs are timed)",
-            aloneCfg.epochs < paperEpochs
-              ? `paper_seconds_extrapolated: ${aloneCfg.epochs} epochs timed, ${paperEpochs} extrapolated (median epoch x ${paperEpochs})`
-              : `${aloneCfg.epochs} epochs timed (the paper's)`,
-          ],
-        });
-        derive(pairAlone, aloneTiming, alone.ms);
-        pairAlone.derived.speedup_vs_lockstep = round4(pairTiming.medianMs / aloneTiming.medianMs);
-        records.push(pairAlone);
+        const pairAlone = record(
+          `train ${name} pair alone ${n} samples each`,
+          2,
+          alone,
+          aloneEpochs,
+          { models: 2, workers },
+          workers > 1
+            ? `trainAlone: each model alone in its own worker thread (${workers} at a time, single-threaded wasm each), the pipelines' path on wasm`
+            : "trainAlone: each model alone, one after another (no worker threads on this backend or thread count)",
+          "timing is per epoch of model 0 (the first includes starting the workers; at least 3 epochs are timed)",
+        );
+        pairAlone.rec.derived.speedup_vs_lockstep = round4(pair.medianMs / pairAlone.medianMs);
 
         // The plain one-model reference (trainModel: tfjs ops and their own gradients).
         const ref = epochClock();
         await trainModel(spec, initParams(spec, rng.fork("init")), data, cfg, rng.fork("train"), ref.tick);
-        const refTiming = spreadOf(firstMs, ref.ms, ref.cpu);
-        const reference = ctx.record({
-          case: `reference train ${name} ${n} samples`,
-          params,
-          timing: refTiming,
-          flop: n * trainFlopsPerSample(spec),
-          formula: `per epoch: N*(3F - F1); ${FLOP_FORMULA.train}`,
-          rate: { unit: "samples/s", perRun: n },
-          notes: [
-            "trainModel, the one-model reference path",
-            `data: ${source}`,
-            "timing is per epoch; the first-run time is the trainModels warm-up",
-            extrapolated,
-          ],
-        });
-        derive(reference, refTiming, ref.ms);
-        rec.derived.speedup_vs_reference = round4(refTiming.medianMs / timing.medianMs);
-        records.push(reference);
+        const reference = record(
+          `reference train ${name} ${n} samples`,
+          1,
+          ref,
+          epochs,
+          {},
+          "trainModel, the one-model reference path",
+          "timing is per epoch; the first-run time is the trainModels warm-up",
+        );
+        single.rec.derived.speedup_vs_reference = round4(reference.medianMs / single.medianMs);
       } catch (err) {
         ctx.warn(`train: ${name} on ${v.label} failed: ${(err as Error).message}`);
         records.push(

@@ -33,6 +33,59 @@ export function convPoolFusable(): boolean {
 type CustomGradFn = Parameters<typeof tf.customGrad>[0];
 
 /**
+ * The block for customGrad: its value from `GroupedConvPool` and a gradient function returning,
+ * from `GroupedConvPoolGrad` with `gradAttrs`, the gradients of x (with inputGrad), w and b.
+ */
+function block(
+  x: Tensor,
+  w: Tensor,
+  b: Tensor,
+  mask: Tensor | null,
+  gradAttrs: { inputGrad: boolean; groups?: number },
+  save: tf.GradSaveFunc,
+) {
+  const inputs: tf.NamedTensorMap = mask ? { x, w, b, mask } : { x, w, b };
+  const [y, idx] = tf.engine().runKernel(GROUPED_CONV_POOL, inputs, {}) as [Tensor, Tensor];
+  save([x, w, y, idx]);
+  const gradFunc = (dy: Tensor, saved: Tensor[]): Tensor[] => {
+    const [xs, ws, ys, is] = saved as [Tensor, Tensor, Tensor, Tensor];
+    const gin: tf.NamedTensorMap = mask
+      ? { dy, y: ys, idx: is, x: xs, w: ws, mask }
+      : { dy, y: ys, idx: is, x: xs, w: ws };
+    const attrs = gradAttrs as unknown as tf.NamedAttrMap;
+    const [dw, db, dx] = tf.engine().runKernel(GROUPED_CONV_POOL_GRAD, gin, attrs) as Tensor[];
+    return gradAttrs.inputGrad ? [dx!, dw!, db!] : [dw!, db!];
+  };
+  return { value: y, gradFunc };
+}
+
+/**
+ * A custom-gradient op over [x, a, b] when `inputGrad`, else over [a, b] with x held fixed (tfjs
+ * evaluates a custom gradient for every input, and data needs none). `run` gets the inputs as
+ * tfjs passes them and returns the value and the gradients in that order.
+ */
+function withGradient(
+  x: Tensor,
+  a: Tensor,
+  b: Tensor,
+  inputGrad: boolean,
+  run: (x: Tensor, a: Tensor, b: Tensor, save: tf.GradSaveFunc) => ReturnType<typeof block>,
+): Tensor {
+  if (inputGrad) {
+    const f = tf.customGrad(((xt: Tensor, at: Tensor, bt: Tensor, save: tf.GradSaveFunc) =>
+      run(xt, at, bt, save)) as unknown as CustomGradFn) as unknown as (
+      x: Tensor,
+      a: Tensor,
+      b: Tensor,
+    ) => Tensor;
+    return f(x, a, b);
+  }
+  const f = tf.customGrad(((at: Tensor, bt: Tensor, save: tf.GradSaveFunc) =>
+    run(x, at, bt, save)) as unknown as CustomGradFn) as unknown as (a: Tensor, b: Tensor) => Tensor;
+  return f(a, b);
+}
+
+/**
  * relu(maxpool2x2(conv(x, w) + b)) * mask with the sparse gradient. x [G*B, H, W, C]
  * (group-major), w [G, k, k, C, O], b [G, O], mask [G*B, O] or null (no dropout) ->
  * [G*B, (H-k+1)/2, (W-k+1)/2, O]; H-k+1 and W-k+1 must be even. With `inputGrad` false the
@@ -45,31 +98,7 @@ export function groupedConvPoolRelu(
   mask: Tensor | null,
   inputGrad: boolean,
 ): Tensor {
-  const run = (xt: Tensor, wt: Tensor, bt: Tensor, save: tf.GradSaveFunc) => {
-    const inputs: tf.NamedTensorMap = mask ? { x: xt, w: wt, b: bt, mask } : { x: xt, w: wt, b: bt };
-    const [y, idx] = tf.engine().runKernel(GROUPED_CONV_POOL, inputs, {}) as [Tensor, Tensor];
-    save([xt, wt, y, idx]);
-    const gradFunc = (dy: Tensor, saved: Tensor[]): Tensor[] => {
-      const [xs, ws, ys, is] = saved as [Tensor, Tensor, Tensor, Tensor];
-      const gin: tf.NamedTensorMap = { dy, y: ys, idx: is, x: xs, w: ws };
-      if (mask) gin.mask = mask;
-      const [dw, db, dx] = tf.engine().runKernel(GROUPED_CONV_POOL_GRAD, gin, { inputGrad }) as Tensor[];
-      return inputGrad ? [dx!, dw!, db!] : [dw!, db!];
-    };
-    return { value: y, gradFunc };
-  };
-  if (inputGrad) {
-    const f = tf.customGrad(((xt: Tensor, wt: Tensor, bt: Tensor, save: tf.GradSaveFunc) =>
-      run(xt, wt, bt, save)) as unknown as CustomGradFn) as unknown as (
-      x: Tensor,
-      w: Tensor,
-      b: Tensor,
-    ) => Tensor;
-    return f(x, w, b);
-  }
-  const f = tf.customGrad(((wt: Tensor, bt: Tensor, save: tf.GradSaveFunc) =>
-    run(x, wt, bt, save)) as unknown as CustomGradFn) as unknown as (w: Tensor, b: Tensor) => Tensor;
-  return f(w, b);
+  return withGradient(x, w, b, inputGrad, (xt, wt, bt, save) => block(xt, wt, bt, mask, { inputGrad }, save));
 }
 
 /**
@@ -95,29 +124,11 @@ export function convPoolReluPerSample(
       `convPoolReluPerSample: taps [${tapW.shape}] and [${tapB.shape}] must be [${[M, k, k, C, O]}] and [${[M, O]}]`,
     );
   }
-  const run = (xt: Tensor, save: tf.GradSaveFunc) => {
-    // The taps are zero: the value is the block with the shared filters, one group of M samples.
-    const w1 = tf.reshape(w, [1, k, k, C, O]);
-    const inputs: tf.NamedTensorMap = { x: xt, w: w1, b: tf.reshape(b, [1, O]) };
-    if (mask) inputs.mask = mask;
-    const [y, idx] = tf.engine().runKernel(GROUPED_CONV_POOL, inputs, {}) as [Tensor, Tensor];
-    save([xt, w1, y, idx]);
-    const gradFunc = (dy: Tensor, saved: Tensor[]): Tensor[] => {
-      const [xs, ws, ys, is] = saved as [Tensor, Tensor, Tensor, Tensor];
-      const gin: tf.NamedTensorMap = { dy, y: ys, idx: is, x: xs, w: ws };
-      if (mask) gin.mask = mask;
-      const attrs = { inputGrad, groups: M };
-      const [dw, db, dx] = tf.engine().runKernel(GROUPED_CONV_POOL_GRAD, gin, attrs) as Tensor[];
-      return inputGrad ? [dx!, dw!, db!] : [dw!, db!];
-    };
-    return { value: y, gradFunc };
-  };
-  if (inputGrad) {
-    const f = tf.customGrad(((xt: Tensor, _tw: Tensor, _tb: Tensor, save: tf.GradSaveFunc) =>
-      run(xt, save)) as unknown as CustomGradFn) as unknown as (x: Tensor, tw: Tensor, tb: Tensor) => Tensor;
-    return f(x, tapW, tapB);
-  }
-  const f = tf.customGrad(((_tw: Tensor, _tb: Tensor, save: tf.GradSaveFunc) =>
-    run(x, save)) as unknown as CustomGradFn) as unknown as (tw: Tensor, tb: Tensor) => Tensor;
-  return f(tapW, tapB);
+  // The taps are zero: the value is the block with the shared filters, one group of M samples;
+  // the gradient kernel takes each sample as its own group of those filters.
+  const w1 = tf.reshape(w, [1, k, k, C, O]);
+  const b1 = tf.reshape(b, [1, O]);
+  return withGradient(x, tapW, tapB, inputGrad, (xt, _tw, _tb, save) =>
+    block(xt, w1, b1, mask, { inputGrad, groups: M }, save),
+  );
 }
