@@ -7,7 +7,9 @@
  * - the first conv over the fixed probes: probe patches (with a ones column for the bias) made
  *   once, then one grouped matMul against every model's filters;
  * - a conv over per-model activations: one grouped convolution (ops/grouped.ts);
- * - a dense layer: one grouped matMul.
+ * - a dense layer: one grouped matMul;
+ * - on wasm a conv block (conv, 2x2 max pool, relu) is one op, pooled while the conv's output is in
+ *   cache (ops/conv-pool-inference.ts).
  *
  * Updates: for single-sample sets every updated model is one SGD step from the shared original
  * weights, so all M per-example gradients come from ONE batched forward/backward: gradients with
@@ -27,6 +29,7 @@ import { forward, type ParamTensors, toTensors, unparametrisedLayer } from "./mo
 import { type DropoutMasks, drawMasks, hasDropout, stackedMasks } from "./models/masks.ts";
 import { layerOutputShapes, type ModelSpec, type Params, paramCount } from "./models/spec.ts";
 import { convPoolFusable, convPoolReluPerSample } from "./ops/conv-pool.ts";
+import { convPoolInferenceFusable } from "./ops/conv-pool-inference.ts";
 import { posteriorDelta, posteriors } from "./probe.ts";
 import type { Rng } from "./random.ts";
 import { type Tensor, tf } from "./tf.ts";
@@ -63,15 +66,32 @@ export const MAX_CHUNK = 256;
 
 /**
  * An upper bound on the peak tensor bytes one updated model adds to an engine call, from the spec:
- * probe activations (every op output is kept until the chunk's tidy ends), the update's
- * activations and gradients for one batch, and copies of the parameters (weights, velocity,
- * gradients). Coefficients measured with tf.profile's peakBytes (MNIST single-sample: 6.5 MB
- * measured, 7.9 MB bound; 100-sample: 24.4 and 27.3; CIFAR-10: 8.7/15.5 and 29.5/40.4).
+ * probe activations (every op output is kept until the chunk's tidy ends; twice their size covers
+ * the grouped ops' split and concat copies on cpu and webgpu), the update's activations and
+ * gradients for one batch, and copies of the parameters (weights, velocity, gradients). With
+ * `fusedBlocks` (the backend runs the probe forward's conv blocks as single ops,
+ * ops/conv-pool-inference.ts) a block's inner layers leave no probe activations. Measured with
+ * tf.profile's peakBytes, 4-24 models, MB per model (bound): MNIST single-sample 9.71 (10.7) on
+ * cpu and webgpu, 1.00 (2.6) on wasm; 100-sample 27.2 (31.1) on cpu, 3.0 (23.0) on wasm;
+ * CIFAR-10 10.8 (19.4) and 32.9 (45.5) on cpu, 3.5 (11.9) and 14.0 (38.0) on wasm.
  */
-export function bytesPerModel(spec: ModelSpec, setSize: number, nProbes: number, batchSize: number): number {
-  const act = layerOutputShapes(spec).reduce((a, s) => a + s.reduce((x, y) => x * y, 1), 0);
+export function bytesPerModel(
+  spec: ModelSpec,
+  setSize: number,
+  nProbes: number,
+  batchSize: number,
+  fusedBlocks = false,
+): number {
+  const sizes = layerOutputShapes(spec).map((s) => s.reduce((x, y) => x * y, 1));
+  const act = sizes.reduce((a, b) => a + b, 0);
+  let probeAct = 0;
+  for (let i = 0; i < spec.layers.length; i++) {
+    const block = fusedBlocks ? convPoolBlock(spec, i) : null;
+    if (block) i = block.last;
+    probeAct += sizes[i]!;
+  }
   const update = setSize === 1 ? 3 * act : 6.5 * Math.min(setSize, batchSize) * act;
-  return 4 * Math.ceil(1.5 * nProbes * act + update + 8 * paramCount(spec));
+  return 4 * Math.ceil(2 * nProbes * probeAct + update + 8 * paramCount(spec));
 }
 
 /** Per-model dropout masks of each set, drawn exactly as the reference update draws them. */
@@ -169,7 +189,13 @@ export class UpdateEngine {
   /** Models per chunk for sets of `setSize`: as many as the memory budget holds (1..MAX_CHUNK). */
   chunkSize(setSize: number): number {
     const budget = this.opts.memoryBudget ?? DEFAULT_MEMORY_BUDGET;
-    const per = bytesPerModel(this.spec, setSize, this.nProbes, this.opts.sgd.batchSize);
+    const per = bytesPerModel(
+      this.spec,
+      setSize,
+      this.nProbes,
+      this.opts.sgd.batchSize,
+      convPoolInferenceFusable(),
+    );
     return Math.max(1, Math.min(MAX_CHUNK, Math.floor(budget / per)));
   }
 

@@ -14,12 +14,24 @@
  * a matMul per model (their 10 output columns fill XNNPACK's tiles badly) and the same bits: each
  * output is the same k*k*C + 1 products summed in the same order; max and relu are exact.
  *
+ * Where the backend has the kernels (wasm), a conv block (a conv, an optional dropout2d, a 2x2 max
+ * pool and a relu, in either order) runs as one op: over the shared inputs `sharedConvPoolRelu`
+ * (the same matMul a few rows at a time, each slice pooled and regrouped while in cache), over
+ * per-model activations `groupedConvPoolReluInference` (ops/conv-pool-inference.ts). Same bits
+ * as the layers one by one; the conv's full output never goes out to memory (150 MB for 65 MNIST
+ * models' first layer).
+ *
  * Training on wasm: a conv followed by an optional dropout2d, a 2x2 max pool and a relu (in either
  * order) runs as one op, `groupedConvPoolRelu` (ops/conv-pool.ts), whose gradient visits only the
  * window winners that passed the ReLU instead of convolving a mostly zero gradient.
  */
 import { registerGroupedWasmKernels } from "../kernels/wasm/GroupedKernels.ts";
 import { convPoolFusable, groupedConvPoolRelu } from "../ops/conv-pool.ts";
+import {
+  convPoolInferenceFusable,
+  groupedConvPoolReluInference,
+  sharedConvPoolRelu,
+} from "../ops/conv-pool-inference.ts";
 import {
   groupedConv2d,
   groupedConv2dFilterTrainable,
@@ -51,11 +63,26 @@ export function batchedForward(
   let modelsInChannels = false;
   let p = 0;
   let d = 0;
-  const fusable = !shared && convPoolFusable();
+  const fusable = shared ? convPoolInferenceFusable() : convPoolFusable();
   for (let i = 0; i < spec.layers.length; i++) {
     const l = spec.layers[i]!;
     const first = i === 0 && shared !== undefined;
     const block = fusable && l.kind === "conv" ? convPoolBlock(spec, i) : null;
+    if (modelsInChannels && (block || (l.kind !== "maxpool" && l.kind !== "relu"))) {
+      h = modelMajor(h, M);
+      modelsInChannels = false;
+    }
+    if (block && shared && l.kind === "conv") {
+      // Inference (no masks, so a dropout2d in the block is the identity): one op per block.
+      const b = tf.reshape(weights[p + 1]!, [M, l.out]);
+      if (first) {
+        const [oh, ow] = [x.shape[1]! - l.k + 1, x.shape[2]! - l.k + 1];
+        h = sharedConvPoolRelu(sharedPatches(shared), firstSide(weights[p]!, b, l), oh, ow, M);
+      } else h = groupedConvPoolReluInference(h, weights[p]!, b);
+      p += 2;
+      i = block.last;
+      continue;
+    }
     if (block && l.kind === "conv") {
       // conv [dropout2d] maxpool relu (or relu maxpool) as one op with a sparse gradient.
       const mask = block.dropout ? (masks?.[d] ?? null) : null;
@@ -66,23 +93,12 @@ export function batchedForward(
       i = block.last;
       continue;
     }
-    if (modelsInChannels && l.kind !== "maxpool" && l.kind !== "relu") {
-      h = modelMajor(h, M);
-      modelsInChannels = false;
-    }
     switch (l.kind) {
       case "conv": {
         if (first) {
-          if (!shared.patches)
-            throw new Error("batchedForward: a shared first conv needs the inputs' patches");
-          const kkc = l.k * l.k * l.in;
-          const wb = tf.concat(
-            [tf.reshape(weights[p]!, [M, kkc, l.out]), tf.reshape(weights[p + 1]!, [M, 1, l.out])],
-            1,
-          );
-          const side = tf.reshape(tf.transpose(wb, [1, 0, 2]), [kkc + 1, M * l.out]);
+          const side = firstSide(weights[p]!, weights[p + 1]!, l);
           const [oh, ow] = [x.shape[1]! - l.k + 1, x.shape[2]! - l.k + 1];
-          h = tf.reshape(tf.matMul(shared.patches, side), [B, oh, ow, M * l.out]);
+          h = tf.reshape(tf.matMul(sharedPatches(shared), side), [B, oh, ow, M * l.out]);
           modelsInChannels = true;
           p += 2;
           break;
@@ -153,6 +169,19 @@ export function convPoolBlock(spec: ModelSpec, i: number): { last: number; dropo
   const out = layerOutputShapes(spec)[i]!;
   if (out[0]! % 2 !== 0 || out[1]! % 2 !== 0) return null;
   return { last: j + 1, dropout };
+}
+
+function sharedPatches(shared: { patches: Tensor | null }): Tensor {
+  if (!shared.patches) throw new Error("batchedForward: a shared first conv needs the inputs' patches");
+  return shared.patches;
+}
+
+/** All M models' filters w [M, k, k, C, O] and biases (any shape of M*O values) side by side: [k*k*C + 1, M*O]. */
+function firstSide(w: Tensor, b: Tensor, l: { k: number; in: number; out: number }): Tensor {
+  const M = w.shape[0]!;
+  const kkc = l.k * l.k * l.in;
+  const wb = tf.concat([tf.reshape(w, [M, kkc, l.out]), tf.reshape(b, [M, 1, l.out])], 1);
+  return tf.reshape(tf.transpose(wb, [1, 0, 2]), [kkc + 1, M * l.out]);
 }
 
 /** [B, h, w, M*c] (models in the channel axis) -> [M*B, h, w, c], as one rank-3 transpose. */

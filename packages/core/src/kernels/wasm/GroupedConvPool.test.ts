@@ -15,6 +15,7 @@ import {
   type ConvPoolDims,
   convPoolGradJs,
   poolReluMaskJs,
+  poolReluRegroupJs,
   transposeFilters,
   untransposeFilters,
 } from "./conv-pool.ts";
@@ -64,6 +65,40 @@ describe("conv block kernels: SIMD equals JavaScript bit for bit", () => {
           if (!sameBitsOrNaN((await y.data()) as Float32Array, wantY)) failures.push(`${what}: y`);
           if (gotIdx.some((v, i) => v !== wantIdx[i])) failures.push(`${what}: idx`);
           tf.dispose([z, y, idx, ...(mask ? [mask] : [])]);
+        }
+      }
+    }
+    expect(failures).toEqual([]);
+    expect(tf.memory().numTensors).toBe(before);
+  });
+
+  test("poolReluRegroup2x2: 1-7 models, 4-20 channels; NaN, infinities, ties, signed zeros", async () => {
+    const simd = simdKernels(backend)!;
+    const rng = rngFor("pool-relu-regroup");
+    const specials = [Number.NaN, Number.NEGATIVE_INFINITY, Number.POSITIVE_INFINITY, -0, 0, 1, -1];
+    const before = tf.memory().numTensors;
+    const failures: string[] = [];
+    for (const C of [4, 5, 6, 10, 13, 20]) {
+      for (const M of [1, 3, 7]) {
+        for (const [B, ph, pw] of [
+          [1, 1, 1],
+          [3, 2, 5],
+          [2, 6, 6],
+        ] as [number, number, number][]) {
+          const zData = rng
+            .normals(B * 4 * ph * pw * M * C)
+            .map((v, i) => (i % 5 === 0 ? specials[rng.int(specials.length)]! : Math.round(v * 2) / 2));
+          const z = tf.tensor(zData, [B, 2 * ph, 2 * pw, M * C]);
+          const y = tf.zeros([M * B, ph, pw, C]);
+          const tmp = tf.zeros([M * C]);
+          const at = (t: tf.Tensor) => backend.getMemoryOffset(t.dataId);
+          const stride = B * ph * pw * C;
+          simd.poolReluRegroup2x2(at(z), at(y), at(tmp), B, ph, pw, M, C, 4 * stride);
+          const want = new Float32Array(y.size);
+          poolReluRegroupJs(zData, want, B, ph, pw, M, C, stride);
+          if (!sameBitsOrNaN((await y.data()) as Float32Array, want))
+            failures.push(`C=${C} M=${M} [${B}, ${ph}, ${pw}]`);
+          tf.dispose([z, y, tmp]);
         }
       }
     }

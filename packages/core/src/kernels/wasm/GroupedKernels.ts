@@ -9,8 +9,10 @@ import { GROUPED_CONV2D, GROUPED_MATMUL } from "../../ops/grouped.ts";
 import { tf } from "../../tf.ts";
 import { groupedConvPoolConfig } from "./GroupedConvPool.ts";
 import { groupedConvPoolGradConfig } from "./GroupedConvPoolGrad.ts";
+import { groupedConvPoolInferenceConfig } from "./GroupedConvPoolInference.ts";
+import { sharedConvPoolConfig } from "./SharedConvPool.ts";
 
-interface WasmBackendLike {
+export interface WasmBackendLike {
   wasm: {
     cwrap(name: string, ret: null, args: string[]): (...a: unknown[]) => void;
     tfjs: {
@@ -23,7 +25,7 @@ interface WasmBackendLike {
   makeOutput(shape: number[], dtype: "float32"): tf.TensorInfo;
 }
 
-interface Bound {
+export interface Bound {
   backend: WasmBackendLike;
   conv2d: (...a: unknown[]) => void;
   fusedConv2d: (...a: unknown[]) => void;
@@ -31,7 +33,8 @@ interface Bound {
 }
 let bound: Bound | null = null;
 
-function bind(backend: WasmBackendLike): Bound {
+/** The package's Conv2D, FusedConv2D and BatchMatMul entry points, bound once per backend. */
+export function bind(backend: WasmBackendLike): Bound {
   if (bound?.backend === backend) return bound;
   bound = {
     backend,
@@ -53,14 +56,14 @@ function bind(backend: WasmBackendLike): Bound {
 }
 
 /** Registers a view of `size` floats at byte `offset`; returns its temporary id. */
-function view(b: WasmBackendLike, size: number, offset: number): number {
+export function view(b: WasmBackendLike, size: number, offset: number): number {
   const id = b.dataIdNextNumber++;
   b.wasm.tfjs.registerTensor(id, size, offset);
   return id;
 }
 
 /** The package's FusableActivation value for no activation. */
-const LINEAR = 0;
+export const LINEAR = 0;
 
 function groupedConv2D(args: {
   inputs: tf.NamedTensorInfoMap;
@@ -158,4 +161,6 @@ export function registerGroupedWasmKernels(): void {
   });
   tf.registerKernel(groupedConvPoolConfig);
   tf.registerKernel(groupedConvPoolGradConfig);
+  tf.registerKernel(groupedConvPoolInferenceConfig);
+  tf.registerKernel(sharedConvPoolConfig);
 }

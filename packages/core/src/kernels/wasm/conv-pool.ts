@@ -164,3 +164,39 @@ export function convPoolGradJs(
     }
   }
 }
+
+/**
+ * z [B, 2ph, 2pw, M*C] (M models' outputs side by side in the channel axis) -> model m's
+ * y[m*yStride ..] [B, ph, pw, C] = relu(window max) (yStride in elements), as poolReluRegroup2x2
+ * (simd/kernels.wat) does it: relu(v) = 0 < v ? v : +0, NaN where the window holds a NaN.
+ */
+export function poolReluRegroupJs(
+  z: Float32Array,
+  y: Float32Array,
+  B: number,
+  ph: number,
+  pw: number,
+  M: number,
+  C: number,
+  yStride: number,
+): void {
+  const zO = M * C;
+  const zRow = 2 * pw * zO;
+  let out = 0;
+  for (let n = 0; n < B; n++) {
+    for (let pi = 0; pi < ph; pi++) {
+      for (let pj = 0; pj < pw; pj++, out += C) {
+        const base = (2 * (n * ph + pi) * 2 * pw + 2 * pj) * zO;
+        for (let m = 0; m < M; m++) {
+          for (let c = 0; c < C; c++) {
+            const i0 = base + m * C + c;
+            const v = [z[i0]!, z[i0 + zO]!, z[i0 + zRow]!, z[i0 + zRow + zO]!];
+            let best = 0;
+            for (const u of v) if (best < u) best = u;
+            y[m * yStride + out + c] = v.some(Number.isNaN) ? Number.NaN : best;
+          }
+        }
+      }
+    }
+  }
+}

@@ -32,6 +32,17 @@ export interface SimdKernels {
     pw: number,
     O: number,
   ): void;
+  poolReluRegroup2x2(
+    z: number,
+    y: number,
+    tmp: number,
+    B: number,
+    ph: number,
+    pw: number,
+    M: number,
+    C: number,
+    yStride: number,
+  ): void;
   // prettier-ignore
   convPoolGrad(
     dy: number,

@@ -66,6 +66,13 @@ describe("the SIMD kernels on the single-threaded wasm build (its own, unshared 
       const yWant = new Float32Array(y.size), idxWant = new Int32Array(y.size);
       cp.poolReluMaskJs(z.dataSync(), null, yWant, idxWant, 2, 4, 4, 6);
       const blockSame = [sameBits(y.dataSync(), yWant) && idx.dataSync().every((v, i) => v === idxWant[i])];
+      // The probes' pool, three models regrouped.
+      const zr = tf.tensor(wave(2 * 8 * 8 * 18, 0.9), [2, 8, 8, 18]);
+      const yr = tf.zeros([6, 4, 4, 6]), tr = tf.zeros([18]);
+      simdKernels(tf.backend()).poolReluRegroup2x2(at(zr), at(yr), at(tr), 2, 4, 4, 3, 6, 4 * 192);
+      const yrWant = new Float32Array(yr.size);
+      cp.poolReluRegroupJs(zr.dataSync(), yrWant, 2, 4, 4, 3, 6, 192);
+      blockSame.push(sameBits(yr.dataSync(), yrWant));
       for (const [C, inputGrad] of [[1, false], [3, true]]) {
         const d = { G: 2, B: 1, H: 12, W: 12, C, k: 5, O: 6 };
         const x = wave(2 * 12 * 12 * C, 0.37), w = wave(2 * 25 * C * 6, 0.21);
@@ -89,7 +96,7 @@ describe("the SIMD kernels on the single-threaded wasm build (its own, unshared 
     expect(JSON.parse(out.split("\n").pop()!)).toEqual({
       build: "tfjs-backend-wasm-simd.wasm",
       shared: false,
-      same: [true, true, true, true, true, true, true, true, true],
+      same: [true, true, true, true, true, true, true, true, true, true],
     });
   });
 });

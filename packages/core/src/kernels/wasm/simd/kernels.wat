@@ -553,4 +553,81 @@
       (local.set $n (i32.add (local.get $n) (i32.const 1)))
       (br_if $samples (i32.lt_s (local.get $n) (local.get $GB))))
   )
+  ;; SharedConvPool.ts and GroupedConvPoolInference.ts: the probes' pool after a convolution, without
+  ;; winners. z [B, 2ph, 2pw, M*C] (M models' outputs side by side in the channel axis) -> model m's
+  ;; y[m] [B, ph, pw, C] at byte y + m * yStride: relu of the window's max, as maxPool then relu give
+  ;; it: relu(v) = 0 < v ? v : +0 (f32x4.pmax, one instruction; f32x4.max's NaN and zero rules
+  ;; cost several), and a window holding a NaN gives NaN (its lanes ORed with the NaN mask: all
+  ;; bits set). C >= 4. Each window row of M*C values is pooled four lanes at a time (the last four
+  ;; moved back to fit: the same values again) straight into y when M = 1, else into tmp (M*C
+  ;; floats), then copied to the models' outputs, C values each the same way.
+  (func (export "poolReluRegroup2x2")
+    (param $z i32) (param $y i32) (param $tmp i32) (param $B i32) (param $ph i32) (param $pw i32)
+    (param $M i32) (param $C i32) (param $yStride i32)
+    (local $n i32) (local $pi i32) (local $pj i32) (local $m i32) (local $d i32)
+    (local $cB i32) (local $zO i32) (local $zRow i32) (local $lastRow i32) (local $lastC i32)
+    (local $p0 i32) (local $dst i32) (local $src i32) (local $out i32) (local $om i32)
+    (local $a v128) (local $b v128) (local $c v128) (local $e v128)
+    (if (i32.or (i32.or (i32.lt_s (local.get $C) (i32.const 4)) (i32.le_s (local.get $B) (i32.const 0)))
+                (i32.or (i32.or (i32.le_s (local.get $ph) (i32.const 0)) (i32.le_s (local.get $pw) (i32.const 0)))
+                        (i32.le_s (local.get $M) (i32.const 0))))
+      (then (return)))
+    (local.set $cB (i32.shl (local.get $C) (i32.const 2)))
+    (local.set $zO (i32.mul (local.get $M) (local.get $cB)))
+    (local.set $zRow (i32.mul (i32.shl (local.get $pw) (i32.const 1)) (local.get $zO)))
+    (local.set $lastRow (i32.sub (local.get $zO) (i32.const 16)))
+    (local.set $lastC (i32.sub (local.get $cB) (i32.const 16)))
+    (local.set $out (local.get $y))
+    (local.set $n (i32.const 0))
+    (loop $samples
+      (local.set $pi (i32.const 0))
+      (loop $prows
+        ;; p0: byte address of z[n, 2pi, 0, 0]
+        (local.set $p0 (i32.add (local.get $z)
+          (i32.mul (i32.mul (i32.add (i32.mul (local.get $n) (local.get $ph)) (local.get $pi)) (i32.const 2))
+                   (local.get $zRow))))
+        (local.set $pj (i32.const 0))
+        (loop $pcols
+          (local.set $dst (select (local.get $out) (local.get $tmp) (i32.eq (local.get $M) (i32.const 1))))
+          (local.set $d (i32.const 0))
+          (loop $row
+            (if (i32.gt_s (local.get $d) (local.get $lastRow)) (then (local.set $d (local.get $lastRow))))
+            (local.set $a (v128.load (i32.add (local.get $p0) (local.get $d))))
+            (local.set $b (v128.load (i32.add (i32.add (local.get $p0) (local.get $zO)) (local.get $d))))
+            (local.set $c (v128.load (i32.add (i32.add (local.get $p0) (local.get $zRow)) (local.get $d))))
+            (local.set $e (v128.load (i32.add (i32.add (i32.add (local.get $p0) (local.get $zRow)) (local.get $zO))
+                                              (local.get $d))))
+            (v128.store (i32.add (local.get $dst) (local.get $d))
+              (v128.or
+                (f32x4.pmax (v128.const i32x4 0 0 0 0)
+                  (f32x4.pmax (f32x4.pmax (local.get $a) (local.get $b)) (f32x4.pmax (local.get $c) (local.get $e))))
+                (v128.or (v128.or (f32x4.ne (local.get $a) (local.get $a)) (f32x4.ne (local.get $b) (local.get $b)))
+                         (v128.or (f32x4.ne (local.get $c) (local.get $c)) (f32x4.ne (local.get $e) (local.get $e))))))
+            (local.set $d (i32.add (local.get $d) (i32.const 16)))
+            (br_if $row (i32.lt_s (local.get $d) (local.get $zO))))
+          (if (i32.gt_s (local.get $M) (i32.const 1))
+            (then
+              (local.set $src (local.get $tmp))
+              (local.set $om (local.get $out))
+              (local.set $m (i32.const 0))
+              (loop $models
+                (local.set $d (i32.const 0))
+                (loop $channels
+                  (if (i32.gt_s (local.get $d) (local.get $lastC)) (then (local.set $d (local.get $lastC))))
+                  (v128.store (i32.add (local.get $om) (local.get $d)) (v128.load (i32.add (local.get $src) (local.get $d))))
+                  (local.set $d (i32.add (local.get $d) (i32.const 16)))
+                  (br_if $channels (i32.lt_s (local.get $d) (local.get $cB))))
+                (local.set $src (i32.add (local.get $src) (local.get $cB)))
+                (local.set $om (i32.add (local.get $om) (local.get $yStride)))
+                (local.set $m (i32.add (local.get $m) (i32.const 1)))
+                (br_if $models (i32.lt_s (local.get $m) (local.get $M))))))
+          (local.set $out (i32.add (local.get $out) (local.get $cB)))
+          (local.set $p0 (i32.add (local.get $p0) (i32.shl (local.get $zO) (i32.const 1))))
+          (local.set $pj (i32.add (local.get $pj) (i32.const 1)))
+          (br_if $pcols (i32.lt_s (local.get $pj) (local.get $pw))))
+        (local.set $pi (i32.add (local.get $pi) (i32.const 1)))
+        (br_if $prows (i32.lt_s (local.get $pi) (local.get $ph))))
+      (local.set $n (i32.add (local.get $n) (i32.const 1)))
+      (br_if $samples (i32.lt_s (local.get $n) (local.get $B))))
+  )
 )
