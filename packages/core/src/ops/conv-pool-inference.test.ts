@@ -9,7 +9,7 @@ import { beforeAll, describe, expect, test } from "bun:test";
 import { computeOn, type HostTensor, sameBits } from "../backend/compare.ts";
 import { availableBackends, selectBackend } from "../backend/select.ts";
 import { registerGroupedWasmKernels } from "../kernels/wasm/GroupedKernels.ts";
-import { expectClose, randomTensor, rngFor, TEST_SEED } from "../kernels/wasm/test-cases.ts";
+import { convPoolLayers, expectClose, randomTensor, rngFor, TEST_SEED } from "../kernels/wasm/test-cases.ts";
 import { type Tensor, tf } from "../tf.ts";
 import {
   convPoolInferenceFusable,
@@ -89,18 +89,6 @@ function groupedInputs(c: GroupedCase): Record<string, HostTensor> {
   };
 }
 
-/** The layers one group at a time with plain tfjs ops (cpu has no grouped kernel). */
-function groupedLayers(c: GroupedCase, t: Record<string, Tensor>): Tensor {
-  const xs = tf.split(t.x!, c.G, 0);
-  const ws = tf.unstack(t.w!, 0);
-  const bs = tf.unstack(t.b!, 0);
-  const z = tf.concat(
-    xs.map((xg, g) => tf.add(tf.conv2d(xg as tf.Tensor4D, ws[g] as tf.Tensor4D, 1, "valid"), bs[g]!)),
-    0,
-  );
-  return tf.relu(tf.maxPool(z as tf.Tensor4D, 2, 2, "valid"));
-}
-
 const backends = await availableBackends();
 
 describe("the probe forward's fused conv blocks", () => {
@@ -148,7 +136,7 @@ describe("the probe forward's fused conv blocks", () => {
       const [same] = await computeOn("wasm", inputs, (t) =>
         tf.relu(tf.maxPool(groupedConv2d(t.x!, t.w!, { bias: t.b! }) as tf.Tensor4D, 2, 2, "valid")),
       );
-      const [cpu] = await computeOn("cpu", inputs, (t) => groupedLayers(c, t));
+      const [cpu] = await computeOn("cpu", inputs, (t) => convPoolLayers(c.G, { x: t.x!, w: t.w!, b: t.b! }));
       const p = (c.H - c.k + 1) / 2;
       expect(got!.shape).toEqual([c.G * c.B, p, p, c.O]);
       expect([`seed=${TEST_SEED}`, sameBits(got!.data, same!.data)]).toEqual([`seed=${TEST_SEED}`, true]);

@@ -7,7 +7,7 @@ import { beforeAll, describe, expect, test } from "bun:test";
 import { computeOn, type HostTensor } from "../backend/compare.ts";
 import { availableBackends, selectBackend } from "../backend/select.ts";
 import { registerGroupedWasmKernels } from "../kernels/wasm/GroupedKernels.ts";
-import { expectClose, randomTensor, rngFor, TEST_SEED } from "../kernels/wasm/test-cases.ts";
+import { convPoolLayers, expectClose, randomTensor, rngFor, TEST_SEED } from "../kernels/wasm/test-cases.ts";
 import { type Tensor, tf } from "../tf.ts";
 import { convPoolFusable, groupedConvPoolRelu } from "./conv-pool.ts";
 
@@ -45,20 +45,6 @@ const CASES: BlockCase[] = [
   // One channel in with an input gradient: the general kernel with a row tail.
   { name: "1 channel in, input gradient", G: 1, B: 2, H: 10, C: 1, O: 5, k: 5, mask: true, inputGrad: true },
 ];
-
-/** The block as the model layers compute it, one group at a time (the reference). */
-function layers(c: BlockCase, t: Record<string, Tensor>): Tensor {
-  // (One group by reshape: tfjs's gradients of a one-way split and unstack fail.)
-  const xs = c.G === 1 ? [t.x!] : tf.split(t.x!, c.G, 0);
-  const ws = c.G === 1 ? [tf.reshape(t.w!, t.w!.shape.slice(1))] : tf.unstack(t.w!, 0);
-  const bs = c.G === 1 ? [tf.reshape(t.b!, [c.O])] : tf.unstack(t.b!, 0);
-  const z = tf.concat(
-    xs.map((xg, g) => tf.add(tf.conv2d(xg as tf.Tensor4D, ws[g] as tf.Tensor4D, 1, "valid"), bs[g]!)),
-    0,
-  );
-  const masked = c.mask ? tf.mul(z, tf.reshape(t.mask!, [c.G * c.B, 1, 1, c.O])) : z;
-  return tf.relu(tf.maxPool(masked as tf.Tensor4D, 2, 2, "valid"));
-}
 
 /** y, then the gradients (x if inputGrad, w, b) of sum(y * up). */
 function withGrads(c: BlockCase, block: (t: Record<string, Tensor>) => Tensor) {
@@ -112,7 +98,9 @@ describe("groupedConvPoolRelu: the fused conv block", () => {
       const want = await computeOn(
         "cpu",
         inputs,
-        withGrads(c, (t) => layers(c, t)),
+        withGrads(c, (t) =>
+          convPoolLayers(c.G, { x: t.x!, w: t.w!, b: t.b!, ...(c.mask ? { mask: t.mask! } : {}) }),
+        ),
       );
       const names = c.inputGrad ? ["y", "dx", "dw", "db"] : ["y", "dw", "db"];
       const failures = names.map((n, i) =>

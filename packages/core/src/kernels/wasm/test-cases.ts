@@ -86,3 +86,25 @@ export function expectClose(actual: HostTensor, reference: HostTensor, what: str
   const e = relativeError(actual.data, reference.data);
   return e <= FLOAT32_TOLERANCE ? null : `${what}: relative error ${e.toExponential(2)}`;
 }
+
+/**
+ * The conv block as the model layers compute it, one group at a time (the reference for the fused
+ * blocks): relu(maxpool2x2(conv(x_g, w_g) + b_g) * mask) for x [G*B, H, W, C], w [G, k, k, C, O],
+ * b [G, O], mask [G*B, O] or undefined. One group goes by reshape: tfjs's gradients of a one-way
+ * split and unstack fail.
+ */
+export function convPoolLayers(
+  G: number,
+  t: { x: tf.Tensor; w: tf.Tensor; b: tf.Tensor; mask?: tf.Tensor },
+): tf.Tensor {
+  const O = t.w.shape[4]!;
+  const xs = G === 1 ? [t.x] : tf.split(t.x, G, 0);
+  const ws = G === 1 ? [tf.reshape(t.w, t.w.shape.slice(1))] : tf.unstack(t.w, 0);
+  const bs = G === 1 ? [tf.reshape(t.b, [O])] : tf.unstack(t.b, 0);
+  const z = tf.concat(
+    xs.map((xg, g) => tf.add(tf.conv2d(xg as tf.Tensor4D, ws[g] as tf.Tensor4D, 1, "valid"), bs[g]!)),
+    0,
+  );
+  const masked = t.mask ? tf.mul(z, tf.reshape(t.mask, [t.x.shape[0]!, 1, 1, O])) : z;
+  return tf.relu(tf.maxPool(masked as tf.Tensor4D, 2, 2, "valid"));
+}
