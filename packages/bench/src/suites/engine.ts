@@ -1,8 +1,8 @@
 /**
  * The `engine` suite: updated models per second for MNIST, CIFAR-10 and Insta-NY with 1- and
  * 100-sample updating sets, the batched engine (`UpdateEngine.deltas` on one chunk of the size the
- * engine picks for its memory budget, `chunkSize`: e.g. 65 MNIST models for single-sample sets,
- * 18 for 100-sample ones) against the one-model-at-a-time reference
+ * engine picks for its memory budget, `chunkSize`: e.g. 203 MNIST models for single-sample sets
+ * on wasm, 23 for 100-sample ones) against the one-model-at-a-time reference
  * (`referenceDeltas`) measured in the same run, and the engine's achieved GFLOP/s against a
  * matMul peak measured on the same backend just before.
  *
