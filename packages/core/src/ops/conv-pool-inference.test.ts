@@ -3,19 +3,15 @@
  * inputs: bit for bit against the same layers on wasm (the same XNNPACK calls, exact max and
  * relu), and within float32 tolerance against the layers on cpu. The first-layer op runs with
  * slices that split the probes unevenly, and with fewer than 4 channels (the JavaScript pool).
- * Seed in failure messages.
+ * Seed in failure messages. Which backends fuse is checked in conv-pool.test.ts.
  */
 import { beforeAll, describe, expect, test } from "bun:test";
 import { computeOn, type HostTensor, sameBits } from "../backend/compare.ts";
-import { availableBackends, selectBackend } from "../backend/select.ts";
+import { selectBackend } from "../backend/select.ts";
 import { registerGroupedWasmKernels } from "../kernels/wasm/GroupedKernels.ts";
 import { convPoolLayers, expectClose, randomTensor, rngFor, TEST_SEED } from "../kernels/wasm/test-cases.ts";
 import { type Tensor, tf } from "../tf.ts";
-import {
-  convPoolInferenceFusable,
-  groupedConvPoolReluInference,
-  sharedConvPoolRelu,
-} from "./conv-pool-inference.ts";
+import { groupedConvPoolReluInference, sharedConvPoolRelu } from "./conv-pool-inference.ts";
 import { groupedConv2d } from "./grouped.ts";
 
 registerGroupedWasmKernels();
@@ -89,18 +85,9 @@ function groupedInputs(c: GroupedCase): Record<string, HostTensor> {
   };
 }
 
-const backends = await availableBackends();
-
 describe("the probe forward's fused conv blocks", () => {
   beforeAll(async () => {
     await selectBackend({ backend: "wasm", quiet: true });
-  });
-
-  test("run fused on wasm only; other backends run the layers one by one", async () => {
-    for (const backend of backends) {
-      await selectBackend({ backend, quiet: true, allowSoftware: true });
-      expect([backend, convPoolInferenceFusable()]).toEqual([backend, backend === "wasm"]);
-    }
   });
 
   for (const c of SHARED) {

@@ -10,6 +10,7 @@ import { registerGroupedWasmKernels } from "../kernels/wasm/GroupedKernels.ts";
 import { convPoolLayers, expectClose, randomTensor, rngFor, TEST_SEED } from "../kernels/wasm/test-cases.ts";
 import { type Tensor, tf } from "../tf.ts";
 import { convPoolFusable, groupedConvPoolRelu } from "./conv-pool.ts";
+import { convPoolInferenceFusable } from "./conv-pool-inference.ts";
 
 registerGroupedWasmKernels();
 
@@ -78,10 +79,11 @@ describe("groupedConvPoolRelu: the fused conv block", () => {
     await selectBackend({ backend: "wasm", quiet: true });
   });
 
-  test("runs fused on wasm only; other backends run the layers one by one", async () => {
+  test("runs fused on wasm only, in training and in the probe pass; other backends run the layers one by one", async () => {
     for (const backend of backends) {
       await selectBackend({ backend, quiet: true, allowSoftware: true });
-      expect([backend, convPoolFusable()]).toEqual([backend, backend === "wasm"]);
+      const wasm = backend === "wasm";
+      expect([backend, convPoolFusable(), convPoolInferenceFusable()]).toEqual([backend, wasm, wasm]);
     }
   });
 
