@@ -67,13 +67,13 @@ export const MAX_CHUNK = 256;
 /**
  * An upper bound on the peak tensor bytes one updated model adds to an engine call, from the spec:
  * probe activations (every op output is kept until the chunk's tidy ends; twice their size covers
- * the grouped ops' split and concat copies on cpu and webgpu), the update's activations and
- * gradients for one batch, and copies of the parameters (weights, velocity, gradients). With
- * `fusedBlocks` (the backend runs the probe forward's conv blocks as single ops,
- * ops/conv-pool-inference.ts) a block's inner layers leave no probe activations. Measured with
- * tf.profile's peakBytes, 4-24 models, MB per model (bound): MNIST single-sample 9.71 (10.7) on
- * cpu and webgpu, 1.00 (2.6) on wasm; 100-sample 27.2 (31.1) on cpu, 3.0 (23.0) on wasm;
- * CIFAR-10 10.8 (19.4) and 32.9 (45.5) on cpu, 3.5 (11.9) and 14.0 (38.0) on wasm.
+ * the grouped conv's split and concat copies on cpu), the update's activations and gradients for
+ * one batch, and copies of the parameters (weights, velocity, gradients). With `fusedBlocks` (the
+ * backend runs the probe forward's conv blocks as single ops, ops/conv-pool-inference.ts) a
+ * block's inner layers leave no probe activations. Measured with tf.profile's peakBytes, 4-24
+ * models, MB per model (bound): MNIST single-sample 9.71 (10.7) on cpu, 8.56 on webgpu, 1.00
+ * (2.6) on wasm; 100-sample 27.2 (31.1) on cpu, 25.6 on webgpu, 3.0 (23.0) on wasm; CIFAR-10
+ * 10.8 (19.4) and 32.9 (45.5) on cpu, 10.5 and 30.9 on webgpu, 3.5 (11.9) and 14.0 (38.0) on wasm.
  */
 export function bytesPerModel(
   spec: ModelSpec,

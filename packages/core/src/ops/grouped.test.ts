@@ -5,6 +5,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { relativeError } from "../backend/compare.ts";
 import { availableBackends, selectBackend } from "../backend/select.ts";
+import { registerGroupedWasmKernels } from "../kernels/wasm/GroupedKernels.ts";
 import { Rng } from "../random.ts";
 import { type Tensor, tf } from "../tf.ts";
 import {
@@ -15,6 +16,9 @@ import {
   groupedMatMulTrainable,
   groupedMatMulWeightTrainable,
 } from "./grouped.ts";
+
+// The wasm kernels are registered by models/batched.ts for its users; here the ops are tested alone.
+registerGroupedWasmKernels();
 
 function rand(rng: Rng, shape: number[]): Tensor {
   return tf.tensor(rng.normals(shape.reduce((a, b) => a * b, 1)), shape);
@@ -60,6 +64,19 @@ describe.each(backends)("grouped ops on %s", (backend) => {
   });
   afterAll(async () => {
     await selectBackend({ backend: "cpu", quiet: true });
+  });
+
+  test("a grouped conv is one kernel where the backend has it (wasm, webgpu), whatever the group count", async () => {
+    const [x, w, b] = [tf.ones([16, 6, 6, 3]), tf.ones([8, 3, 3, 3, 4]), tf.ones([8, 4])];
+    const before = tf.memory().numTensors;
+    const info = await tf.profile(() => {
+      groupedConv2d(x, w, { bias: b }).dispose();
+    });
+    const names = info.kernels.map((k) => k.name);
+    if (backend === "cpu") expect(names.length).toBeGreaterThan(2 * 8);
+    else expect(names).toEqual(["GroupedConv2D"]);
+    expect(tf.memory().numTensors).toBe(before);
+    tf.dispose([x, w, b]);
   });
 
   const convCases: [number, number, number, number, number, number, number][] = [
