@@ -22,6 +22,29 @@ export interface GroupedConvOptions {
 }
 
 /**
+ * The output shape [G*B, H+2p-k+1, W+2p-k+1, O] of a grouped conv of x [G*B, H, W, C] with
+ * w [G, k, k, C, O] and bias [G, O] (or none); throws, prefixed with `kernel`, naming the shapes
+ * that do not fit. Shared by the backends' GroupedConv2D kernels.
+ */
+export function groupedConvOutShape(
+  kernel: string,
+  x: readonly number[],
+  w: readonly number[],
+  bias: readonly number[] | undefined,
+  pad: number,
+): [number, number, number, number] {
+  const [GB, H, W, C] = x as [number, number, number, number];
+  const [G, k, , , O] = w as [number, number, number, number, number];
+  if (x.length !== 4 || w.length !== 5 || GB % G !== 0 || w[3] !== C) {
+    throw new Error(`${kernel}: x ${x} does not fit ${G} groups of filters ${w}`);
+  }
+  if (bias && (bias.length !== 2 || bias[0] !== G || bias[1] !== O)) {
+    throw new Error(`${kernel}: bias ${bias} is not [${G}, ${O}]`);
+  }
+  return [GB, H + 2 * pad - k + 1, W + 2 * pad - k + 1, O];
+}
+
+/**
  * x [G*B, H, W, C] (group-major batch), w [G, k, k, C, O] -> [G*B, H+2p-k+1, W+2p-k+1, O]:
  * group g's samples are convolved (stride 1, zero padding p) with group g's filter, plus its bias.
  */

@@ -5,7 +5,7 @@
  * only forgets the id and drops cached operators; memory stays owned by the real tensors).
  */
 
-import { GROUPED_CONV2D, GROUPED_MATMUL } from "../../ops/grouped.ts";
+import { GROUPED_CONV2D, GROUPED_MATMUL, groupedConvOutShape } from "../../ops/grouped.ts";
 import { tf } from "../../tf.ts";
 import { groupedConvPoolConfig } from "./GroupedConvPool.ts";
 import { groupedConvPoolGradConfig } from "./GroupedConvPoolGrad.ts";
@@ -63,7 +63,48 @@ export function view(b: WasmBackendLike, size: number, offset: number): number {
 }
 
 /** The package's FusableActivation value for no activation. */
-export const LINEAR = 0;
+const LINEAR = 0;
+
+/** One grouped convolution's operands on the heap (byte offsets) and sizes, for `convGroup`. */
+export interface GroupConv {
+  x: number;
+  w: number;
+  /** Byte offset of the bias [G, O], or null for none. */
+  bias: number | null;
+  B: number;
+  H: number;
+  W: number;
+  C: number;
+  k: number;
+  O: number;
+  pad: number;
+}
+
+/**
+ * Group g's convolution (the package's Conv2D, or FusedConv2D with the bias; XNNPACK, all
+ * threads), its [B, H+2p-k+1, W+2p-k+1, O] output written at byte `outOffset`.
+ */
+export function convGroup(b: WasmBackendLike, c: GroupConv, g: number, outOffset: number): void {
+  const f = bind(b);
+  const { B, H, W, C, k, O, pad } = c;
+  const [oh, ow] = [H + 2 * pad - k + 1, W + 2 * pad - k + 1];
+  const xs = B * H * W * C;
+  const ws = k * k * C * O;
+  const xi = view(b, xs, c.x + 4 * g * xs);
+  const wi = view(b, ws, c.w + 4 * g * ws);
+  const oi = view(b, B * oh * ow * O, outOffset);
+  if (c.bias !== null) {
+    const bi = view(b, O, c.bias + 4 * g * O);
+    // prettier-ignore
+    f.fusedConv2d(xi, B, H, W, wi, k, k, bi, pad, pad, pad, pad, 0, 1, 1, 1, 1, C, O, LINEAR, 0, 0, oi);
+    b.wasm.tfjs.disposeData(bi);
+  } else {
+    f.conv2d(xi, B, H, W, wi, k, k, pad, pad, pad, pad, 0, 1, 1, 1, 1, C, O, oi);
+  }
+  b.wasm.tfjs.disposeData(xi);
+  b.wasm.tfjs.disposeData(wi);
+  b.wasm.tfjs.disposeData(oi);
+}
 
 function groupedConv2D(args: {
   inputs: tf.NamedTensorInfoMap;
@@ -71,46 +112,16 @@ function groupedConv2D(args: {
   attrs?: tf.NamedAttrMap;
 }): tf.TensorInfo {
   const b = args.backend as WasmBackendLike;
-  const f = bind(b);
-  const x = args.inputs.x!;
-  const w = args.inputs.w!;
-  const bias = args.inputs.bias;
+  const { x, w, bias } = args.inputs as { x: tf.TensorInfo; w: tf.TensorInfo; bias?: tf.TensorInfo };
   const pad = (args.attrs?.pad as number | undefined) ?? 0;
+  const outShape = groupedConvOutShape(GROUPED_CONV2D, x.shape, w.shape, bias?.shape, pad);
   const [GB, H, W, C] = x.shape as [number, number, number, number];
   const [G, k, , , O] = w.shape as [number, number, number, number, number];
-  if (GB % G !== 0 || w.shape[3] !== C) {
-    throw new Error(`GroupedConv2D: x ${x.shape} does not fit ${G} groups of filters ${w.shape}`);
-  }
-  if (bias && (bias.shape.length !== 2 || bias.shape[0] !== G || bias.shape[1] !== O)) {
-    throw new Error(`GroupedConv2D: bias ${bias.shape} is not [${G}, ${O}]`);
-  }
-  const B = GB / G;
-  const oh = H + 2 * pad - k + 1;
-  const ow = W + 2 * pad - k + 1;
-  const out = b.makeOutput([GB, oh, ow, O], "float32");
-  const xo = b.dataIdMap.get(x.dataId).memoryOffset;
-  const wo = b.dataIdMap.get(w.dataId).memoryOffset;
-  const oo = b.dataIdMap.get(out.dataId).memoryOffset;
-  const bo = bias ? b.dataIdMap.get(bias.dataId).memoryOffset : 0;
-  const xs = B * H * W * C;
-  const ws = k * k * C * O;
-  const os = B * oh * ow * O;
-  for (let g = 0; g < G; g++) {
-    const xi = view(b, xs, xo + 4 * g * xs);
-    const wi = view(b, ws, wo + 4 * g * ws);
-    const oi = view(b, os, oo + 4 * g * os);
-    if (bias) {
-      const bi = view(b, O, bo + 4 * g * O);
-      // prettier-ignore
-      f.fusedConv2d(xi, B, H, W, wi, k, k, bi, pad, pad, pad, pad, 0, 1, 1, 1, 1, C, O, LINEAR, 0, 0, oi);
-      b.wasm.tfjs.disposeData(bi);
-    } else {
-      f.conv2d(xi, B, H, W, wi, k, k, pad, pad, pad, pad, 0, 1, 1, 1, 1, C, O, oi);
-    }
-    b.wasm.tfjs.disposeData(xi);
-    b.wasm.tfjs.disposeData(wi);
-    b.wasm.tfjs.disposeData(oi);
-  }
+  const out = b.makeOutput(outShape, "float32");
+  const at = (t: tf.TensorInfo) => b.dataIdMap.get(t.dataId).memoryOffset;
+  const conv: GroupConv = { x: at(x), w: at(w), bias: bias ? at(bias) : null, B: GB / G, H, W, C, k, O, pad };
+  const os = (GB / G) * outShape[1] * outShape[2] * O;
+  for (let g = 0; g < G; g++) convGroup(b, conv, g, at(out) + 4 * g * os);
   return out;
 }
 

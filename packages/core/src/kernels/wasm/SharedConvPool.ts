@@ -3,9 +3,9 @@
  * patches [B*oh*ow, K], side [K, M*O], attrs oh, ow, M -> y [M*B, oh/2, ow/2, O] =
  * relu(maxpool2x2(patches x side)), regrouped model-major.
  *
- * The matMul is the package's BatchMatMul (XNNPACK, both threads) on a slice of probes at a time,
- * written to one scratch buffer small enough to stay in cache; each slice is then pooled and
- * regrouped into y in one pass (poolReluRegroup2x2, simd/kernels.wat, or its JavaScript twin in
+ * The matMul is the package's BatchMatMul (XNNPACK, both threads) on a slice of the patch rows at
+ * a time (whole pooled rows, `SLICE_BYTES`), written to one scratch buffer small enough to stay in
+ * cache; each slice is then pooled and regrouped into y in one pass (poolReluRegroup2x2, simd/kernels.wat, or its JavaScript twin in
  * conv-pool.ts where SIMD is missing). Every output of the matMul is the same sum of the same
  * products as in one matMul over all rows, so y has the bits of matMul, maxPool, relu and the
  * regrouping transpose.

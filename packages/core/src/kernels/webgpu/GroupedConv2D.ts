@@ -12,7 +12,7 @@
  * conv2d's up to float32 rounding (ops/grouped.test.ts runs on every available backend).
  */
 import type { WebGPUProgram } from "@tensorflow/tfjs-backend-webgpu";
-import { GROUPED_CONV2D } from "../../ops/grouped.ts";
+import { GROUPED_CONV2D, groupedConvOutShape } from "../../ops/grouped.ts";
 import { tf } from "../../tf.ts";
 
 /** Invocations per workgroup, along x (a flat dispatch: the backend folds x over y and z past the limit). */
@@ -84,15 +84,9 @@ function groupedConv2D(args: {
   const backend = args.backend as WebGpuBackendLike;
   const { x, w, bias } = args.inputs as { x: tf.TensorInfo; w: tf.TensorInfo; bias?: tf.TensorInfo };
   const pad = (args.attrs?.pad as number | undefined) ?? 0;
-  const [GB, H, W, C] = x.shape as [number, number, number, number];
+  const outShape = groupedConvOutShape(GROUPED_CONV2D, x.shape, w.shape, bias?.shape, pad);
+  const [GB, , , C] = x.shape as [number, number, number, number];
   const [G, k, , , O] = w.shape as [number, number, number, number, number];
-  if (w.shape.length !== 5 || GB % G !== 0 || w.shape[3] !== C) {
-    throw new Error(`GroupedConv2D: x ${x.shape} does not fit ${G} groups of filters ${w.shape}`);
-  }
-  if (bias && (bias.shape.length !== 2 || bias.shape[0] !== G || bias.shape[1] !== O)) {
-    throw new Error(`GroupedConv2D: bias ${bias.shape} is not [${G}, ${O}]`);
-  }
-  const outShape = [GB, H + 2 * pad - k + 1, W + 2 * pad - k + 1, O];
   // Rank-4 filters [G*k, k, C, O]: the shader's getters cover rank 4 in every tfjs-webgpu version.
   const reshape = tf.getKernel("Reshape", "webgpu")!;
   const w4 = reshape.kernelFunc({
