@@ -178,7 +178,9 @@ describe("leak merge", () => {
     r = leak(["merge", "--run-dir", runDir]);
     expect(r.code).toBe(0);
     expect(r.stdout).toContain("shadow  3/3 shards");
-    expect(r.stdout).toContain("all shards present; fit the attack with: bun run leak label --dataset mnist");
+    expect(r.stdout).toContain(
+      "all shards present; fit the attack with: npm run leak -- label --dataset mnist",
+    );
     expect(fs.readdirSync(folder.shardsDir("shadow")).filter((f) => f.startsWith("manifest"))).toEqual([
       "manifest.json",
     ]);

@@ -176,7 +176,7 @@ describe("an interrupted run", () => {
       const { child } = await startAndWaitForShard(dir, signal);
       const stdout = fs.readFileSync(path.join(tmp, `${signal}.stdout`), "utf8");
       expect(stdout).toContain(
-        `to resume      bun run leak label --dataset insta-ny --run-dir ${dir} (same flags)`,
+        `to resume      npm run leak -- label --dataset insta-ny --run-dir ${dir} (same flags)`,
       );
       const sent = performance.now();
       child.kill(signal);

@@ -82,7 +82,7 @@ describe("--shard K/N parts, merge, then a plain run", () => {
     expectOk(r);
     expect(r.stdout).toContain("shadow  6/6 shards");
     expect(r.stdout).toContain("target  3/3 shards");
-    expect(r.stdout).toContain("all shards present; fit the attack with: bun run leak label");
+    expect(r.stdout).toContain("all shards present; fit the attack with: npm run leak -- label");
     for (const side of ["shadow", "target"]) {
       expect(
         fs.readdirSync(path.join(runDir, "shards", side)).filter((n) => n.startsWith("manifest")),

@@ -3,10 +3,10 @@
  * seed s's shadow deltas and scored on the shadow deltas of seed s+1 (mod 3), another shadow model
  * with another probe set; the target accuracy of seed s is printed beside it, for the record.
  *
- *   bun tools/experiments/label-preprocessing.ts mnist scale,unit-scale constant
- *   bun tools/experiments/label-preprocessing.ts cifar10 scale,unit-scale cosine
+ *   npx bun tools/experiments/label-preprocessing.ts mnist scale,unit-scale constant
+ *   npx bun tools/experiments/label-preprocessing.ts cifar10 scale,unit-scale cosine
  *
- * Needs runs/label-<dataset>-v2-s{0,1,2} (`bun run leak label --dataset D --seed S --run-dir ...`).
+ * Needs runs/label-<dataset>-v2-s{0,1,2} (`npm run leak -- label --dataset D --seed S --run-dir ...`).
  * About 40 s per preprocessing on 2 cores. Measured (mean of the three seeds, cross-shadow /
  * target): MNIST (constant) scale 0.421 / 0.774, unit-scale 0.529 / 0.886; CIFAR-10 (cosine) scale
  * 0.901 / 0.947, unit-scale 0.983 / 0.981. The pipeline seeds its attack otherwise, so its target

@@ -5,8 +5,8 @@
  * (It led to the pipeline's `--shadow-originals K`, whose shadow originals 2 and 3 these are; this
  * script keeps the variants the pipeline does not run: 9,000 and 20,000 deltas.)
  *
- *   bun run leak reconstruct --dataset cifar10 --seed 0 --run-dir runs/reconstruct-cifar10-v3-s0 --shard 1/1
- *   bun tools/experiments/ssr-multi-shadow.ts runs/reconstruct-cifar10-v3-s0
+ *   npm run leak -- reconstruct --dataset cifar10 --seed 0 --run-dir runs/reconstruct-cifar10-v3-s0 --shard 1/1
+ *   npx bun tools/experiments/ssr-multi-shadow.ts runs/reconstruct-cifar10-v3-s0
  *
  * About 35 minutes on 2 cores (6 min the two extra originals, 5 min the autoencoder, 5 and 13 min
  * the two attacks). Measured on seed 0 (target MSE on [0,1]; Random 0.126, Label-random 0.116):

@@ -1,5 +1,5 @@
 /**
- * `bun run leak <subcommand>`: the command line of updates-leak.
+ * `npm run leak -- <subcommand>`: the command line of updates-leak.
  *
  *   leak backend [--backend auto|webgpu|wasm|cpu] [--threads N] [--json]
  *   leak label|reconstruct|distribution|msr --dataset mnist|cifar10|insta-ny [size and run flags]
@@ -175,10 +175,10 @@ function attackCommand(program: Command, name: AttackName, state: CliState): voi
       "after",
       `
 Examples:
-  bun run leak ${name} --dataset mnist --smoke
-  bun run leak ${name} --dataset mnist --run-dir runs/${name}-mnist        # resumes if interrupted
-  bun run leak ${name} --dataset mnist --run-dir /shared/r1 --shard 3/8    # one job of an array of 8
-  bun run leak merge --run-dir /shared/r1                                 # after all 8 jobs
+  npm run leak -- ${name} --dataset mnist --smoke
+  npm run leak -- ${name} --dataset mnist --run-dir runs/${name}-mnist        # resumes if interrupted
+  npm run leak -- ${name} --dataset mnist --run-dir /shared/r1 --shard 3/8    # one job of an array of 8
+  npm run leak -- merge --run-dir /shared/r1                                 # after all 8 jobs
 
 Writes runs/<UTC time>-${name}-<dataset>/ (or --run-dir): config.json, metrics.jsonl, result.json,
 figures/*.png, shards/. Exit status 2 on bad flags (nothing written), 1 on failure.${
@@ -186,7 +186,7 @@ figures/*.png, shards/. Exit status 2 on bad flags (nothing written), 1 on failu
           ? `
 
 Update-set-size relaxation (the attack trained on --set-size, also scored on other sizes):
-  bun run leak distribution --dataset mnist --target-set-sizes 10,50
+  npm run leak -- distribution --dataset mnist --target-set-sizes 10,50
 Each extra size is a target side of its own (shards/target-s10/, ...); the table train size ->
 test size with the baselines is in result.json under extra.relaxation.`
           : ""

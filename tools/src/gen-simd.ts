@@ -1,6 +1,6 @@
 /**
  * Regenerates packages/core/src/kernels/wasm/simd/kernels.wasm.ts from kernels.wat (both memory
- * variants, base64). Run after editing the .wat: `bun run gen:simd`. kernels.test.ts checks that
+ * variants, base64). Run after editing the .wat: `npm run gen:simd`. kernels.test.ts checks that
  * the committed file matches the source.
  */
 import { resolve } from "node:path";
@@ -12,7 +12,7 @@ const wat = await Bun.file(`${dir}/kernels.wat`).text();
 const b64 = (bytes: Uint8Array) => Buffer.from(bytes).toString("base64");
 const shared = await assembleSimdKernels(wat, "shared");
 const unshared = await assembleSimdKernels(wat, "unshared");
-const text = `// Generated from kernels.wat by \`bun run gen:simd\` (tools/src/gen-simd.ts). Do not edit.
+const text = `// Generated from kernels.wat by \`npm run gen:simd\` (tools/src/gen-simd.ts). Do not edit.
 export const SHARED_WASM_BASE64 =
   "${b64(shared)}";
 export const UNSHARED_WASM_BASE64 =

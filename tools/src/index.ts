@@ -1,5 +1,5 @@
 /**
- * @updates-leak/tools: the CLI (cli.ts, run as `bun run leak`) and the file I/O it is made of,
+ * @updates-leak/tools: the CLI (cli.ts, run as `npm run leak`) and the file I/O it is made of,
  * exported for the benchmarks and for scripts.
  */
 export { AtomicWriteError, type FileOps, nodeFileOps, writeFileAtomic, writeJsonAtomic } from "./atomic.ts";

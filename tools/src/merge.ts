@@ -102,7 +102,7 @@ export function formatMergeReport(r: MergeReport): string {
   const line = (name: string, s: SideReport) =>
     `  ${name.padEnd(Math.max(7, name.length))} ${s.present}/${s.expected} shards${s.missing.length ? `, missing ${formatRanges(s.missing)}` : ""}`;
   const next = r.complete
-    ? `all shards present; fit the attack with: bun run leak ${r.config.attack} --dataset ${r.config.dataset} --run-dir ${r.dir} (same flags as the parts)`
+    ? `all shards present; fit the attack with: npm run leak -- ${r.config.attack} --dataset ${r.config.dataset} --run-dir ${r.dir} (same flags as the parts)`
     : "shards missing: rerun the failed parts (same --shard K/N) or run without --shard to generate the rest";
   return [
     `run folder ${r.dir}`,

@@ -1,7 +1,7 @@
 /**
  * Prints a Markdown results table from run folders: attack, data set, the attack's metric against
  * its baselines and the paper's number, the wall time, and the command that produced the row.
- * Usage: bun tools/src/results-table.ts runs/<dir> [runs/<dir> ...]
+ * Usage: npx bun tools/src/results-table.ts runs/<dir> [runs/<dir> ...]
  */
 import { readFileSync } from "node:fs";
 import path from "node:path";
@@ -49,7 +49,7 @@ export function readRow(dir: string): Row {
     value: r.value,
     baselines: r.baselines ?? {},
     seconds: r.timingsSeconds?.total ?? Number.NaN,
-    command: `bun run leak ${shown.join(" ")}`,
+    command: `npm run leak -- ${shown.join(" ")}`,
   };
 }
 
@@ -74,7 +74,7 @@ export function table(rows: Row[]): string {
 if (import.meta.main) {
   const dirs = process.argv.slice(2);
   if (dirs.length === 0) {
-    console.error("usage: bun tools/src/results-table.ts RUN_DIR [RUN_DIR ...]");
+    console.error("usage: npx bun tools/src/results-table.ts RUN_DIR [RUN_DIR ...]");
     process.exit(2);
   }
   console.log(table(dirs.map(readRow)));

@@ -102,7 +102,7 @@ export async function runAttack(
   // only when the event loop turns, which the compute loops (awaiting resolved promises) never let
   // happen, so Ctrl-C was swallowed until the run ended. Hence the resume command is said up front.
   io.out(
-    `  ${"to resume".padEnd(14)} bun run leak ${config.attack} --dataset ${config.dataset} --run-dir ${planned.dir} (same flags)`,
+    `  ${"to resume".padEnd(14)} npm run leak -- ${config.attack} --dataset ${config.dataset} --run-dir ${planned.dir} (same flags)`,
   );
   if (opts.shard)
     io.out(`  ${"shard part".padEnd(14)} ${opts.shard.part}/${opts.shard.of} (generate shards only)`);
@@ -226,7 +226,7 @@ export async function runAttack(
         `shadow ${shadowDone}/${shardCount(config.shadowModels, config.shardSize)}, target ${targetDone}/${shardCount(config.targetModels, config.shardSize)}.`,
     );
     io.out(
-      `when all parts are done: bun run leak merge --run-dir ${folder.dir}, then rerun without --shard to fit the attack.`,
+      `when all parts are done: npm run leak -- merge --run-dir ${folder.dir}, then rerun without --shard to fit the attack.`,
     );
     return { dir: folder.dir, result: null, figures: [] };
   }

@@ -34,8 +34,8 @@ export interface CompareCommand {
 export type Command = RunCommand | CompareCommand | { command: "help" };
 
 export const USAGE = `usage:
-  bun run bench [suite ...] [options]        suites: ${SUITES.join(" | ")} | all (default: all)
-  bun run bench compare A B [options]        A, B: two results files, or two backends of one file
+  npm run bench -- [suite ...] [options]        suites: ${SUITES.join(" | ")} | all (default: all)
+  npm run bench -- compare A B [options]        A, B: two results files, or two backends of one file
 
 run options:
   --json              JSON lines on stdout (one record each), logs on stderr

@@ -1,5 +1,5 @@
 /**
- * The bench CLI (`bun run bench ...`, see README.md and args.ts): runs the suites in order
+ * The bench CLI (`npm run bench -- ...`, see README.md and args.ts): runs the suites in order
  * (kernels, engine, train, data, pipeline), prints a table per suite (or JSON lines with --json),
  * appends every record to the results file after each suite, and compares results files or
  * backends. Logs go to stderr; with --json stdout holds only records. Exit status: 0, 1 on an

@@ -5,7 +5,7 @@
  * files (Bun.gunzipSync, node:zlib gunzipSync, DecompressionStream as the loaders use it), sha256
  * cost, materialising the full normalised float array, and the synthetic Insta-NY generator.
  *
- * Script: bun packages/bench/src/datasets.bench.ts [--data-dir DIR] [--repeats N]  (prints JSON)
+ * Script: npx bun packages/bench/src/datasets.bench.ts [--data-dir DIR] [--repeats N]  (prints JSON)
  * Each figure: one first run reported apart (on small VMs touching fresh memory is costly, so first
  * runs are slower), then N timed runs (default 2) summarised as median / min / max, with the median
  * CPU time (wall clock is inflated when other processes share the cores). Inner spans

@@ -1,5 +1,5 @@
 /**
- * @updates-leak/bench: the benchmark suites behind `bun run bench` (see README.md), usable from
+ * @updates-leak/bench: the benchmark suites behind `npm run bench` (see README.md), usable from
  * code too: run a suite with a `SuiteContext`, read and compare results files.
  */
 export { parseArgs, USAGE, UsageError } from "./args.ts";

@@ -1,7 +1,7 @@
 /**
  * Assembles kernels.wat into the two binaries kernels.wasm.ts holds: one importing a shared
  * memory (the backend's threaded build) and one importing a plain memory. Used by the generator
- * (`bun run gen:simd`, tools/src/gen-simd.ts) and by kernels.test.ts; never at run time (wabt is
+ * (`npm run gen:simd`, tools/src/gen-simd.ts) and by kernels.test.ts; never at run time (wabt is
  * a development dependency).
  */
 import wabtInit from "wabt";

@@ -3,7 +3,7 @@ import { assembleSimdKernels } from "./assemble.ts";
 import { SHARED_WASM_BASE64, UNSHARED_WASM_BASE64 } from "./kernels.wasm.ts";
 
 describe("hand-written SIMD kernels (kernels.wat)", () => {
-  test("kernels.wasm.ts is kernels.wat assembled (else run `bun run gen:simd`)", async () => {
+  test("kernels.wasm.ts is kernels.wat assembled (else run `npm run gen:simd`)", async () => {
     const wat = await Bun.file(new URL("./kernels.wat", import.meta.url)).text();
     const b64 = (bytes: Uint8Array) => Buffer.from(bytes).toString("base64");
     expect(b64(await assembleSimdKernels(wat, "shared"))).toBe(SHARED_WASM_BASE64);

@@ -2,7 +2,7 @@
 ;; imports the backend's memory (shared in its threaded build: the memory type below becomes
 ;; `1 65536 shared` or `1` when the binary is generated), so every pointer below is a byte
 ;; offset of a tensor the backend owns. Single-threaded; each function is the body of one kernel
-;; in ../ (named in its comment). Regenerate kernels.wasm.ts with `bun run gen:simd` after an edit;
+;; in ../ (named in its comment). Regenerate kernels.wasm.ts with `npm run gen:simd` after an edit;
 ;; kernels.test.ts fails while the two disagree.
 (module
   (import "env" "memory" (memory MEMORY_TYPE))
