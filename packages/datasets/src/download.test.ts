@@ -249,9 +249,13 @@ describe("progress bar", () => {
       "CIFAR-10 100% 200.0/200.0 MB, 10.0 MB/s\n", // finish(): the final state, always
     ]);
     const out: string[] = [];
-    const tty = new ProgressBar("CIFAR-10", 100, { tty: true, write: (s) => out.push(s), now: () => 1000 });
-    tty.add(50);
-    expect(out).toEqual([`\rCIFAR-10 [${"#".repeat(15)}${".".repeat(15)}]  50% 0.0/0.0 MB, 50.0 MB/s\x1b[K`]);
+    let t2 = 0;
+    const tty = new ProgressBar("CIFAR-10", 100e6, { tty: true, write: (s) => out.push(s), now: () => t2 });
+    t2 = 2_000;
+    tty.add(50e6);
+    expect(out).toEqual([
+      `\rCIFAR-10 [${"#".repeat(15)}${".".repeat(15)}]  50% 50.0/100.0 MB, 25.0 MB/s\x1b[K`,
+    ]);
   });
 });
 

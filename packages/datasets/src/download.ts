@@ -34,9 +34,12 @@ import { ProgressBar, type ProgressBarOptions } from "./progress-bar.ts";
 import { TarParser } from "./tar.ts";
 
 export interface DownloadOptions {
-  /** Base URLs tried in order for MNIST's four .gz files (default: MNIST_MIRRORS). */
+  /**
+   * Base URLs tried in order for MNIST's four .gz files (default: $UPDATES_LEAK_MNIST_MIRRORS, comma
+   * separated, else MNIST_MIRRORS).
+   */
   readonly mnistMirrors?: readonly string[];
-  /** URL of cifar-10-binary.tar.gz (default: the official one). */
+  /** URL of cifar-10-binary.tar.gz (default: $UPDATES_LEAK_CIFAR10_URL, else the official one). */
   readonly cifar10Url?: string;
   /** md5 the archive must have; default the official md5 for the official URL, none for a custom URL. */
   readonly cifar10ArchiveMd5?: string | null;
@@ -53,6 +56,11 @@ export interface DownloadOptions {
 }
 
 const defaultLog = (m: string) => console.error(m);
+
+const fromEnv = (name: string): string | undefined => {
+  const v = process.env[name]?.trim();
+  return v === undefined || v === "" ? undefined : v;
+};
 
 function tempName(dest: string): string {
   return `${dest}.part-${process.pid}-${Math.random().toString(36).slice(2, 10)}`;
@@ -124,7 +132,7 @@ export async function downloadMnist(base: string, opts: DownloadOptions = {}): P
 }
 
 async function fetchMnist(dir: string, opts: DownloadOptions): Promise<void> {
-  const mirrors = opts.mnistMirrors ?? MNIST_MIRRORS;
+  const mirrors = opts.mnistMirrors ?? fromEnv("UPDATES_LEAK_MNIST_MIRRORS")?.split(",") ?? MNIST_MIRRORS;
   const log = opts.log ?? defaultLog;
   const stall = opts.stallTimeoutMs ?? 30_000;
   for (const known of Object.values(MNIST_FILES)) {
@@ -189,7 +197,7 @@ export async function downloadCifar10(base: string, opts: DownloadOptions = {}):
 }
 
 async function fetchCifar10(dir: string, opts: DownloadOptions): Promise<void> {
-  const url = opts.cifar10Url ?? CIFAR10_ARCHIVE.url;
+  const url = opts.cifar10Url ?? fromEnv("UPDATES_LEAK_CIFAR10_URL") ?? CIFAR10_ARCHIVE.url;
   const md5 =
     opts.cifar10ArchiveMd5 !== undefined
       ? opts.cifar10ArchiveMd5
