@@ -372,7 +372,7 @@ Examples:
       .option("--offline", "never download");
   const where = (opts: { dataDir?: string | undefined; offline?: true | undefined }) => ({
     ...(opts.dataDir !== undefined ? { dataDir: path.resolve(opts.dataDir) } : {}),
-    ...(opts.offline ? { download: false as const } : {}),
+    download: opts.offline ? (false as const) : { log: (m: string) => state.io.err(`${m}\n`) },
   });
   const line = (t: string) => state.io.out(`${t}\n`);
 
