@@ -15,7 +15,7 @@ setDefaultTimeout(120_000);
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "ul-data-cmd-"));
 const routes = new Map<string, Uint8Array>();
-let server: ReturnType<typeof Bun.serve>;
+let server: ReturnType<typeof Bun.serve> | undefined;
 let fetched = 0;
 const savedMirrors = process.env.UPDATES_LEAK_MNIST_MIRRORS;
 
@@ -35,7 +35,7 @@ beforeAll(async () => {
   process.env.UPDATES_LEAK_MNIST_MIRRORS = `http://127.0.0.1:${server.port}/m/`;
 });
 afterAll(() => {
-  server.stop(true);
+  server?.stop(true);
   if (savedMirrors === undefined) delete process.env.UPDATES_LEAK_MNIST_MIRRORS;
   else process.env.UPDATES_LEAK_MNIST_MIRRORS = savedMirrors;
   fs.rmSync(tmp, { recursive: true, force: true });

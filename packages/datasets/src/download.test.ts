@@ -27,7 +27,7 @@ setDefaultTimeout(120_000);
 const tmp = tempDir("download");
 const routes = new Map<string, Uint8Array>();
 const requests: string[] = [];
-let server: ReturnType<typeof Bun.serve>;
+let server: ReturnType<typeof Bun.serve> | undefined;
 let base = "";
 const quiet = { log: () => {}, progress: false as const };
 const MNIST_GZ = Object.values(MNIST_FILES).map((k) => `${k.name}.gz`);
@@ -63,7 +63,7 @@ beforeAll(async () => {
   base = `http://127.0.0.1:${server.port}`;
 });
 afterAll(() => {
-  server.stop(true);
+  server?.stop(true);
   tmp.cleanup();
 });
 
