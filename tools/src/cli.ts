@@ -4,10 +4,11 @@
  *   leak backend [--backend auto|webgpu|wasm|cpu] [--threads N] [--json]
  *   leak label|reconstruct|distribution|msr --dataset mnist|cifar10|insta-ny [size and run flags]
  *   leak merge --run-dir DIR
+ *   leak data fetch|verify|where --dataset mnist|cifar10|insta-ny [--data-dir DIR] [--offline]
  *
  * Exit status: 0 done; 1 failed while working; 2 bad usage (unknown subcommand or flag, a value
  * out of range, a run folder made for another config), reported before anything is written;
- * 3 `merge` found shards missing; 130 / 143 killed by SIGINT / SIGTERM (finished shards kept).
+ * 3 `merge` found shards missing (`data`: files missing or corrupt is 1); 130 / 143 killed by SIGINT / SIGTERM (finished shards kept).
  *
  * Options are typed by commander (extra-typings); the resolved config is validated by the
  * ExperimentConfig arktype type (resolve-config.ts). Heavy modules (TensorFlow.js, the pipelines)
@@ -157,7 +158,11 @@ function attackCommand(program: Command, name: AttackName, state: CliState): voi
     .addOption(new Option("--backend <name>", "compute backend (default auto)").choices(BACKENDS))
     .option("--threads <n>", "backend threads, 0 = auto (default 0)", lim("threads"))
     .option("--smoke", "small sizes for a quick end-to-end check (flags given explicitly still win)")
-    .option("--data-dir <dir>", "folder with the data files (searched first)")
+    .option(
+      "--data-dir <dir>",
+      "folder with the data files: the only place searched, downloads go there (default: $UPDATES_LEAK_DATA, ./data, then the cache)",
+    )
+    .option("--offline", "never download data; a missing file is an error saying how to provide it")
     .option("--runs-dir <dir>", "where new run folders are made", "runs")
     .option(
       "--run-dir <dir>",
@@ -169,7 +174,11 @@ function attackCommand(program: Command, name: AttackName, state: CliState): voi
       "generate only shards i with i % N == K-1, then exit (job arrays; needs --run-dir)",
       parseShardSlice,
     )
-    .option("--cache-dir <dir>", "trained original models cache", defaultModelCacheDir())
+    .option(
+      "--model-cache-dir <dir>",
+      "trained original models cache (default <cache>/models; <cache> is $UPDATES_LEAK_CACHE, else $XDG_CACHE_HOME/updates-leak, else ~/.cache/updates-leak)",
+      defaultModelCacheDir(),
+    )
     .option("--no-model-cache", "do not read or write the model cache")
     .addHelpText(
       "after",
@@ -228,8 +237,9 @@ test size with the baselines is in result.json under extra.relaxation.`
       // The run folder check is cheap and writes nothing: report a mismatch before loading anything.
       RunFolder.check(config, { runsDir: opts.runsDir, runDir: opts.runDir, fresh: opts.fresh });
       let experiment: import("./run-attack.ts").ExperimentFn;
+      let loadExperimentDataset: typeof import("./run-experiment.ts").loadExperimentDataset;
       try {
-        experiment = (await import("./run-experiment.ts")).experiment;
+        ({ experiment, loadExperimentDataset } = await import("./run-experiment.ts"));
         if (typeof experiment !== "function") throw new Error("runExperiment is not a function");
       } catch (err) {
         throw new Error(
@@ -238,6 +248,8 @@ test size with the baselines is in result.json under extra.relaxation.`
       }
       const { selectBackend } = await import("@updates-leak/core");
       const { runAttack } = await import("./run-attack.ts");
+      const dataDir = opts.dataDir ? path.resolve(opts.dataDir) : undefined;
+      const offline = opts.offline ?? false;
       await runAttack(
         config,
         {
@@ -245,8 +257,11 @@ test size with the baselines is in result.json under extra.relaxation.`
           runDir: opts.runDir,
           fresh: opts.fresh ?? false,
           shard: opts.shard,
-          dataDir: opts.dataDir ? path.resolve(opts.dataDir) : undefined,
-          cacheDir: opts.modelCache === false ? null : path.resolve(opts.cacheDir),
+          dataDir,
+          offline,
+          prepareData: (log) =>
+            loadExperimentDataset(config, { ...(dataDir ? { dataDir } : {}), offline }, log),
+          cacheDir: opts.modelCache === false ? null : path.resolve(opts.modelCacheDir),
           argv: state.argv,
         },
         experiment,
@@ -325,7 +340,70 @@ export function buildProgram(state: CliState): Command {
       if (!report.complete) state.exitCode = EXIT_INCOMPLETE;
     });
 
+  dataCommand(program, state);
   return program;
+}
+
+const DATA_DATASETS = ["mnist", "cifar10", "insta-ny"] as const;
+
+/** `leak data fetch|verify|where`: the data files, without running an attack. */
+function dataCommand(program: Command, state: CliState): void {
+  const data = program
+    .command("data")
+    .description("find, download and verify the data files (fetch | verify | where)")
+    .addHelpText(
+      "after",
+      `
+Data files are looked for in: --data-dir (when given, the only place; downloads go there), else
+$UPDATES_LEAK_DATA, ./data, then the cache ($UPDATES_LEAK_CACHE, else $XDG_CACHE_HOME/updates-leak,
+else ~/.cache/updates-leak; trained models are kept in its models/ folder). An explicit place that
+holds only part of a data set is an error. Exit status 1 when files are missing or corrupt.
+
+Examples:
+  bun run leak data where --dataset cifar10
+  bun run leak data fetch --dataset mnist --data-dir /scratch/data   # then --data-dir /scratch/data
+  bun run leak data verify --dataset mnist`,
+    );
+  const common = (cmd: Command, what: string) =>
+    cmd
+      .description(what)
+      .addOption(new Option("--dataset <name>", "data set").choices(DATA_DATASETS).makeOptionMandatory())
+      .option("--data-dir <dir>", "folder with the data files: the only place searched, downloads go there")
+      .option("--offline", "never download");
+  const where = (opts: { dataDir?: string | undefined; offline?: true | undefined }) => ({
+    ...(opts.dataDir !== undefined ? { dataDir: path.resolve(opts.dataDir) } : {}),
+    download: opts.offline ? (false as const) : { log: (m: string) => state.io.err(`${m}\n`) },
+  });
+  const line = (t: string) => state.io.out(`${t}\n`);
+
+  common(
+    data.command("where"),
+    "print where each file was found, or what is missing in every place tried",
+  ).action(async (opts) => {
+    const { whereDataset } = await import("@updates-leak/datasets");
+    const r = whereDataset(opts.dataset, where(opts));
+    line(r.text);
+    if (!r.ok) state.exitCode = EXIT_FAILURE;
+  });
+  common(
+    data.command("verify"),
+    "check each file found (structure, published checksums); never downloads",
+  ).action(async (opts) => {
+    const { verifyDataset } = await import("@updates-leak/datasets");
+    const r = await verifyDataset(opts.dataset, where(opts));
+    line(r.text);
+    if (!r.ok) state.exitCode = EXIT_FAILURE;
+  });
+  common(
+    data.command("fetch"),
+    "download the files unless they are found (into --data-dir when given, else the cache), then verify them",
+  ).action(async (opts) => {
+    const { fetchDataset } = await import("@updates-leak/datasets");
+    const r = await fetchDataset(opts.dataset, where(opts));
+    if (r.downloadedTo !== undefined) line(`${opts.dataset}: downloaded into ${r.downloadedTo}`);
+    line(r.text);
+    if (!r.ok) state.exitCode = EXIT_FAILURE;
+  });
 }
 
 /** Run the CLI on `argv` (without the runtime and script); returns the exit status. */

@@ -1,6 +1,7 @@
 /**
- * One attack run from a validated config: check the run folder, print the config, select the
- * backend, open the shard stores, record config.json, call the experiment with a RunContext, then
+ * One attack run from a validated config: check the run folder, print the config, find and verify
+ * the data (`prepareData`: a data error stops the run before anything is written), select the
+ * backend, make the run folder, open the shard stores, record config.json, call the experiment with a RunContext, then
  * write figures and result.json. Under `--shard K/N` only shards are generated and a part record
  * is written; `leak merge` and a later plain run finish the job.
  *
@@ -23,11 +24,13 @@ import { ConfigMismatchError, FileShardStore, type ShardSlice } from "./shard-st
  * What the CLI adds to `RunContext` (proposed for pipeline/context.ts):
  * - `shardSlice`: under `--shard K/N`, generate only the shards i with i % N === K - 1 on both
  *   sides (both stores also refuse other writes), then return without fitting the attack;
- * - `dataDir`: the `--data-dir` flag, first place to look for data files.
+ * - `dataDir`: the `--data-dir` flag, the place to look for data files;
+ * - `preparedData`: what `AttackRunOptions.prepareData` returned (the data, loaded and verified).
  */
 export interface CliRunContext extends RunContext {
   shardSlice?: ShardSlice;
   dataDir?: string;
+  preparedData?: unknown;
 }
 
 export type ExperimentFn = (config: ExperimentConfig, ctx: RunContext) => Promise<ExperimentResult>;
@@ -53,6 +56,13 @@ export interface AttackRunOptions {
   fresh?: boolean;
   shard?: ShardSlice;
   dataDir?: string;
+  /** --offline: never download data. Recorded in config.json's invocation. */
+  offline?: boolean;
+  /**
+   * Finds, loads and verifies the data before the run folder is made, so a missing or corrupt file is
+   * reported with nothing written; its result reaches the experiment as `ctx.preparedData`.
+   */
+  prepareData?: (log: (m: string) => void) => Promise<unknown>;
   /** Model cache folder; null turns the cache off. */
   cacheDir: string | null;
   argv: string[];
@@ -107,6 +117,9 @@ export async function runAttack(
   if (opts.shard)
     io.out(`  ${"shard part".padEnd(14)} ${opts.shard.part}/${opts.shard.of} (generate shards only)`);
 
+  // Data before anything is written: a missing or corrupt file leaves no run folder behind.
+  const preparedData = opts.prepareData ? await opts.prepareData((m) => io.progress.log(m)) : undefined;
+
   const backend = await selectBackend({
     backend: config.backend,
     threads: config.threads === 0 ? undefined : config.threads,
@@ -157,6 +170,7 @@ export async function runAttack(
     resumed: folder.resumed,
     shard: opts.shard ?? null,
     dataDir: opts.dataDir ?? null,
+    offline: opts.offline ?? false,
     cacheDir: opts.cacheDir,
   };
   const record = {
@@ -187,6 +201,7 @@ export async function runAttack(
       : {}),
     ...(opts.shard ? { shardSlice: opts.shard } : {}),
     ...(opts.dataDir ? { dataDir: opts.dataDir } : {}),
+    ...(preparedData !== undefined ? { preparedData } : {}),
   };
 
   let result: ExperimentResult;
