@@ -360,9 +360,9 @@ else ~/.cache/updates-leak; trained models are kept in its models/ folder). An e
 holds only part of a data set is an error. Exit status 1 when files are missing or corrupt.
 
 Examples:
-  bun run leak data where --dataset cifar10
-  bun run leak data fetch --dataset mnist --data-dir /scratch/data   # then --data-dir /scratch/data
-  bun run leak data verify --dataset mnist`,
+  npm run leak -- data where --dataset cifar10
+  npm run leak -- data fetch --dataset mnist --data-dir /scratch/data   # then --data-dir /scratch/data
+  npm run leak -- data verify --dataset mnist`,
     );
   const common = (cmd: Command, what: string) =>
     cmd
