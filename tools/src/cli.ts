@@ -227,15 +227,7 @@ test size with the baselines is in result.json under extra.relaxation.`
         throw new UsageError("--fresh needs --run-dir (a new run folder is always fresh)");
       // The run folder check is cheap and writes nothing: report a mismatch before loading anything.
       RunFolder.check(config, { runsDir: opts.runsDir, runDir: opts.runDir, fresh: opts.fresh });
-      let experiment: import("./run-attack.ts").ExperimentFn;
-      try {
-        experiment = (await import("./run-experiment.ts")).experiment;
-        if (typeof experiment !== "function") throw new Error("runExperiment is not a function");
-      } catch (err) {
-        throw new Error(
-          `the pipelines are not wired yet: @updates-leak/attacks must export runExperiment(config, ctx) (${(err as Error).message})`,
-        );
-      }
+      const { experiment } = await import("./run-experiment.ts");
       const { selectBackend } = await import("@updates-leak/core");
       const { runAttack } = await import("./run-attack.ts");
       await runAttack(
