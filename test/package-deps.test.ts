@@ -3,7 +3,7 @@
  * one) a package sees only the packages its own package.json lists, so an import that resolves
  * here only because npm hoisted another package's dependency to the root breaks a `bun install`.
  *
- * For each package (packages/*, tools, and the root for test/), every bare specifier in its .ts
+ * For each package (packages/*, tools with its experiments, and the root for test/), every bare specifier in its .ts
  * files (static and dynamic imports, `import(CONSTANT)` with the constant's string, require and
  * require.resolve) must name the package itself, a Node/Bun built-in, or a package listed in its
  * dependencies or devDependencies; workspace packages are listed as "*"; a third-party range must
@@ -83,7 +83,7 @@ const PACKAGES: [string, string[]][] = [
     .readdirSync(path.join(ROOT, "packages"))
     .filter((d) => fs.existsSync(path.join(ROOT, "packages", d, "package.json")))
     .map((d): [string, string[]] => [path.join("packages", d), ["src"]]),
-  ["tools", ["src"]],
+  ["tools", ["src", "experiments"]],
   [".", ["test"]],
 ];
 

@@ -5,7 +5,7 @@
  */
 
 export { CIFAR10_MEAN, CIFAR10_STD, type Cifar10Options, type Cifar10Paths, loadCifar10 } from "./cifar10.ts";
-export { labelHistogram } from "./dataset.ts";
+export { fitStandardisation, labelHistogram, standardiseOn } from "./dataset.ts";
 export { type DownloadOptions, downloadCifar10, downloadMnist } from "./download.ts";
 export { DataError } from "./errors.ts";
 export { type InstaCsvOptions, loadInstaCsv } from "./insta-csv.ts";
