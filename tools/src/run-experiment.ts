@@ -20,7 +20,7 @@ import { loadDataset, locateDataset, makeSplits, type Splits, standardiseOn } fr
 import type { CliRunContext, ExperimentFn } from "./run-attack.ts";
 
 /** The adversary's records of a split: the shadow side's training set then its update pool. */
-export function adversaryRows(splits: Splits): Int32Array {
+export function adversaryRows(splits: Pick<Splits, "shadow">): Int32Array {
   const rows = new Int32Array(splits.shadow.train.length + splits.shadow.pool.length);
   rows.set(splits.shadow.train);
   rows.set(splits.shadow.pool, splits.shadow.train.length);
