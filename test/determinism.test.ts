@@ -8,7 +8,8 @@
  * - wasm, webgpu (when `availableBackends()` has it; lavapipe counts) and cpu agree within 1e-4
  *   relative (max|a-b| / max|cpu|), for one-step (|D_update| = 1) and multi-step (66 samples: two SGD steps) updates;
  * - a different seed gives different deltas (the comparison can fail).
- * Skipped, with a note, when no MNIST files are found (see packages/datasets/src/locate.ts).
+ * Skipped, with a note, when no MNIST files are found (see packages/datasets/src/locate.ts); a
+ * backend that is not available here is reported skipped, the reason in the test's name.
  */
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import {
@@ -36,6 +37,8 @@ setDefaultTimeout(120_000);
 
 const haveMnist = locateDataset("mnist").chosen !== undefined;
 if (!haveMnist) console.warn("determinism.test: no MNIST files found; skipped");
+/** Backends available here (webgpu needs an adapter; a software one such as lavapipe counts). */
+const available = await availableBackends();
 
 const ctx: RunContext = {
   shadowStore: new MemoryShardStore(),
@@ -131,7 +134,7 @@ describe.skipIf(!haveMnist)("deltas on real MNIST", () => {
   beforeAll(async () => {
     ds = await loadDataset("mnist", { download: false });
     splits = makeSplits(ds, { seed: 7, probeSize: 100 });
-    backends.push(...(await availableBackends()));
+    backends.push(...available);
   });
   afterAll(async () => {
     await selectBackend({ backend: "cpu", quiet: true });
@@ -142,11 +145,10 @@ describe.skipIf(!haveMnist)("deltas on real MNIST", () => {
     // the same seed is held to float tolerance, and (software adapters being slow) only the
     // one-step case is repeated.
     const exact = backend !== "webgpu";
-    test(`${backend}: same seed, two generations, chunk size 1 or default -> ${exact ? "bit-identical" : "agreeing"} shards`, async () => {
-      if (!backends.includes(backend)) {
-        console.warn(`determinism.test: backend ${backend} not available here; skipped`);
-        return;
-      }
+    const here = available.includes(backend);
+    if (!here) console.warn(`determinism.test: backend ${backend} not available here; its test is skipped`);
+    const name = `${backend}: same seed, two generations, chunk size 1 or default -> ${exact ? "bit-identical" : "agreeing"} shards`;
+    test.skipIf(!here)(here ? name : `${name} (not run: no ${backend} backend here)`, async () => {
       await selectBackend({ backend, quiet: true, allowSoftware: true });
       const before = tf.memory().numTensors;
       for (const c of CASES) {

@@ -236,16 +236,7 @@ test size with the baselines is in result.json under extra.relaxation.`
         throw new UsageError("--fresh needs --run-dir (a new run folder is always fresh)");
       // The run folder check is cheap and writes nothing: report a mismatch before loading anything.
       RunFolder.check(config, { runsDir: opts.runsDir, runDir: opts.runDir, fresh: opts.fresh });
-      let experiment: import("./run-attack.ts").ExperimentFn;
-      let loadExperimentDataset: typeof import("./run-experiment.ts").loadExperimentDataset;
-      try {
-        ({ experiment, loadExperimentDataset } = await import("./run-experiment.ts"));
-        if (typeof experiment !== "function") throw new Error("runExperiment is not a function");
-      } catch (err) {
-        throw new Error(
-          `the pipelines are not wired yet: @updates-leak/attacks must export runExperiment(config, ctx) (${(err as Error).message})`,
-        );
-      }
+      const { experiment, loadExperimentDataset } = await import("./run-experiment.ts");
       const { selectBackend } = await import("@updates-leak/core");
       const { runAttack } = await import("./run-attack.ts");
       const dataDir = opts.dataDir ? path.resolve(opts.dataDir) : undefined;

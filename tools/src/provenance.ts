@@ -11,6 +11,20 @@ import path from "node:path";
 
 const require = createRequire(import.meta.url);
 
+/**
+ * Resolvers for package.json files: from tools, then from core (under a strict linker, such as
+ * Bun's isolated one, TensorFlow.js and bun-webgpu are visible from core only, which declares them).
+ */
+function resolvers(): NodeRequire[] {
+  const out = [require];
+  try {
+    out.push(createRequire(Bun.fileURLToPath(import.meta.resolve("@updates-leak/core"))));
+  } catch {
+    // core not resolvable: tools' own resolver only
+  }
+  return out;
+}
+
 /** The repository root (tools/src/ -> ../..). */
 export const REPO_ROOT = path.resolve(import.meta.dir, "..", "..");
 
@@ -39,18 +53,21 @@ export interface Provenance {
   host: HostFacts;
 }
 
-function packageVersion(name: string): string | null {
-  try {
-    const file = require.resolve(`${name}/package.json`);
-    return (JSON.parse(fs.readFileSync(file, "utf8")) as { version?: string }).version ?? null;
-  } catch {
-    // Packages whose exports map hides package.json: look in node_modules directly.
+function packageVersion(name: string, from: NodeRequire[]): string | null {
+  for (const req of from) {
     try {
-      const file = path.join(REPO_ROOT, "node_modules", name, "package.json");
+      const file = req.resolve(`${name}/package.json`);
       return (JSON.parse(fs.readFileSync(file, "utf8")) as { version?: string }).version ?? null;
     } catch {
-      return null;
+      // not visible from here, or its exports map hides package.json: try the next
     }
+  }
+  // Packages whose exports map hides package.json: look in node_modules directly.
+  try {
+    const file = path.join(REPO_ROOT, "node_modules", name, "package.json");
+    return (JSON.parse(fs.readFileSync(file, "utf8")) as { version?: string }).version ?? null;
+  } catch {
+    return null;
   }
 }
 
@@ -60,6 +77,7 @@ export function versions(): Record<string, string | null> {
     bunRevision: typeof Bun !== "undefined" ? Bun.revision : null,
     nodeCompat: process.versions.node ?? null,
   };
+  const from = resolvers();
   for (const name of [
     "@tensorflow/tfjs-core",
     "@tensorflow/tfjs-backend-cpu",
@@ -73,7 +91,7 @@ export function versions(): Record<string, string | null> {
     "@updates-leak/attacks",
     "@updates-leak/tools",
   ]) {
-    out[name] = packageVersion(name);
+    out[name] = packageVersion(name, from);
   }
   return out;
 }

@@ -9,14 +9,25 @@
  * made (run-attack.ts `prepareData`), so a data error leaves nothing behind. Insta-NY:
  * an insta-ny.csv if one is found, else the seeded SYNTHETIC stand-in, said so in the log and
  * in metrics.jsonl. Splits: `makeSplits(dataset, { seed: config.seed, probeSize: max(100, probes) })`.
+ * Insta-NY's features are then standardised with the statistics of the adversary's side (the
+ * shadow training set and update pool) only: the target side must not shape what the adversary
+ * sees (`standardiseOn`).
  * Under --shard K/N only `generateShards` runs (its selection is 0-based: part K - 1 of N).
  */
 
 import { type ExperimentData, generateShards, runExperiment } from "@updates-leak/attacks";
 import type { ExperimentConfig } from "@updates-leak/attacks/config";
 import type { ExperimentResult, RunContext } from "@updates-leak/attacks/context";
-import { loadDataset, locateDataset, makeSplits } from "@updates-leak/datasets";
+import { loadDataset, locateDataset, makeSplits, type Splits, standardiseOn } from "@updates-leak/datasets";
 import type { CliRunContext, ExperimentFn } from "./run-attack.ts";
+
+/** The adversary's records of a split: the shadow side's training set then its update pool. */
+export function adversaryRows(splits: Pick<Splits, "shadow">): Int32Array {
+  const rows = new Int32Array(splits.shadow.train.length + splits.shadow.pool.length);
+  rows.set(splits.shadow.train);
+  rows.set(splits.shadow.pool, splits.shadow.train.length);
+  return rows;
+}
 
 export interface PreparedData {
   readonly dataset: Awaited<ReturnType<typeof loadDataset>>;
@@ -54,8 +65,11 @@ export async function loadExperimentData(
     (ctx.preparedData as PreparedData | undefined) ??
     (await loadExperimentDataset(config, { ...(ctx.dataDir ? { dataDir: ctx.dataDir } : {}) }, ctx.log));
   const t0 = performance.now() - prepared.seconds * 1000;
-  const { dataset } = prepared;
+  let { dataset } = prepared;
   const splits = makeSplits(dataset, { seed: config.seed, probeSize: Math.max(100, config.probeCount) });
+  if (dataset.reconSpace === "standardised") {
+    dataset = standardiseOn(dataset, adversaryRows(splits), "the shadow side: training set and update pool");
+  }
   ctx.metric({
     stage: "data",
     dataset: dataset.name,
@@ -65,6 +79,7 @@ export async function loadExperimentData(
     probe: splits.probe.length,
     trainPerSide: splits.target.train.length,
     poolPerSide: splits.target.pool.length,
+    normalization: dataset.normalization.description,
     seconds: (performance.now() - t0) / 1000,
   });
   return { dataset, splits };

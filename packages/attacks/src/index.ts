@@ -13,7 +13,12 @@ export * from "./pipeline/config.ts";
 export * from "./pipeline/context.ts";
 export * from "./pipeline/data.ts";
 export * from "./pipeline/generate.ts";
-export { extraShadowModels, type OriginalModel } from "./pipeline/originals.ts";
+export {
+  extraShadowModels,
+  type OriginalModel,
+  originalKey,
+  trainingDigest,
+} from "./pipeline/originals.ts";
 export * from "./pipeline/run.ts";
 export * from "./reconstruction.ts";
 export * from "./store.ts";

@@ -1,10 +1,11 @@
 /**
- * Command line of the bench CLI (see README.md):
+ * Command line of the bench CLI (see README.md), parsed by commander like `leak`'s:
  *   bench [suite ...] [--json] [--smoke] [--backends LIST] [--repeats N] [--out FILE] [--no-save]
  *         [--data-dir DIR] [--full] [--paper]
  *   bench compare A B [--file FILE] [--run ID] [--suite NAME] [--json]
- * Errors name the flag and what it accepts.
+ * Errors name the flag and what it accepts; `--help` (or `help`) prints commander's help.
  */
+import { CommanderError, InvalidArgumentError, Command as Program } from "@commander-js/extra-typings";
 import { SUITES, type SuiteName } from "./record.ts";
 import type { BenchOptions } from "./suites/context.ts";
 import { parseVariants } from "./variants.ts";
@@ -33,134 +34,134 @@ export interface CompareCommand {
 
 export type Command = RunCommand | CompareCommand | { command: "help" };
 
-export const USAGE = `usage:
-  npm run bench -- [suite ...] [options]        suites: ${SUITES.join(" | ")} | all (default: all)
-  npm run bench -- compare A B [options]        A, B: two results files, or two backends of one file
-
-run options:
-  --json              JSON lines on stdout (one record each), logs on stderr
-  --smoke             tiny sizes, 2 runs per case: checks that every suite works, in seconds;
-                      results are not appended anywhere unless --out is given
-  --backends LIST     backends to run, e.g. wasm:1,wasm:2,cpu,webgpu (default: per suite)
-  --repeats N         timed runs per case at most (default 10, within a 1.5 s budget per case)
-  --out FILE          append results to FILE (default bench/results/<host>.jsonl)
-  --no-save           append results nowhere
-  --data-dir DIR      where MNIST / CIFAR-10 files are (data and pipeline suites)
-  --full              train suite: train the paper's epochs instead of extrapolating from one
-  --paper             pipeline suite: A_LI at paper scale (10,000 + 1,000 models, 25 epochs; long)
-compare options:
-  --file FILE         the results file for a backend comparison (default bench/results/<host>.jsonl)
-  --run ID            the run to compare backends in (default: the latest run holding both)
-  --suite NAME        only this suite
-  --json              rows as JSON lines`;
-
-function value(argv: readonly string[], i: number, flag: string, what: string): string {
-  const v = argv[i + 1];
-  if (v === undefined || v.startsWith("--")) throw new UsageError(`${flag} needs a value: ${what}`);
-  return v;
-}
-
-function suiteName(s: string, flag: string): SuiteName {
+/** Parser errors omit the flag: commander's message names it ("option '--x <v>' argument ..."). */
+function suiteName(s: string): SuiteName {
   if (!(SUITES as readonly string[]).includes(s)) {
-    throw new UsageError(`${flag}: unknown suite '${s}'; expected one of ${SUITES.join(", ")} or all`);
+    throw new InvalidArgumentError(`unknown suite '${s}'; expected one of ${SUITES.join(", ")} or all`);
   }
   return s as SuiteName;
 }
 
-function parseCompare(argv: readonly string[]): CompareCommand {
-  const pos: string[] = [];
-  const cmd: CompareCommand = {
-    command: "compare",
-    a: "",
-    b: "",
-    file: null,
-    run: null,
-    suite: null,
-    json: false,
-  };
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i]!;
-    if (a === "--json") cmd.json = true;
-    else if (a === "--file") cmd.file = value(argv, i++, a, "a results file (.jsonl)");
-    else if (a === "--run") cmd.run = value(argv, i++, a, "a runId from the results file");
-    else if (a === "--suite") cmd.suite = suiteName(value(argv, i++, a, SUITES.join(" | ")), a);
-    else if (a.startsWith("--")) throw new UsageError(`compare: unknown option ${a}\n${USAGE}`);
-    else pos.push(a);
-  }
-  if (pos.length !== 2) {
-    throw new UsageError(
-      `compare needs exactly two arguments (two results files or two backends), got ${pos.length}`,
-    );
-  }
-  [cmd.a, cmd.b] = pos as [string, string];
-  return cmd;
+function suiteArg(s: string, previous: SuiteName[] | undefined): SuiteName[] {
+  const prev = previous ?? [];
+  return s === "all" ? [...prev, ...SUITES] : [...prev, suiteName(s)];
 }
 
-export function parseArgs(argv: readonly string[]): Command {
-  if (argv.includes("--help") || argv.includes("-h") || argv[0] === "help") return { command: "help" };
-  if (argv[0] === "compare") return parseCompare(argv.slice(1));
-  const cmd: RunCommand = {
-    command: "run",
-    suites: [],
-    json: false,
-    smoke: false,
-    backends: null,
-    repeats: null,
-    dataDir: null,
-    full: false,
-    paper: false,
-    out: "default",
-  };
-  let out: string | null = null;
-  let noSave = false;
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i]!;
-    switch (a) {
-      case "--json":
-        cmd.json = true;
-        break;
-      case "--smoke":
-        cmd.smoke = true;
-        break;
-      case "--full":
-        cmd.full = true;
-        break;
-      case "--paper":
-        cmd.paper = true;
-        break;
-      case "--no-save":
-        noSave = true;
-        break;
-      case "--backends":
-        try {
-          cmd.backends = parseVariants(value(argv, i++, a, "e.g. wasm:1,wasm:2,cpu,webgpu"), a);
-        } catch (err) {
-          throw new UsageError((err as Error).message);
-        }
-        break;
-      case "--repeats": {
-        const v = value(argv, i++, a, "an integer >= 1");
-        const n = Number(v);
-        if (!Number.isInteger(n) || n < 1)
-          throw new UsageError(`--repeats: expected an integer >= 1, got '${v}'`);
-        cmd.repeats = n;
-        break;
-      }
-      case "--out":
-        out = value(argv, i++, a, "a file to append JSON lines to");
-        break;
-      case "--data-dir":
-        cmd.dataDir = value(argv, i++, a, "a folder holding the MNIST / CIFAR-10 files");
-        break;
-      default:
-        if (a.startsWith("-")) throw new UsageError(`unknown option ${a}\n${USAGE}`);
-        if (a === "all") cmd.suites.push(...SUITES);
-        else cmd.suites.push(suiteName(a, "suite"));
-    }
+function backendsArg(text: string): BenchOptions["backends"] {
+  try {
+    return parseVariants(text, "--backends");
+  } catch (err) {
+    throw new InvalidArgumentError((err as Error).message.replace(/^--backends: /, ""));
   }
-  if (out !== null && noSave) throw new UsageError("--out and --no-save exclude each other");
-  if (cmd.suites.length === 0) cmd.suites.push(...SUITES);
-  cmd.suites = SUITES.filter((s) => cmd.suites.includes(s));
-  cmd.out = out ?? (noSave || cmd.smoke ? null : "default");
+}
+
+function repeatsArg(v: string): number {
+  const n = Number(v);
+  if (v.trim() === "" || !Number.isInteger(n) || n < 1)
+    throw new InvalidArgumentError(`expected an integer >= 1, got '${v}'`);
+  return n;
+}
+
+const AFTER_HELP = `
+Suites run in this order whatever order they are given in; 'all' (the default) is every suite.
+--smoke runs tiny sizes, 2 runs per case, and saves nowhere unless --out is given.
+Exit status: 0 done, 1 failure, 2 bad usage.`;
+
+/**
+ * The commander program; `done` receives the parsed command. Help text goes to `out`; errors are
+ * thrown (commander's exitOverride), never printed here.
+ */
+export function buildProgram(done: (cmd: Command) => void, out: (text: string) => void) {
+  const program = new Program("bench")
+    .description("benchmarks of the kernels, the update engine, training, data loading and the pipeline")
+    .exitOverride()
+    .helpCommand(true)
+    .configureOutput({ writeOut: out, writeErr: () => {} })
+    .addHelpText("after", AFTER_HELP)
+    .argument("[suites...]", `suites: ${SUITES.join(" | ")} | all (default: all)`, suiteArg)
+    .option("--json", "JSON lines on stdout (one record each), logs on stderr")
+    .option("--smoke", "tiny sizes, 2 runs per case: checks that every suite works, in seconds")
+    .option(
+      "--backends <list>",
+      "backends to run, e.g. wasm:1,wasm:2,cpu,webgpu (default: per suite)",
+      backendsArg,
+    )
+    .option(
+      "--repeats <n>",
+      "timed runs per case at most (default 10, within a 1.5 s budget per case)",
+      repeatsArg,
+    )
+    .option("--out <file>", "append results to FILE (default bench/results/<host>.jsonl)")
+    .option("--no-save", "append results nowhere")
+    .option("--data-dir <dir>", "where MNIST / CIFAR-10 files are (data and pipeline suites)")
+    .option("--full", "train suite: train the paper's epochs instead of extrapolating from one")
+    .option("--paper", "pipeline suite: A_LI at paper scale (10,000 + 1,000 models, 25 epochs; long)")
+    .action((suites, o) => {
+      if (o.out !== undefined && o.save === false)
+        throw new UsageError("--out and --no-save exclude each other");
+      const smoke = o.smoke ?? false;
+      const chosen = suites.length === 0 ? [...SUITES] : suites;
+      done({
+        command: "run",
+        suites: SUITES.filter((s) => chosen.includes(s)),
+        json: o.json ?? false,
+        smoke,
+        backends: o.backends ?? null,
+        repeats: o.repeats ?? null,
+        dataDir: o.dataDir ?? null,
+        full: o.full ?? false,
+        paper: o.paper ?? false,
+        out: o.out ?? (o.save === false || smoke ? null : "default"),
+      });
+    });
+  program
+    .command("compare")
+    .description("compare two results files, or two backends of one results file")
+    .argument("[what...]", "A B: two results files, or two backends of one file")
+    .option("--file <file>", "the results file for a backend comparison (default bench/results/<host>.jsonl)")
+    .option("--run <id>", "the run to compare backends in (default: the latest run holding both)")
+    .option("--suite <name>", "only this suite", (s: string) => suiteName(s))
+    .option("--json", "rows as JSON lines")
+    .action((what, o) => {
+      if (what.length !== 2) {
+        throw new UsageError(
+          `compare needs exactly two arguments (two results files or two backends), got ${what.length}`,
+        );
+      }
+      done({
+        command: "compare",
+        a: what[0]!,
+        b: what[1]!,
+        file: o.file ?? null,
+        run: o.run ?? null,
+        suite: o.suite ?? null,
+        json: o.json ?? false,
+      });
+    });
+  return program;
+}
+
+/**
+ * Parses the bench command line (without the runtime and script). Help is printed to `out` and
+ * returned as { command: "help" }; every other problem throws a UsageError naming the flag.
+ */
+export function parseArgs(
+  argv: readonly string[],
+  out: (text: string) => void = (t) => process.stdout.write(t),
+): Command {
+  let cmd: Command | null = null;
+  try {
+    buildProgram((c) => {
+      cmd = c;
+    }, out).parse([...argv], { from: "user" });
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      if (err.exitCode === 0) return { command: "help" };
+      throw new UsageError(err.message.replace(/^error: /, ""));
+    }
+    throw err;
+  }
+  // A bare `help` or `--help` ends in commander's help (the CommanderError above).
+  if (cmd === null) return { command: "help" };
   return cmd;
 }

@@ -164,8 +164,58 @@ test("arguments: suites in order, smoke saves nowhere, errors name the flag", ()
   const b = parseArgs(["--backends", "wasm:2,cpu"]);
   expect(b.command === "run" && b.out).toBe("default");
   expect(b.command === "run" && b.backends?.map((v) => v.label)).toEqual(["wasm:2", "cpu"]);
-  expect(() => parseArgs(["--backends", "gpu"])).toThrow("--backends: 'gpu' is not a backend");
-  expect(() => parseArgs(["--repeats", "0"])).toThrow("--repeats: expected an integer >= 1");
+  expect(b.command === "run" && b.suites).toEqual([...SUITES]);
+  const c = parseArgs([
+    "all",
+    "--repeats",
+    "3",
+    "--out",
+    "r.jsonl",
+    "--data-dir",
+    "d",
+    "--full",
+    "--paper",
+    "--json",
+  ]);
+  expect(c).toEqual({
+    command: "run",
+    suites: [...SUITES],
+    json: true,
+    smoke: false,
+    backends: null,
+    repeats: 3,
+    dataDir: "d",
+    full: true,
+    paper: true,
+    out: "r.jsonl",
+  });
+  expect(parseArgs(["--no-save"])).toMatchObject({ command: "run", out: null });
+  expect(parseArgs(["compare", "a.jsonl", "b.jsonl", "--suite", "engine", "--run", "r1"])).toEqual({
+    command: "compare",
+    a: "a.jsonl",
+    b: "b.jsonl",
+    file: null,
+    run: "r1",
+    suite: "engine",
+    json: false,
+  });
+  expect(() => parseArgs(["--backends", "gpu"])).toThrow(
+    "option '--backends <list>' argument 'gpu' is invalid. 'gpu' is not a backend",
+  );
+  expect(() => parseArgs(["--repeats", "0"])).toThrow(
+    "option '--repeats <n>' argument '0' is invalid. expected an integer >= 1, got '0'",
+  );
   expect(() => parseArgs(["kernal"])).toThrow("unknown suite 'kernal'");
+  expect(() => parseArgs(["compare", "a", "b", "--suite", "x"])).toThrow(
+    "option '--suite <name>' argument 'x' is invalid. unknown suite 'x'",
+  );
+  expect(() => parseArgs(["--bogus"])).toThrow("unknown option '--bogus'");
+  expect(() => parseArgs(["--out", "x", "--no-save"])).toThrow("--out and --no-save exclude each other");
   expect(() => parseArgs(["compare", "x.jsonl"])).toThrow("compare needs exactly two arguments");
+  let help = "";
+  for (const argv of [["--help"], ["help"], ["-h"]]) {
+    help = "";
+    expect(parseArgs(argv, (t) => (help += t))).toEqual({ command: "help" });
+    expect(help).toContain("--backends <list>");
+  }
 });

@@ -8,7 +8,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import { shutdownBackends, tf } from "@updates-leak/core";
-import { type CompareCommand, parseArgs, type RunCommand, USAGE, UsageError } from "./args.ts";
+import { type CompareCommand, parseArgs, type RunCommand, UsageError } from "./args.ts";
 import { type CompareRow, compareBackends, compareFiles, compareTable } from "./compare.ts";
 import { recordsTable } from "./format.ts";
 import { FULL_REPEATS, type RepeatPolicy, SMOKE_REPEATS } from "./measure.ts";
@@ -112,12 +112,12 @@ async function main(): Promise<number> {
   try {
     cmd = parseArgs(process.argv.slice(2));
   } catch (e) {
-    err(`bench: ${(e as Error).message}`);
+    err(`bench: ${(e as Error).message}\n(add --help for usage)`);
     return 2;
   }
   try {
-    if (cmd.command === "help") process.stdout.write(`${USAGE}\n`);
-    else if (cmd.command === "compare") await compare(cmd);
+    if (cmd.command === "help") return 0; // commander printed it
+    if (cmd.command === "compare") await compare(cmd);
     else await run(cmd);
     return 0;
   } catch (e) {

@@ -2,7 +2,7 @@
  * @updates-leak/bench: the benchmark suites behind `npm run bench` (see README.md), usable from
  * code too: run a suite with a `SuiteContext`, read and compare results files.
  */
-export { parseArgs, USAGE, UsageError } from "./args.ts";
+export { buildProgram, parseArgs, UsageError } from "./args.ts";
 export { type CompareRow, compareBackends, compareFiles, compareTable } from "./compare.ts";
 export { type DecodeFigure, type DecodeResult, datasetsDecode } from "./datasets.bench.ts";
 export * from "./flops.ts";

@@ -2,7 +2,9 @@
  * The two concrete `Dataset` shapes:
  * - images, stored as raw bytes NHWC (Uint8Array) and normalised on demand through per-channel lookup
  *   tables (so loading CIFAR-10 costs 157 MB, not 627 MB of floats; `x` is materialised on first use);
- * - feature records (Insta-NY), stored already standardised as Float32Array.
+ * - feature records (Insta-NY), stored already standardised as Float32Array, with the raw values
+ *   kept so that `standardiseOn` can fit the statistics on one part of the records (the pipeline
+ *   fits them on the adversary's side only: the target side must not shape the features).
  */
 
 import { DataError } from "./errors.ts";
@@ -176,6 +178,8 @@ export function makeImageDataset(args: ImageDatasetArgs): Dataset & { readonly p
 export interface FeatureDatasetArgs extends CommonArgs {
   /** Standardised features, count x featureCount. */
   readonly x: Float32Array;
+  /** The values before standardisation (count x featureCount), for `standardiseOn`. */
+  readonly raw: Float32Array;
   readonly featureCount: number;
   readonly normalization: Normalization;
 }
@@ -189,6 +193,8 @@ class FeatureDataset implements Dataset {
   readonly count: number;
   readonly labels: Uint8Array;
   readonly x: Float32Array;
+  /** Values before standardisation. */
+  readonly raw: Float32Array;
   readonly normalization: Normalization;
   readonly reconSpace: ReconSpace = "standardised";
   readonly files: readonly FileReport[];
@@ -207,8 +213,12 @@ class FeatureDataset implements Dataset {
         `${a.name}: ${a.x.length} feature values for ${this.count} labels, expected ${this.count * this.sampleSize}`,
       );
     }
+    if (a.raw.length !== a.x.length) {
+      throw new DataError(`${a.name}: ${a.raw.length} raw values for ${a.x.length} standardised ones`);
+    }
     this.labels = a.labels;
     this.x = a.x;
+    this.raw = a.raw;
     this.normalization = a.normalization;
     this.files = a.files;
     this.warnings = a.warnings;
@@ -246,6 +256,64 @@ export function makeFeatureDataset(args: FeatureDatasetArgs): Dataset {
 }
 
 /**
+ * Per-feature mean and population std (float64) of the records `rows` of `values` (count x
+ * featureCount); a constant feature gets std 1. Every record when `rows` is omitted.
+ */
+export function fitStandardisation(
+  values: Float32Array,
+  featureCount: number,
+  rows?: ArrayLike<number>,
+): { mean: Float64Array; std: Float64Array } {
+  const count = values.length / featureCount;
+  const n = rows ? rows.length : count;
+  const row = (j: number) => {
+    const r = rows ? rows[j]! : j;
+    if (!Number.isInteger(r) || r < 0 || r >= count)
+      throw new DataError(`standardisation: record ${r} out of range, expected an integer in [0, ${count})`);
+    return r * featureCount;
+  };
+  const mean = new Float64Array(featureCount);
+  const sq = new Float64Array(featureCount);
+  for (let j = 0; j < n; j++) {
+    const o = row(j);
+    for (let f = 0; f < featureCount; f++) mean[f]! += values[o + f]!;
+  }
+  for (let f = 0; f < featureCount; f++) mean[f]! /= Math.max(n, 1);
+  for (let j = 0; j < n; j++) {
+    const o = row(j);
+    for (let f = 0; f < featureCount; f++) {
+      const d = values[o + f]! - mean[f]!;
+      sq[f]! += d * d;
+    }
+  }
+  const std = new Float64Array(featureCount);
+  for (let f = 0; f < featureCount; f++) {
+    const s = Math.sqrt(sq[f]! / Math.max(n, 1));
+    std[f] = s > 1e-12 ? s : 1;
+  }
+  return { mean, std };
+}
+
+function applyStandardisation(
+  raw: Float32Array,
+  out: Float32Array,
+  featureCount: number,
+  { mean, std }: { mean: Float64Array; std: Float64Array },
+  description: string,
+): Normalization {
+  for (let o = 0; o < raw.length; o += featureCount) {
+    for (let f = 0; f < featureCount; f++) out[o + f] = (raw[o + f]! - mean[f]!) / std[f]!;
+  }
+  return {
+    scale: 1,
+    period: featureCount,
+    mean: Float32Array.from(mean),
+    std: Float32Array.from(std),
+    description,
+  };
+}
+
+/**
  * Per-feature standardisation in place with the statistics of all `count` records (population std;
  * a constant feature gets std 1). Returns the statistics.
  */
@@ -255,34 +323,41 @@ export function standardiseInPlace(
   featureCount: number,
   description: string,
 ): Normalization {
-  const mean = new Float64Array(featureCount);
-  const sq = new Float64Array(featureCount);
-  for (let r = 0; r < count; r++) {
-    const o = r * featureCount;
-    for (let f = 0; f < featureCount; f++) mean[f]! += values[o + f]!;
+  const view = values.subarray(0, count * featureCount);
+  return applyStandardisation(view, view, featureCount, fitStandardisation(view, featureCount), description);
+}
+
+/**
+ * The feature data set `ds` standardised again, with the mean and population std of the records
+ * `rows` only (e.g. the adversary's side of a split), applied to every record. `who` names the rows
+ * in the normalisation's description. Images are refused (their normalisation is fixed constants).
+ */
+export function standardiseOn(ds: Dataset, rows: ArrayLike<number>, who: string): Dataset {
+  if (!(ds instanceof FeatureDataset)) {
+    throw new DataError(
+      `${ds.name}: standardiseOn needs a feature data set (Insta-NY), got ${ds.reconSpace} data`,
+    );
   }
-  for (let f = 0; f < featureCount; f++) mean[f]! /= Math.max(count, 1);
-  for (let r = 0; r < count; r++) {
-    const o = r * featureCount;
-    for (let f = 0; f < featureCount; f++) {
-      const d = values[o + f]! - mean[f]!;
-      sq[f]! += d * d;
-    }
-  }
-  const std = new Float64Array(featureCount);
-  for (let f = 0; f < featureCount; f++) {
-    const s = Math.sqrt(sq[f]! / Math.max(count, 1));
-    std[f] = s > 1e-12 ? s : 1;
-  }
-  for (let r = 0; r < count; r++) {
-    const o = r * featureCount;
-    for (let f = 0; f < featureCount; f++) values[o + f] = (values[o + f]! - mean[f]!) / std[f]!;
-  }
-  return {
-    scale: 1,
-    period: featureCount,
-    mean: Float32Array.from(mean),
-    std: Float32Array.from(std),
-    description,
-  };
+  if (rows.length === 0) throw new DataError(`${ds.name}: standardiseOn needs at least one record`);
+  const x = new Float32Array(ds.raw.length);
+  const normalization = applyStandardisation(
+    ds.raw,
+    x,
+    ds.sampleSize,
+    fitStandardisation(ds.raw, ds.sampleSize, rows),
+    `per-feature standardisation with the mean and population std of ${rows.length} of ${ds.count} records (${who})`,
+  );
+  return new FeatureDataset({
+    name: ds.name,
+    numClasses: ds.numClasses,
+    classNames: ds.classNames,
+    labels: ds.labels,
+    x,
+    raw: ds.raw,
+    featureCount: ds.sampleSize,
+    normalization,
+    files: ds.files,
+    warnings: ds.warnings,
+    source: ds.source,
+  });
 }

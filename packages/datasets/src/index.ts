@@ -12,7 +12,7 @@ export {
   type Cifar10Paths,
   loadCifar10,
 } from "./cifar10.ts";
-export { labelHistogram } from "./dataset.ts";
+export { fitStandardisation, labelHistogram, standardiseOn } from "./dataset.ts";
 export { type DownloadOptions, downloadCifar10, downloadMnist } from "./download.ts";
 export { DataError } from "./errors.ts";
 export {

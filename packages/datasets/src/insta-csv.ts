@@ -8,7 +8,9 @@
  *   does), plus an unnamed leading index column written by pandas ("" or "Unnamed: 0").
  * - Labels: non-negative integers are used as class indices; otherwise the distinct label strings,
  *   sorted, become classes 0..k-1 (their names are `classNames`). numClasses defaults to max+1 (or k).
- * - Features are standardised per column with the mean and population std of the whole file.
+ * - Features are standardised per column with the mean and population std of the whole file; the
+ *   raw values are kept, and the attack pipeline re-fits the statistics on the adversary's side of
+ *   its split only (`standardiseOn`, dataset.ts), so the target side never shapes the features.
  * No published checksum exists, so files are structure-checked only (reported as such).
  */
 
@@ -164,6 +166,7 @@ export async function loadInstaCsv(path: string, opts: InstaCsvOptions = {}): Pr
   if (classNames.length > 256)
     throw new DataError(`${classNames.length} classes, at most 256 supported`, path);
 
+  const raw = x.slice();
   const normalization = standardiseInPlace(
     x,
     count,
@@ -176,6 +179,7 @@ export async function loadInstaCsv(path: string, opts: InstaCsvOptions = {}): Pr
     classNames,
     labels,
     x,
+    raw,
     featureCount,
     normalization,
     files: [

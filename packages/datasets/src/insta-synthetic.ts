@@ -19,7 +19,9 @@
  * many records are generated. Classes are learnable but noisy: a softmax regression on 5,000
  * standardised records scores about 0.93 on the rest.
  *
- * The Dataset standardises each feature with the mean and (population) std of the whole generated set.
+ * The Dataset standardises each feature with the mean and (population) std of the whole generated
+ * set and keeps the raw counts; the attack pipeline re-fits the statistics on the adversary's side
+ * of its split only (`standardiseOn`, dataset.ts).
  */
 
 import { Rng, type SeedKey } from "@updates-leak/core/random";
@@ -212,7 +214,7 @@ export function frequencyGuessAccuracy(labels: Uint8Array, numClasses: number): 
 export function instaSyntheticDataset(opts: InstaSyntheticOptions = {}): Dataset {
   const raw = generateInstaSynthetic(opts);
   const count = raw.labels.length;
-  const x = raw.counts;
+  const x = raw.counts.slice();
   const normalization = standardiseInPlace(
     x,
     count,
@@ -225,6 +227,7 @@ export function instaSyntheticDataset(opts: InstaSyntheticOptions = {}): Dataset
     classNames: INSTA_SYNTHETIC_CLASSES.map((c) => c.name),
     labels: raw.labels,
     x,
+    raw: raw.counts,
     featureCount: INSTA_FEATURES,
     normalization,
     files: [],

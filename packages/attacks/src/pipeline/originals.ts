@@ -1,7 +1,8 @@
 /**
- * The original (pre-update) target and shadow models: trained once per (data set, split seed,
+ * The original (pre-update) target and shadow models: trained once per (training data, seed,
  * side, architecture, training config), cached through the run context's ModelCache.
  */
+import { createHash } from "node:crypto";
 import {
   aloneParallelism,
   initParams,
@@ -40,24 +41,46 @@ export interface OriginalModel {
 }
 
 /**
- * Cache key of one original model. "v3": on wasm trained alone, the image models' conv blocks with
- * the sparse gradient (core's ops/conv-pool.ts); v2 models were trained as a pair with dense
- * gradients, v1 ones one at a time with dense gradients: each differs from the next in the last bits.
+ * Digest of a training set: sha256 (first 16 hex digits) of its normalised samples then its
+ * labels, in training order, as `ds.gather` gives them. The model a training run yields is a
+ * function of exactly these bytes (and the seeds and hyperparameters in the rest of the key), so
+ * the key changes whenever the split does (another seed, data set size or probe-set size) and
+ * whenever the features do (another normalisation, another data file).
  */
-function originalKey(
-  cfg: ExperimentConfig,
+export function trainingDigest(ds: DatasetLike, idx: Int32Array): string {
+  const h = createHash("sha256");
+  const CHUNK = 1024;
+  for (let i = 0; i < idx.length; i += CHUNK) {
+    const g = ds.gather(idx.subarray(i, Math.min(i + CHUNK, idx.length)));
+    h.update(new Uint8Array(g.x.buffer, g.x.byteOffset, g.x.byteLength));
+    h.update(Uint8Array.from(g.labels));
+  }
+  return h.digest("hex").slice(0, 16);
+}
+
+/**
+ * Cache key of one original model, given its training set's digest (`trainingDigest`). "v4": the
+ * key holds the digest of the training data (v3 keys named only the seed and the training-set size,
+ * so another --probe-count or data set size reloaded models trained on another split: their
+ * training set held the new probes and part of the other side's pool). v3: on wasm trained alone,
+ * the image models' conv blocks with the sparse gradient (core's ops/conv-pool.ts); v2 models were
+ * trained as a pair with dense gradients, v1 ones one at a time with dense gradients.
+ */
+export function originalKey(
+  cfg: Pick<ExperimentConfig, "dataset" | "seed">,
   side: "target" | "shadow" | `shadow${number}of${number}`,
-  split: SideSplit,
-  ds: DatasetLike,
+  train: { length: number; digest: string },
+  datasetName: string,
   epochs: number,
-) {
+): string {
   return [
-    "v3",
-    ds.name,
+    "v4",
+    datasetName,
     specFor(cfg.dataset).name,
     `seed${cfg.seed}`,
     side,
-    `n${split.train.length}`,
+    `n${train.length}`,
+    `d${train.digest}`,
     `e${epochs}`,
     `lr${PAPER_SGD.lr}`,
     `m${PAPER_SGD.momentum}`,
@@ -137,7 +160,10 @@ export async function originalModels(
   const sides = ["shadow", "target"] as const;
   const [shadow, target] = await originalGroup(
     specFor(cfg.dataset),
-    sides.map((side) => ({ key: originalKey(cfg, side, splits[side], ds, epochs), name: side })),
+    sides.map((side) => {
+      const train = { length: splits[side].train.length, digest: trainingDigest(ds, splits[side].train) };
+      return { key: originalKey(cfg, side, train, ds.name, epochs), name: side };
+    }),
     () => sides.map((side) => originalJob(cfg, [side], labelledData(ds, splits[side].train))),
     epochs,
     ctx,
@@ -165,10 +191,11 @@ export async function extraShadowModels(
   const K = cfg.shadowOriginals;
   if (K <= 1) return [];
   const extras = Array.from({ length: K - 1 }, (_, j) => j);
+  const train = { length: shadow.train.length, digest: trainingDigest(ds, shadow.train) };
   return originalGroup(
     specFor(cfg.dataset),
     extras.map((j) => ({
-      key: originalKey(cfg, `shadow${j + 2}of${K}`, shadow, ds, epochs),
+      key: originalKey(cfg, `shadow${j + 2}of${K}`, train, ds.name, epochs),
       name: `shadow${j + 2}`,
     })),
     () => {

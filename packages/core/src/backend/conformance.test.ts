@@ -1,8 +1,11 @@
 /**
  * Backend conformance: every case of conformance.ts on every available backend (webgpu with any
- * real adapter, lavapipe included; wasm with threads on; cpu) against the cpu backend on the same
- * fresh random inputs. Prints which backends it ran on and the largest relative error per backend.
- * Set UPDATES_LEAK_TEST_SEED to replay a run.
+ * real adapter, lavapipe included; wasm with threads on) against the cpu backend on the same
+ * fresh random inputs; the cpu backend itself against the plain-JavaScript float64 references
+ * (reference64.ts) where a case has one, and reported as not run (skipped, the reason in the test
+ * name) where it has none: cpu compared with cpu would pass whatever cpu computes. Prints which
+ * backends it ran on and the largest relative error per backend. Set UPDATES_LEAK_TEST_SEED to
+ * replay a run.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { Rng } from "../random.ts";
@@ -22,8 +25,9 @@ const inputs = new Map<string, Record<string, HostTensor>>();
 const references = new Map<string, HostTensor[]>();
 const summary = new Map<
   ConcreteBackend,
-  { label: string; cases: number; worst: number; worstCase: string }
+  { label: string; cases: number; notRun: number; worst: number; worstCase: string }
 >();
+const CPU_NOT_RUN = "not run on cpu: cpu is the other backends' reference and this case has no float64 one";
 
 function inputsFor(name: string): Record<string, HostTensor> {
   let x = inputs.get(name);
@@ -53,12 +57,13 @@ function label(r: BackendReport): string {
 
 afterAll(() => {
   const lines = [...summary.entries()].map(
-    ([, s]) =>
-      `  ${s.label}: ${s.cases}/${CONFORMANCE_CASES.length} cases passed, max relative error ` +
-      `${s.worst.toExponential(2)} (${s.worstCase})`,
+    ([backend, s]) =>
+      `  ${s.label}${backend === "cpu" ? " vs float64 references" : " vs cpu"}: ${s.cases}/` +
+      `${CONFORMANCE_CASES.length} cases passed${s.notRun ? `, ${s.notRun} not run (${CPU_NOT_RUN})` : ""}, ` +
+      `max relative error ${s.worst.toExponential(2)} (${s.worstCase})`,
   );
   console.log(
-    `backend conformance vs cpu (tolerance ${CONFORMANCE_TOLERANCE}, seed ${SEED}), ran on: ` +
+    `backend conformance (tolerance ${CONFORMANCE_TOLERANCE}, seed ${SEED}), ran on: ` +
       `${[...summary.keys()].join(", ")}\n${lines.join("\n")}`,
   );
 });
@@ -77,13 +82,22 @@ for (const backend of backends) {
         ...(backend === "wasm" ? { threads: WASM_THREADS } : {}),
       });
       console.log(`conformance: ${formatBackendReport(report)}`);
-      summary.set(backend, { label: label(report), cases: 0, worst: 0, worstCase: "-" });
+      const notRun = backend === "cpu" ? CONFORMANCE_CASES.filter((c) => !c.reference).length : 0;
+      summary.set(backend, { label: label(report), cases: 0, notRun, worst: 0, worstCase: "-" });
       if (backend === "wasm") expect(report.threads).toBeGreaterThan(1);
     });
 
     for (const c of CONFORMANCE_CASES) {
-      test(c.name, async () => {
-        const reference = await referenceFor(c.name);
+      if (backend === "cpu" && !c.reference) {
+        test.skip(`${c.name} (${CPU_NOT_RUN})`, () => {});
+        continue;
+      }
+      const against = backend === "cpu" ? "float64 reference" : "cpu";
+      test(`${c.name} (vs ${against})`, async () => {
+        const reference =
+          backend === "cpu"
+            ? c.reference!(inputsFor(c.name)).map((r) => ({ shape: r.shape, data: r.data }))
+            : await referenceFor(c.name);
         const before = tf.memory().numTensors;
         const got = await computeOn(backend, inputsFor(c.name), c.run);
         expect(tf.memory().numTensors).toBe(before);

@@ -6,10 +6,22 @@
  * Covered: matMul (plain, batched, every transpose combination), conv2d forward and both
  * gradients, maxPool and its gradient on signed inputs, softmax cross-entropy gradient, and two
  * SGD-momentum steps of a small CNN.
+ *
+ * The cpu backend, the reference of the others, is checked against plain-JavaScript float64
+ * references (reference64.ts) in every case that has one (all but the CNN steps); comparing cpu
+ * with itself would prove nothing.
  */
 import type { Rng } from "../random.ts";
 import { tf } from "../tf.ts";
 import type { HostTensor } from "./compare.ts";
+import {
+  conv2d64,
+  conv2dGrads64,
+  type Host64,
+  matMul64,
+  maxPool64,
+  softmaxCrossEntropy64,
+} from "./reference64.ts";
 
 /** Largest relative error accepted (float32). */
 export const CONFORMANCE_TOLERANCE = 1e-5;
@@ -20,6 +32,8 @@ export interface ConformanceCase {
   inputs(rng: Rng): Record<string, HostTensor>;
   /** The computation; runs inside a tidy on the backend under test. */
   run(t: Record<string, tf.Tensor>): tf.Tensor[];
+  /** The outputs of `run` in float64, computed in plain JavaScript (reference64.ts), when known. */
+  reference?(inputs: Record<string, HostTensor>): Host64[];
 }
 
 function normal(rng: Rng, shape: number[], std = 1): HostTensor {
@@ -53,6 +67,7 @@ for (const [tA, tB] of [
       b: normal(rng, tB ? [29, 45] : [45, 29]),
     }),
     run: (t) => [tf.matMul(t.a!, t.b!, tA, tB)],
+    reference: (h) => [matMul64(h.a!.data, h.a!.shape, h.b!.data, h.b!.shape, tA, tB)],
   });
   matMulCases.push({
     name: `batched matMul ${tag} [3,40,33]x[3,33,31]`,
@@ -61,6 +76,7 @@ for (const [tA, tB] of [
       b: normal(rng, tB ? [3, 31, 33] : [3, 33, 31]),
     }),
     run: (t) => [tf.matMul(t.a!, t.b!, tA, tB)],
+    reference: (h) => [matMul64(h.a!.data, h.a!.shape, h.b!.data, h.b!.shape, tA, tB)],
   });
 }
 
@@ -85,11 +101,13 @@ const convCases: ConformanceCase[] = convConfigs.flatMap((c) => {
       name: `conv2d ${label}`,
       inputs: (rng) => ({ x: normal(rng, c.x), w: normal(rng, c.f) }),
       run: (t) => [conv(t.x!, t.w!)],
+      reference: (h) => [conv2d64(h.x!.data, c.x, h.w!.data, c.f, c.s, c.pad)],
     },
     {
       name: `conv2d gradients (input, filter) ${label}`,
       inputs: (rng) => ({ x: normal(rng, c.x), w: normal(rng, c.f), r: normal(rng, outShape) }),
       run: (t) => tf.grads((x: tf.Tensor, w: tf.Tensor) => tf.sum(tf.mul(conv(x, w), t.r!)))([t.x!, t.w!]),
+      reference: (h) => conv2dGrads64(h.x!.data, c.x, h.w!.data, c.f, h.r!.data, c.s, c.pad),
     },
   ];
 });
@@ -115,11 +133,17 @@ const poolCases: ConformanceCase[] = [
     return h;
   };
   return [
-    { name: `maxPool ${label}`, inputs: (rng: Rng) => ({ x: signed(rng) }), run: (t) => [pool(t.x!)] },
+    {
+      name: `maxPool ${label}`,
+      inputs: (rng: Rng) => ({ x: signed(rng) }),
+      run: (t) => [pool(t.x!)],
+      reference: (h) => [maxPool64(h.x!.data, c.x, c.size, c.s, c.pad).out],
+    },
     {
       name: `maxPool gradient, signed inputs, ${label}`,
       inputs: (rng: Rng) => ({ x: signed(rng), r: normal(rng, outShape) }),
       run: (t) => [tf.grad((x: tf.Tensor) => tf.sum(tf.mul(pool(x), t.r!)))(t.x!)],
+      reference: (h) => [maxPool64(h.x!.data, c.x, c.size, c.s, c.pad, h.r!.data).grad!],
     },
   ] satisfies ConformanceCase[];
 });
@@ -131,6 +155,7 @@ const softmaxCase: ConformanceCase = {
     const loss = (l: tf.Tensor) => tf.losses.softmaxCrossEntropy(t.labels!, l);
     return [loss(t.logits!), tf.grad(loss)(t.logits!)];
   },
+  reference: (h) => softmaxCrossEntropy64(h.logits!.data, h.labels!.data, 16, 10),
 };
 
 /** Two SGD-momentum steps of conv(3x3, 4) -> relu -> maxPool 2 -> dense(5) -> softmax CE. */
