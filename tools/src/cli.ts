@@ -9,67 +9,24 @@
  * out of range, a run folder made for another config), reported before anything is written;
  * 3 `merge` found shards missing; 130 / 143 killed by SIGINT / SIGTERM (finished shards kept).
  *
- * Options are typed by commander (extra-typings); the resolved config is validated by the
- * ExperimentConfig arktype type (resolve-config.ts). Heavy modules (TensorFlow.js, the pipelines)
+ * The attack subcommands' flags are derived from the table of experiment fields and the run flags'
+ * table (options.ts); the resolved config is validated by the ExperimentConfig arktype type
+ * (resolve-config.ts). Heavy modules (TensorFlow.js, the pipelines)
  * are imported only by the subcommands that need them, so `--help` is instant.
  */
 import fs from "node:fs";
 import path from "node:path";
-import { Command, CommanderError, InvalidArgumentError, Option } from "@commander-js/extra-typings";
-import { type AttackName, BACKENDS, DATASETS } from "@updates-leak/attacks/config";
+import { Command, CommanderError, Option } from "@commander-js/extra-typings";
+import { ATTACKS, type AttackName, BACKENDS } from "@updates-leak/attacks/config";
 import { EXIT_FAILURE, EXIT_INCOMPLETE, EXIT_OK, EXIT_USAGE, UsageError } from "./errors.ts";
-import { defaultModelCacheDir } from "./model-cache.ts";
+import { experimentFlags, experimentOptions, intArg, type RunFlags, runOptions } from "./options.ts";
 import { Progress } from "./progress.ts";
 import { LIMITS, resolveConfig } from "./resolve-config.ts";
 import { RunFolder } from "./run-folder.ts";
-import type { ShardSlice } from "./shard-store.ts";
 
 const VERSION = "0.1.0";
 
-/** A strict integer parser for a flag: digits only, inside [lo, hi]. */
-function intArg(lo: number, hi: number) {
-  return (value: string): number => {
-    const v = value.trim().replace(/_/g, "");
-    if (!/^\d+$/.test(v) || Number(v) < lo || Number(v) > hi) {
-      throw new InvalidArgumentError(`Expected an integer from ${lo} to ${hi}.`);
-    }
-    return Number(v);
-  };
-}
-
-/** A comma-separated list of distinct integers in [lo, hi], e.g. `10,50` (`--target-set-sizes`). */
-export function intListArg(lo: number, hi: number) {
-  const one = intArg(lo, hi);
-  return (value: string): number[] => {
-    const expected = `Expected a comma-separated list of distinct integers from ${lo} to ${hi}, e.g. 10,50.`;
-    const parts = value.split(",");
-    const out: number[] = [];
-    for (const part of parts) {
-      let n: number;
-      try {
-        n = one(part);
-      } catch {
-        throw new InvalidArgumentError(`${JSON.stringify(part.trim())} is not one. ${expected}`);
-      }
-      if (out.includes(n)) throw new InvalidArgumentError(`${n} is given twice. ${expected}`);
-      out.push(n);
-    }
-    return out;
-  };
-}
-
-/** `--shard K/N`, 1 <= K <= N. */
-export function parseShardSlice(value: string): ShardSlice {
-  const m = /^(\d+)\/(\d+)$/.exec(value.trim());
-  const part = Number(m?.[1]);
-  const of = Number(m?.[2]);
-  if (!m || of < 1 || of > 100_000 || part < 1 || part > of) {
-    throw new InvalidArgumentError(
-      "Expected K/N with 1 <= K <= N <= 100000, e.g. 3/8 (the third of eight parts).",
-    );
-  }
-  return { part, of };
-}
+export { intArg, intListArg, parseShardSlice } from "./options.ts";
 
 const ATTACK_HELP: Record<AttackName, string> = {
   label: "single-sample label inference (A_LI): which label was the model updated with?",
@@ -95,85 +52,15 @@ interface CliState {
   io: CliOutput;
 }
 
-function attackCommand(program: Command, name: AttackName, state: CliState): void {
-  const lim = (k: keyof typeof LIMITS) => intArg(LIMITS[k][0], LIMITS[k][1]);
-  program
-    .command(name)
-    .description(ATTACK_HELP[name])
-    .addOption(new Option("--dataset <name>", "data set").choices(DATASETS).makeOptionMandatory())
-    .option("--seed <n>", "root seed of every random stream (default 0)", lim("seed"))
-    .option(
-      "--shadow-models <n>",
-      "updated shadow models, the attack's training set (paper 10000, smoke 300)",
-      lim("shadowModels"),
-    )
-    .option(
-      "--target-models <n>",
-      "updated target models, the attack's test set (paper 1000, smoke 100)",
-      lim("targetModels"),
-    )
-    .option(
-      "--set-size <n>",
-      "|D_update| (default 1 for label/reconstruct, 100 for distribution/msr)",
-      intArg(1, 1_000_000),
-    )
-    .option(
-      "--target-set-sizes <list>",
-      "distribution only: also score the attack (trained on --set-size) on target sets of these sizes, e.g. 10,50 (default none)",
-      intListArg(1, 1_000_000),
-    )
-    .option(
-      "--shadow-originals <n>",
-      "shadow original models the adversary trains (other seeds, same shadow data); block b of the shadow shards updates copies of the b-th (default 1, the paper's)",
-      lim("shadowOriginals"),
-    )
-    .option("--probe-count <n>", "|D_probe| (default 100)", lim("probeCount"))
-    .option("--shard-size <n>", "updated models per shard file (paper 100, smoke 50)", lim("shardSize"))
-    .option(
-      "--chunk-size <n>",
-      "updated models per engine call, 0 = adapt to memory (default 0)",
-      lim("chunkSize"),
-    )
-    .option(
-      "--train-epochs <n>",
-      "epochs of the original models, 0 = the paper's (default 0, smoke 2)",
-      lim("trainEpochs"),
-    )
-    .option(
-      "--attack-epochs <n>",
-      "epochs of the attack model (default: label 20, reconstruct 50, distribution 50, msr 10; smoke 20, 20, 20, 2)",
-      lim("attackEpochs"),
-    )
-    .option(
-      "--inference-samples <n>",
-      "msr only: generated samples per target set before k-means (paper 20000, smoke 2000)",
-      lim("inferenceSamples"),
-    )
-    .option(
-      "--eval-targets <n>",
-      "msr only: target sets scored, 0 = all (default 0, smoke 10)",
-      lim("evalTargets"),
-    )
-    .addOption(new Option("--backend <name>", "compute backend (default auto)").choices(BACKENDS))
-    .option("--threads <n>", "backend threads, 0 = auto (default 0)", lim("threads"))
-    .option("--smoke", "small sizes for a quick end-to-end check (flags given explicitly still win)")
-    .option("--data-dir <dir>", "folder with the data files (searched first)")
-    .option("--runs-dir <dir>", "where new run folders are made", "runs")
-    .option(
-      "--run-dir <dir>",
-      "use this run folder: resume it if it exists (same data settings), else create it",
-    )
-    .option("--fresh", "with --run-dir: delete its results and shards first")
-    .option(
-      "--shard <K/N>",
-      "generate only shards i with i % N == K-1, then exit (job arrays; needs --run-dir)",
-      parseShardSlice,
-    )
-    .option("--cache-dir <dir>", "trained original models cache", defaultModelCacheDir())
-    .option("--no-model-cache", "do not read or write the model cache")
-    .addHelpText(
-      "after",
-      `
+/** The examples and notes after an attack subcommand's flags in its help. */
+function attackHelpAfter(name: AttackName): string {
+  const relaxation = `
+
+Update-set-size relaxation (the attack trained on --set-size, also scored on other sizes):
+  bun run leak distribution --dataset mnist --target-set-sizes 10,50
+Each extra size is a target side of its own (shards/target-s10/, ...); the table train size ->
+test size with the baselines is in result.json under extra.relaxation.`;
+  return `
 Examples:
   bun run leak ${name} --dataset mnist --smoke
   bun run leak ${name} --dataset mnist --run-dir runs/${name}-mnist        # resumes if interrupted
@@ -181,94 +68,73 @@ Examples:
   bun run leak merge --run-dir /shared/r1                                 # after all 8 jobs
 
 Writes runs/<UTC time>-${name}-<dataset>/ (or --run-dir): config.json, metrics.jsonl, result.json,
-figures/*.png, shards/. Exit status 2 on bad flags (nothing written), 1 on failure.${
-        name === "distribution"
-          ? `
-
-Update-set-size relaxation (the attack trained on --set-size, also scored on other sizes):
-  bun run leak distribution --dataset mnist --target-set-sizes 10,50
-Each extra size is a target side of its own (shards/target-s10/, ...); the table train size ->
-test size with the baselines is in result.json under extra.relaxation.`
-          : ""
-      }`,
-    )
-    .action(async (opts) => {
-      const config = resolveConfig(name, {
-        dataset: opts.dataset,
-        seed: opts.seed,
-        shadowModels: opts.shadowModels,
-        targetModels: opts.targetModels,
-        shadowOriginals: opts.shadowOriginals,
-        setSize: opts.setSize,
-        targetSetSizes: opts.targetSetSizes,
-        probeCount: opts.probeCount,
-        shardSize: opts.shardSize,
-        chunkSize: opts.chunkSize,
-        trainEpochs: opts.trainEpochs,
-        attackEpochs: opts.attackEpochs,
-        inferenceSamples: opts.inferenceSamples,
-        evalTargets: opts.evalTargets,
-        backend: opts.backend,
-        threads: opts.threads,
-        smoke: opts.smoke,
-      });
-      if (
-        opts.dataDir !== undefined &&
-        !fs.statSync(opts.dataDir, { throwIfNoEntry: false })?.isDirectory()
-      ) {
-        throw new UsageError(`--data-dir ${path.resolve(opts.dataDir)}: no such folder`);
-      }
-      if (opts.shard && !opts.runDir)
-        throw new UsageError("--shard needs --run-dir (all parts must share one folder)");
-      if (opts.shard && opts.fresh) {
-        throw new UsageError("--shard cannot be combined with --fresh (it would delete other parts' shards)");
-      }
-      if (opts.fresh && !opts.runDir)
-        throw new UsageError("--fresh needs --run-dir (a new run folder is always fresh)");
-      // The run folder check is cheap and writes nothing: report a mismatch before loading anything.
-      RunFolder.check(config, { runsDir: opts.runsDir, runDir: opts.runDir, fresh: opts.fresh });
-      let experiment: import("./run-attack.ts").ExperimentFn;
-      try {
-        experiment = (await import("./run-experiment.ts")).experiment;
-        if (typeof experiment !== "function") throw new Error("runExperiment is not a function");
-      } catch (err) {
-        throw new Error(
-          `the pipelines are not wired yet: @updates-leak/attacks must export runExperiment(config, ctx) (${(err as Error).message})`,
-        );
-      }
-      const { selectBackend } = await import("@updates-leak/core");
-      const { runAttack } = await import("./run-attack.ts");
-      await runAttack(
-        config,
-        {
-          runsDir: opts.runsDir,
-          runDir: opts.runDir,
-          fresh: opts.fresh ?? false,
-          shard: opts.shard,
-          dataDir: opts.dataDir ? path.resolve(opts.dataDir) : undefined,
-          cacheDir: opts.modelCache === false ? null : path.resolve(opts.cacheDir),
-          argv: state.argv,
-        },
-        experiment,
-        selectBackend,
-        { out: (l) => state.io.out(`${l}\n`), progress: new Progress() },
-      );
-    });
+figures/*.png, shards/. Exit status 2 on bad flags (nothing written), 1 on failure.${name === "distribution" ? relaxation : ""}`;
 }
 
-export function buildProgram(state: CliState): Command {
-  const program = new Command("leak")
-    .description("Updates-Leak (Salem et al., USENIX Security 2020) on TensorFlow.js under Bun")
-    .version(VERSION)
-    .exitOverride()
-    .configureOutput({ writeOut: (t) => state.io.out(t), writeErr: (t) => state.io.err(t) })
-    .showHelpAfterError("(add --help for usage)")
-    .addHelpText(
-      "after",
-      "\nExit status: 0 done, 1 failure, 2 bad usage (nothing written), 3 merge found missing shards,\n" +
-        "130/143 interrupted by SIGINT/SIGTERM (finished shards kept; rerun with --run-dir to resume).",
-    );
+/** The run flags that only make sense together, and --data-dir's folder. */
+function checkRunFlags(run: RunFlags): void {
+  if (run.dataDir !== undefined && !fs.statSync(run.dataDir, { throwIfNoEntry: false })?.isDirectory()) {
+    throw new UsageError(`--data-dir ${path.resolve(run.dataDir)}: no such folder`);
+  }
+  if (run.shard && !run.runDir)
+    throw new UsageError("--shard needs --run-dir (all parts must share one folder)");
+  if (run.shard && run.fresh) {
+    throw new UsageError("--shard cannot be combined with --fresh (it would delete other parts' shards)");
+  }
+  if (run.fresh && !run.runDir)
+    throw new UsageError("--fresh needs --run-dir (a new run folder is always fresh)");
+}
 
+/** The pipelines, loaded only by a run (so `--help` stays instant). */
+async function loadExperiment(): Promise<import("./run-attack.ts").ExperimentFn> {
+  try {
+    const { experiment } = await import("./run-experiment.ts");
+    if (typeof experiment !== "function") throw new Error("runExperiment is not a function");
+    return experiment;
+  } catch (err) {
+    throw new Error(
+      `the pipelines are not wired yet: @updates-leak/attacks must export runExperiment(config, ctx) (${(err as Error).message})`,
+    );
+  }
+}
+
+/** An attack subcommand's action: resolve the config, check the flags and run folder, then run. */
+async function runAttackCommand(name: AttackName, opts: Record<string, unknown>, state: CliState) {
+  const config = resolveConfig(name, experimentFlags(opts));
+  const run = opts as unknown as RunFlags;
+  checkRunFlags(run);
+  // The run folder check is cheap and writes nothing: report a mismatch before loading anything.
+  RunFolder.check(config, { runsDir: run.runsDir, runDir: run.runDir, fresh: run.fresh });
+  const experiment = await loadExperiment();
+  const { selectBackend } = await import("@updates-leak/core");
+  const { runAttack } = await import("./run-attack.ts");
+  await runAttack(
+    config,
+    {
+      runsDir: run.runsDir,
+      runDir: run.runDir,
+      fresh: run.fresh ?? false,
+      shard: run.shard,
+      dataDir: run.dataDir ? path.resolve(run.dataDir) : undefined,
+      cacheDir: run.modelCache === false ? null : path.resolve(run.cacheDir),
+      argv: state.argv,
+    },
+    experiment,
+    selectBackend,
+    { out: (l) => state.io.out(`${l}\n`), progress: new Progress() },
+  );
+}
+
+function attackCommand(program: Command, name: AttackName, state: CliState): void {
+  const command = program.command(name).description(ATTACK_HELP[name]);
+  for (const option of [...experimentOptions(name), ...runOptions()]) command.addOption(option);
+  command
+    .addHelpText("after", attackHelpAfter(name))
+    .action((opts) => runAttackCommand(name, opts as Record<string, unknown>, state));
+}
+
+/** `leak backend`: select a compute backend and print the report. */
+function backendCommand(program: Command, state: CliState): void {
   program
     .command("backend")
     .description("select a compute backend and print what was chosen and why")
@@ -287,31 +153,33 @@ export function buildProgram(state: CliState): Command {
       if (opts.json) console.log = console.info = console.warn = (...a: unknown[]) => console.error(...a);
       let report: Awaited<ReturnType<typeof selectBackend>>;
       try {
-        report = await selectBackend({
-          backend: opts.backend,
-          threads: opts.threads === 0 ? undefined : opts.threads,
-          quiet: true,
-        });
+        const threads = opts.threads === 0 ? undefined : opts.threads;
+        report = await selectBackend({ backend: opts.backend, threads, quiet: true });
       } finally {
         Object.assign(console, saved);
       }
-      if (opts.json) {
-        state.io.out(`${JSON.stringify(report, null, 2)}\n`);
-        return;
-      }
-      const line = (t: string) => state.io.out(`${t}\n`);
-      line(`${"backend".padEnd(16)} ${report.backend} (${report.reason})`);
-      for (const [k, v] of Object.entries(report)) {
-        if (k === "backend" || k === "reason" || k === "tried") continue;
-        const text = Array.isArray(v) ? v.join(", ") || "none" : v === null ? "none" : String(v);
-        line(`${k.padEnd(16)} ${text}`);
-      }
-      for (const t of report.tried)
-        line(`${"tried".padEnd(16)} ${t.backend}: ${t.ok ? "ok" : "failed"} (${t.why})`);
+      if (opts.json) state.io.out(`${JSON.stringify(report, null, 2)}\n`);
+      else printBackendReport(report, (t) => state.io.out(`${t}\n`));
     });
+}
 
-  for (const a of ["label", "reconstruct", "distribution", "msr"] as const) attackCommand(program, a, state);
+/** The backend report as aligned `key  value` lines. */
+function printBackendReport(
+  report: Awaited<ReturnType<typeof import("@updates-leak/core").selectBackend>>,
+  line: (text: string) => void,
+): void {
+  line(`${"backend".padEnd(16)} ${report.backend} (${report.reason})`);
+  for (const [k, v] of Object.entries(report)) {
+    if (k === "backend" || k === "reason" || k === "tried") continue;
+    const text = Array.isArray(v) ? v.join(", ") || "none" : v === null ? "none" : String(v);
+    line(`${k.padEnd(16)} ${text}`);
+  }
+  for (const t of report.tried)
+    line(`${"tried".padEnd(16)} ${t.backend}: ${t.ok ? "ok" : "failed"} (${t.why})`);
+}
 
+/** `leak merge`: fold the parts of a job array together. */
+function mergeCommand(program: Command, state: CliState): void {
   program
     .command("merge")
     .description(
@@ -324,7 +192,23 @@ export function buildProgram(state: CliState): Command {
       state.io.out(`${formatMergeReport(report)}\n`);
       if (!report.complete) state.exitCode = EXIT_INCOMPLETE;
     });
+}
 
+export function buildProgram(state: CliState): Command {
+  const program = new Command("leak")
+    .description("Updates-Leak (Salem et al., USENIX Security 2020) on TensorFlow.js under Bun")
+    .version(VERSION)
+    .exitOverride()
+    .configureOutput({ writeOut: (t) => state.io.out(t), writeErr: (t) => state.io.err(t) })
+    .showHelpAfterError("(add --help for usage)")
+    .addHelpText(
+      "after",
+      "\nExit status: 0 done, 1 failure, 2 bad usage (nothing written), 3 merge found missing shards,\n" +
+        "130/143 interrupted by SIGINT/SIGTERM (finished shards kept; rerun with --run-dir to resume).",
+    );
+  backendCommand(program, state);
+  for (const a of ATTACKS) attackCommand(program, a, state);
+  mergeCommand(program, state);
   return program;
 }
 
