@@ -7,14 +7,14 @@
  * The experiment function is a parameter (the CLI passes the pipelines' `runExperiment`, through
  * run-experiment.ts), so this wiring is tested with a small experiment of the tests' own.
  */
-import type { ExperimentConfig } from "@updates-leak/attacks/config";
+import { EXPERIMENT_FIELDS, type ExperimentConfig, type ExperimentField } from "@updates-leak/attacks/config";
 import type { ExperimentResult, MetricEvent, RunContext } from "@updates-leak/attacks/context";
-import { configHash, dataFields, NON_DATA_FIELDS } from "./config-hash.ts";
+import { configHash, dataFields, nonDataFields } from "./config-hash.ts";
 import { UsageError } from "./errors.ts";
 import { renderBarChart, renderImageGrid, slug } from "./figures.ts";
 import { FileModelCache } from "./model-cache.ts";
 import type { Progress } from "./progress.ts";
-import { collectProvenance } from "./provenance.ts";
+import { collectProvenance, type Provenance } from "./provenance.ts";
 import { formatConfig, shardCount } from "./resolve-config.ts";
 import { RunFolder, type ShardSide } from "./run-folder.ts";
 import { ConfigMismatchError, FileShardStore, type ShardSlice } from "./shard-store.ts";
@@ -93,7 +93,53 @@ export async function runAttack(
     throw new UsageError("--shard cannot be combined with --fresh (it would delete other parts' shards)");
   const spec = { runsDir: opts.runsDir, runDir: opts.runDir, fresh: opts.fresh, now: startedAt };
   const planned = RunFolder.check(config, spec); // throws UsageError before anything is written
+  printPlan(config, opts, planned, io);
 
+  const backend = await selectBackend({
+    backend: config.backend,
+    threads: config.threads === 0 ? undefined : config.threads,
+    quiet: true,
+  });
+  io.out(`  ${"backend".padEnd(14)} ${backend.backend} (${backend.reason}), ${backend.threads} thread(s)`);
+
+  const folder = RunFolder.prepare(config, spec);
+  const stores = openStores(config, folder, opts.shard, io);
+  const provenance = collectProvenance();
+  const invocation = {
+    argv: opts.argv,
+    cwd: process.cwd(),
+    startedAt: startedAt.toISOString(),
+    resumed: folder.resumed,
+    shard: opts.shard ?? null,
+    dataDir: opts.dataDir ?? null,
+    cacheDir: opts.cacheDir,
+  };
+  // Parts of a job array share config.json; the first one writes it, each writes its part record.
+  if (!opts.shard || !folder.resumed) folder.writeConfig(runRecord(config, backend, provenance, invocation));
+  folder.metric({ stage: "run-start", attack: config.attack, dataset: config.dataset, invocation, backend });
+
+  const result = await runExperiment(experiment, config, runContext(stores, folder, opts, io), folder, io);
+  const run: FinishedRun = { config, folder, stores, wallSeconds: (performance.now() - t0) / 1000 };
+  if (opts.shard) {
+    await finishPart(
+      run,
+      opts.shard,
+      { backend, host: provenance.host, git: provenance.git, invocation },
+      io,
+    );
+    return { dir: folder.dir, result: null, figures: [] };
+  }
+  const figures = finishRun(run, result, startedAt, io);
+  return { dir: folder.dir, result, figures };
+}
+
+/** What the run will do, before anything is written; the resume command is said up front. */
+function printPlan(
+  config: ExperimentConfig,
+  opts: AttackRunOptions,
+  planned: { dir: string; exists: boolean },
+  io: AttackIO,
+): void {
   io.out(`updates-leak ${config.attack} on ${config.dataset}${config.smoke ? " (smoke size)" : ""}`);
   io.out(formatConfig(config));
   io.out(`  ${"run folder".padEnd(14)} ${planned.dir}${planned.exists && !opts.fresh ? " (resume)" : ""}`);
@@ -106,27 +152,35 @@ export async function runAttack(
   );
   if (opts.shard)
     io.out(`  ${"shard part".padEnd(14)} ${opts.shard.part}/${opts.shard.of} (generate shards only)`);
+}
 
-  const backend = await selectBackend({
-    backend: config.backend,
-    threads: config.threads === 0 ? undefined : config.threads,
-    quiet: true,
-  });
-  io.out(`  ${"backend".padEnd(14)} ${backend.backend} (${backend.reason}), ${backend.threads} thread(s)`);
+/** The run's shard stores, all made for the config hash. */
+interface RunStores {
+  hash: string;
+  shadowStore: FileShardStore;
+  targetStore: FileShardStore;
+  /** A_LDE relaxation: the target store of an extra set size, opened on first use and kept. */
+  extraTargetStore(setSize: number): FileShardStore;
+}
 
-  const folder = RunFolder.prepare(config, spec);
+/** Open the shadow and target stores (and one per --target-set-sizes size); a mismatch is a UsageError. */
+function openStores(
+  config: ExperimentConfig,
+  folder: RunFolder,
+  slice: ShardSlice | undefined,
+  io: AttackIO,
+): RunStores {
   const hash = configHash(config);
   const fields = dataFields(config);
-  let shadowStore: FileShardStore;
-  let targetStore: FileShardStore;
   const open = (side: ShardSide, role: "shadow" | "target") => {
     try {
+      const dir = folder.shardsDir(side);
       return FileShardStore.open({
-        dir: folder.shardsDir(side),
+        dir,
         role,
         configHash: hash,
         config: fields,
-        slice: opts.shard,
+        slice,
         onWarn: (m) => io.progress.log(m),
       });
     } catch (err) {
@@ -134,10 +188,10 @@ export async function runAttack(
       throw err;
     }
   };
-  shadowStore = open("shadow", "shadow");
-  targetStore = open("target", "target");
-  // A_LDE's update-set-size relaxation: one target store per extra set size, opened on first use
-  // (the same slice as the main stores) and kept, so generation and the attack share it.
+  const shadowStore = open("shadow", "shadow");
+  const targetStore = open("target", "target");
+  // One target store per extra set size, the same slice as the main stores, kept so that
+  // generation and the attack share it.
   const extraStores = new Map<number, FileShardStore>();
   const extraTargetStore = (n: number): FileShardStore => {
     let store = extraStores.get(n);
@@ -148,37 +202,45 @@ export async function runAttack(
     return store;
   };
   for (const n of config.targetSetSizes) extraTargetStore(n); // a mismatch is a usage error, up front
+  return { hash, shadowStore, targetStore, extraTargetStore };
+}
 
-  const provenance = collectProvenance();
-  const invocation = {
-    argv: opts.argv,
-    cwd: process.cwd(),
-    startedAt: startedAt.toISOString(),
-    resumed: folder.resumed,
-    shard: opts.shard ?? null,
-    dataDir: opts.dataDir ?? null,
-    cacheDir: opts.cacheDir,
-  };
-  const record = {
+/**
+ * config.json's record (less its `format`): the config, its hash, which fields are data, the
+ * seeds, the backend, provenance and this invocation. `fields` is the table the config is made of.
+ */
+export function runRecord(
+  config: ExperimentConfig,
+  backend: BackendReportLike,
+  provenance: object,
+  invocation: object,
+  fields: readonly ExperimentField[] = EXPERIMENT_FIELDS,
+): Record<string, unknown> {
+  return {
     attack: config.attack,
     dataset: config.dataset,
     config,
-    configHash: hash,
-    dataFields: Object.keys(fields),
-    nonDataFields: NON_DATA_FIELDS,
+    configHash: configHash(config, fields),
+    dataFields: Object.keys(dataFields(config, fields)),
+    nonDataFields: nonDataFields(fields),
     seeds: { seed: config.seed, derivation: "every random stream is Rng(seed).fork(...) of this seed" },
     backend,
     ...provenance,
     invocation,
   };
-  // Parts of a job array share config.json; the first one writes it, each writes its part record.
-  if (!opts.shard || !folder.resumed) folder.writeConfig(record);
-  folder.metric({ stage: "run-start", attack: config.attack, dataset: config.dataset, invocation, backend });
+}
 
-  const ctx: CliRunContext = {
-    shadowStore,
-    targetStore,
-    extraTargetStore,
+/** The RunContext the experiment gets: the stores, metrics, progress, the model cache, the slice. */
+function runContext(
+  stores: RunStores,
+  folder: RunFolder,
+  opts: AttackRunOptions,
+  io: AttackIO,
+): CliRunContext {
+  return {
+    shadowStore: stores.shadowStore,
+    targetStore: stores.targetStore,
+    extraTargetStore: stores.extraTargetStore,
     metric: (e: MetricEvent) => folder.metric(e),
     progress: (stage, done, total) => io.progress.update(stage, done, total),
     log: (m) => io.progress.log(m),
@@ -188,7 +250,16 @@ export async function runAttack(
     ...(opts.shard ? { shardSlice: opts.shard } : {}),
     ...(opts.dataDir ? { dataDir: opts.dataDir } : {}),
   };
+}
 
+/** Call the experiment; on failure record a run-error metric (never hiding the error) and rethrow. */
+async function runExperiment(
+  experiment: ExperimentFn,
+  config: ExperimentConfig,
+  ctx: CliRunContext,
+  folder: RunFolder,
+  io: AttackIO,
+): Promise<ExperimentResult> {
   let result: ExperimentResult;
   try {
     result = await experiment(config, ctx);
@@ -204,50 +275,58 @@ export async function runAttack(
     throw err;
   }
   io.progress.endBar();
-  const wallSeconds = (performance.now() - t0) / 1000;
+  return result;
+}
 
-  if (opts.shard) {
-    const shadowDone = (await shadowStore.completed()).size;
-    const targetDone = (await targetStore.completed()).size;
-    const rel = folder.writePart(opts.shard, {
-      part: opts.shard,
-      configHash: hash,
-      backend,
-      host: provenance.host,
-      git: provenance.git,
-      invocation,
-      wallSeconds,
-      shardsVisible: { shadow: shadowDone, target: targetDone },
-    });
-    folder.metric({ stage: "part-end", part: opts.shard, wallSeconds });
-    folder.close();
-    io.out(
-      `part ${opts.shard.part}/${opts.shard.of} done in ${wallSeconds.toFixed(1)} s (${rel}); shards now visible: ` +
-        `shadow ${shadowDone}/${shardCount(config.shadowModels, config.shardSize)}, target ${targetDone}/${shardCount(config.targetModels, config.shardSize)}.`,
-    );
-    io.out(
-      `when all parts are done: bun run leak merge --run-dir ${folder.dir}, then rerun without --shard to fit the attack.`,
-    );
-    return { dir: folder.dir, result: null, figures: [] };
-  }
+interface FinishedRun {
+  config: ExperimentConfig;
+  folder: RunFolder;
+  stores: RunStores;
+  wallSeconds: number;
+}
 
-  const figures: string[] = [];
-  const bars = (result.figures?.bars ?? []).map((b, i) => {
-    const file = folder.writeFigure(`bar-${i + 1}-${slug(b.title)}.png`, renderBarChart(b));
-    figures.push(file);
-    return { title: b.title, metric: b.metric, better: b.better, bars: b.bars, file };
+/** Who ran a part, for its record. */
+interface PartAbout extends Pick<Provenance, "host" | "git"> {
+  backend: BackendReportLike;
+  invocation: object;
+}
+
+/** Under --shard K/N: the part record, and what to do when all parts are done. */
+async function finishPart(
+  run: FinishedRun,
+  slice: ShardSlice,
+  about: PartAbout,
+  io: AttackIO,
+): Promise<void> {
+  const { config, folder, stores, wallSeconds } = run;
+  const shadowDone = (await stores.shadowStore.completed()).size;
+  const targetDone = (await stores.targetStore.completed()).size;
+  const { backend, host, git, invocation } = about;
+  const rel = folder.writePart(slice, {
+    part: slice,
+    configHash: stores.hash,
+    backend,
+    host,
+    git,
+    invocation,
+    wallSeconds,
+    shardsVisible: { shadow: shadowDone, target: targetDone },
   });
-  const grids = (result.figures?.grids ?? []).map((g, i) => {
-    const file = folder.writeFigure(`grid-${i + 1}-${slug(g.title)}.png`, renderImageGrid(g));
-    figures.push(file);
-    return {
-      title: g.title,
-      rowLabels: g.rowLabels,
-      shape: g.shape,
-      images: g.rows.map((r) => r.length),
-      file,
-    };
-  });
+  folder.metric({ stage: "part-end", part: slice, wallSeconds });
+  folder.close();
+  io.out(
+    `part ${slice.part}/${slice.of} done in ${wallSeconds.toFixed(1)} s (${rel}); shards now visible: ` +
+      `shadow ${shadowDone}/${shardCount(config.shadowModels, config.shardSize)}, target ${targetDone}/${shardCount(config.targetModels, config.shardSize)}.`,
+  );
+  io.out(
+    `when all parts are done: bun run leak merge --run-dir ${folder.dir}, then rerun without --shard to fit the attack.`,
+  );
+}
+
+/** A whole run: the figures, result.json, the run-end metric and the summary. Returns the figure files. */
+function finishRun(run: FinishedRun, result: ExperimentResult, startedAt: Date, io: AttackIO): string[] {
+  const { folder, stores, wallSeconds } = run;
+  const figures = writeFigures(folder, result);
   folder.writeResult({
     attack: result.attack,
     dataset: result.dataset,
@@ -257,8 +336,8 @@ export async function runAttack(
     extra: result.extra,
     counts: result.counts,
     timingsSeconds: { ...result.timingsSeconds, wall: wallSeconds },
-    figures: { bars, grids },
-    configHash: hash,
+    figures: { bars: figures.bars, grids: figures.grids },
+    configHash: stores.hash,
     startedAt: startedAt.toISOString(),
     finishedAt: new Date().toISOString(),
   });
@@ -266,7 +345,29 @@ export async function runAttack(
   folder.close();
   io.out(`result: ${summarize(result)}`);
   io.out(
-    `wrote ${folder.resultFile}${figures.length ? ` and ${figures.length} figure(s) in ${folder.dir}/figures` : ""}`,
+    `wrote ${folder.resultFile}${figures.files.length ? ` and ${figures.files.length} figure(s) in ${folder.dir}/figures` : ""}`,
   );
-  return { dir: folder.dir, result, figures };
+  return figures.files;
+}
+
+/** figures/*.png from the result's bar charts and image grids, and their entries in result.json. */
+function writeFigures(folder: RunFolder, result: ExperimentResult) {
+  const files: string[] = [];
+  const bars = (result.figures?.bars ?? []).map((b, i) => {
+    const file = folder.writeFigure(`bar-${i + 1}-${slug(b.title)}.png`, renderBarChart(b));
+    files.push(file);
+    return { title: b.title, metric: b.metric, better: b.better, bars: b.bars, file };
+  });
+  const grids = (result.figures?.grids ?? []).map((g, i) => {
+    const file = folder.writeFigure(`grid-${i + 1}-${slug(g.title)}.png`, renderImageGrid(g));
+    files.push(file);
+    return {
+      title: g.title,
+      rowLabels: g.rowLabels,
+      shape: g.shape,
+      images: g.rows.map((r) => r.length),
+      file,
+    };
+  });
+  return { files, bars, grids };
 }
