@@ -371,7 +371,7 @@ function helpOf(attack: AttackName): string {
   return cmd.helpInformation();
 }
 
-describe("a field added to a copy of the table", () => {
+describe("a field added to a copy of the table: type and flags", () => {
   test("the arktype type accepts it, rejects a bad value, reads a missing one as `absent`", () => {
     const schema = configSchema(TABLE);
     const base = { ...BEFORE[0]![2], warmupSteps: 3, logEvery: 10 };
@@ -415,7 +415,9 @@ describe("a field added to a copy of the table", () => {
       resolveConfig("msr", { dataset: "mnist", warmupSteps: 2_000 } as ConfigFlags, TABLE),
     ).toThrow("--warmup-steps must be an integer from 0 to 1000 (was 2000)");
   });
+});
 
+describe("a field added to a copy of the table: config, printout, config.json", () => {
   test("the resolved config has its default, in table order", () => {
     const get = (a: AttackName, smoke: boolean) =>
       resolveConfig(a, { dataset: "mnist", smoke }, TABLE) as Record<string, unknown>;
