@@ -288,3 +288,19 @@ describe("per-attack flags", () => {
       expect(() => parseShardSlice(bad)).toThrow("K/N");
   });
 });
+
+describe("run flags", () => {
+  test("--model-cache-dir is listed; --cache-dir, its old name, is accepted but not listed", async () => {
+    const help = (await run(["label", "--help"])).out;
+    expect(help).toMatch(/--model-cache-dir <dir> +trained original models cache \(default:/);
+    expect(help).not.toContain("--cache-dir");
+    // Both parse: the run then stops at the missing --data-dir, before anything is written.
+    for (const flag of ["--model-cache-dir", "--cache-dir"]) {
+      const r = await run(A("label", "--dataset", "mnist", flag, tmp, "--data-dir", "/nonexistent/data"));
+      expect([r.code, r.err.split("\n")[0]]).toEqual([
+        2,
+        "error: --data-dir /nonexistent/data: no such folder",
+      ]);
+    }
+  });
+});

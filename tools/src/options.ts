@@ -119,6 +119,8 @@ interface RunFlag {
   readonly parse?: (value: string) => unknown;
   /** Shown in the help as commander's `(default: ...)`; a function is evaluated when the help is built. */
   readonly default?: string | (() => string);
+  /** Accepted, not listed in the help (an old name). */
+  readonly hidden?: boolean;
 }
 
 /** The attack subcommands' run flags, in help order. */
@@ -135,7 +137,12 @@ export const RUN_FLAGS: readonly RunFlag[] = [
     help: "generate only shards i with i % N == K-1, then exit (job arrays; needs --run-dir)",
     parse: parseShardSlice,
   },
-  { flags: "--cache-dir <dir>", help: "trained original models cache", default: defaultModelCacheDir },
+  {
+    flags: "--model-cache-dir <dir>",
+    help: "trained original models cache",
+    default: defaultModelCacheDir,
+  },
+  { flags: "--cache-dir <dir>", help: "the old name of --model-cache-dir (wins if given)", hidden: true },
   { flags: "--no-model-cache", help: "do not read or write the model cache" },
 ];
 
@@ -146,7 +153,9 @@ export interface RunFlags {
   runDir?: string;
   fresh?: boolean;
   shard?: ShardSlice;
-  cacheDir: string;
+  modelCacheDir: string;
+  /** --cache-dir, the old name of --model-cache-dir. */
+  cacheDir?: string;
   /** false with --no-model-cache. */
   modelCache: boolean;
 }
@@ -156,6 +165,6 @@ export function runOptions(): Option[] {
     const option = new Option(f.flags, f.help);
     if (f.parse) option.argParser(f.parse);
     if (f.default !== undefined) option.default(typeof f.default === "function" ? f.default() : f.default);
-    return option;
+    return f.hidden ? option.hideHelp() : option;
   });
 }
