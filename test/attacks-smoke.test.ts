@@ -1,8 +1,8 @@
 /**
- * End-to-end smoke tests of the four attacks on real MNIST (../shared/data): the whole pipeline in
- * process (original models, batched engine, shard store, attack, baselines) at a small size, each
- * asserting that the attack beats its baselines by a clear margin. The original models are
- * trained once (2 epochs) and shared through an in-memory model cache.
+ * End-to-end smoke tests of the four attacks on real MNIST (found by the data search order, e.g.
+ * $UPDATES_LEAK_DATA): the whole pipeline in process (original models, batched engine, shard store,
+ * attack, baselines) at a small size, each asserting that the attack beats its baselines by a clear
+ * margin. The original models are trained once (2 epochs) and shared through an in-memory model cache.
  */
 import { beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import {

@@ -56,6 +56,8 @@ describe("leak --help", () => {
       "--threads <n>",
       "--smoke",
       "--data-dir <dir>",
+      "--offline",
+      "--model-cache-dir <dir>",
       "--runs-dir <dir>",
       "--run-dir <dir>",
       "--fresh",

@@ -1,9 +1,10 @@
 /**
- * A damaged data file, end to end with the real CLI (`--data-dir` on a temp folder holding the
- * four MNIST file names, the training images damaged): the run stops with exit status 1 (it
- * failed while working; the flags were fine), the message on stderr names the file and what is
- * wrong with it, and the run folder records the error in metrics.jsonl with no shards and no
- * result. Only headers and a little data are written, so no real MNIST is needed: a second each.
+ * A damaged or missing data file, end to end with the real CLI (`--data-dir` on a temp folder holding
+ * the four MNIST file names, the training images damaged; or only some of the files; or none with
+ * --offline): the run stops with exit status 1 (it failed while working; the flags were fine), the
+ * message on stderr names the file and what is wrong with it (or the files missing and how to
+ * provide them), and NO run folder is made: the data are found and verified before anything is
+ * written. Only headers and a little data are written, so no real MNIST is needed: a second each.
  * (Bad flags, exit 2 with nothing written, are covered by test/cli.test.ts and
  * tools/src/cli.test.ts.)
  */
@@ -11,7 +12,6 @@ import { afterAll, describe, expect, test } from "bun:test";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { readMetrics } from "../tools/src/run-folder.ts";
 import { leak } from "./run-support.ts";
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "ul-data-errors-"));
@@ -62,47 +62,78 @@ const cases: [string, Uint8Array, RegExp][] = [
   ],
 ];
 
+/** `leak label` on MNIST with `extra` flags and runs under `runs`. */
+function label(runs: string, extra: string[]) {
+  return leak(
+    [
+      "label",
+      "--dataset",
+      "mnist",
+      "--shadow-models",
+      "20",
+      "--target-models",
+      "10",
+      "--backend",
+      "cpu",
+      "--runs-dir",
+      runs,
+      "--no-model-cache",
+      ...extra,
+    ],
+    tmp,
+  );
+}
+
+/** Nothing was written: no runs folder at all (so no run folder, no config.json). */
+function expectNothingWritten(runs: string): void {
+  expect(fs.existsSync(runs) ? fs.readdirSync(runs) : []).toEqual([]);
+}
+
 describe("a damaged MNIST file in --data-dir", () => {
   for (const [name, bytes, message] of cases) {
-    test(`${name}: exit 1, the file named, the error recorded`, () => {
+    test(`${name}: exit 1, the file named, no run folder made`, () => {
       const dir = dataDir(name.replace(/\W+/g, "-"), bytes);
       const runs = path.join(tmp, `runs-${path.basename(dir)}`);
-      const r = leak(
-        [
-          "label",
-          "--dataset",
-          "mnist",
-          "--shadow-models",
-          "20",
-          "--target-models",
-          "10",
-          "--backend",
-          "cpu",
-          "--data-dir",
-          dir,
-          "--runs-dir",
-          runs,
-          "--no-model-cache",
-        ],
-        tmp,
-      );
+      const r = label(runs, ["--data-dir", dir]);
       expect(r.code).toBe(1);
       const file = path.join(dir, IMAGES);
       const line = r.stderr.split("\n").find((l) => l.startsWith("error: "));
       expect(line).toStartWith(`error: ${file}: `);
       expect(line).toMatch(message);
       expect(r.stdout).not.toContain("result:");
-      // The run folder says what happened; nothing was generated.
-      const [run] = fs.readdirSync(runs);
-      const base = path.join(runs, run!);
-      expect(fs.existsSync(path.join(base, "result.json"))).toBe(false);
-      for (const side of ["shadow", "target"]) {
-        const d = path.join(base, "shards", side);
-        expect(fs.existsSync(d) ? fs.readdirSync(d) : []).toEqual([]);
-      }
-      const last = readMetrics(path.join(base, "metrics.jsonl")).at(-1);
-      expect(last?.stage).toBe("run-error");
-      expect(`error: ${last?.message}`).toBe(line!);
+      expectNothingWritten(runs);
     });
   }
+});
+
+describe("missing MNIST files", () => {
+  test("--data-dir holding part of MNIST: exit 1, the missing files named, no run folder", () => {
+    const dir = path.join(tmp, "part");
+    fs.mkdirSync(dir);
+    fs.writeFileSync(path.join(dir, "train-labels-idx1-ubyte.gz"), "");
+    const runs = path.join(tmp, "runs-part");
+    const r = label(runs, ["--data-dir", dir]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(
+      `error: mnist: --data-dir ${dir} holds only part of the data set: missing train-images-idx3-ubyte or ` +
+        "train-images-idx3-ubyte.gz, t10k-images-idx3-ubyte or t10k-images-idx3-ubyte.gz, t10k-labels-idx1-ubyte or " +
+        "t10k-labels-idx1-ubyte.gz",
+    );
+    expectNothingWritten(runs);
+  });
+
+  test("an empty --data-dir with --offline: exit 1, how to provide the data, no run folder", () => {
+    const dir = path.join(tmp, "empty");
+    fs.mkdirSync(dir);
+    const runs = path.join(tmp, "runs-empty");
+    const r = label(runs, ["--data-dir", dir, "--offline"]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(
+      `error: mnist: data files not found. Places tried, in order:\n  --data-dir         ${dir}: missing train-images, ` +
+        "train-labels, test-images, test-labels\nDownloading is turned off (--offline).\nTo provide the data: set " +
+        "UPDATES_LEAK_DATA to a folder holding the files, pass --data-dir DIR, or download them with " +
+        "`npm run leak -- data fetch --dataset mnist`.",
+    );
+    expectNothingWritten(runs);
+  });
 });

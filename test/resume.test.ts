@@ -53,7 +53,7 @@ const ARGS = [
   "wasm",
   "--threads",
   "1",
-  "--cache-dir",
+  "--model-cache-dir",
   path.join(tmp, "model-cache"),
 ];
 const refDir = path.join(tmp, "reference");
@@ -143,7 +143,7 @@ describe("an interrupted run", () => {
     const copy = path.join(tmp, "refit");
     fs.cpSync(refDir, copy, { recursive: true });
     // No model cache: the originals could only come from training, which must not happen.
-    const args = ARGS.slice(0, ARGS.indexOf("--cache-dir"));
+    const args = ARGS.slice(0, ARGS.indexOf("--model-cache-dir"));
     const r = leak([...args, "--no-model-cache", "--attack-epochs", "3", "--run-dir", copy], tmp);
     expectOk(r);
     expect(r.stdout + r.stderr).toContain("every shard is already there: the original models are not needed");

@@ -42,7 +42,7 @@ const ARGS = [
   "wasm",
   "--threads",
   "1",
-  "--cache-dir",
+  "--model-cache-dir",
   path.join(tmp, "model-cache"),
 ];
 const refDir = path.join(tmp, "unsharded");

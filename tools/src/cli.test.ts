@@ -292,7 +292,7 @@ describe("per-attack flags", () => {
 describe("run flags", () => {
   test("--model-cache-dir is listed; --cache-dir, its old name, is accepted but not listed", async () => {
     const help = (await run(["label", "--help"])).out;
-    expect(help).toMatch(/--model-cache-dir <dir> +trained original models cache \(default:/);
+    expect(help).toMatch(/--model-cache-dir <dir> +trained original models cache/);
     expect(help).not.toContain("--cache-dir");
     // Both parse: the run then stops at the missing --data-dir, before anything is written.
     for (const flag of ["--model-cache-dir", "--cache-dir"]) {

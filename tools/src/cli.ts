@@ -4,22 +4,31 @@
  *   leak backend [--backend auto|webgpu|wasm|cpu] [--threads N] [--json]
  *   leak label|reconstruct|distribution|msr --dataset mnist|cifar10|insta-ny [size and run flags]
  *   leak merge --run-dir DIR
+ *   leak data fetch|verify|where --dataset mnist|cifar10|insta-ny [--data-dir DIR] [--offline]
  *
  * Exit status: 0 done; 1 failed while working; 2 bad usage (unknown subcommand or flag, a value
  * out of range, a run folder made for another config), reported before anything is written;
- * 3 `merge` found shards missing; 130 / 143 killed by SIGINT / SIGTERM (finished shards kept).
+ * 3 `merge` found shards missing (`data`: files missing or corrupt is 1); 130 / 143 killed by
+ * SIGINT / SIGTERM (finished shards kept).
  *
  * The attack subcommands' flags are derived from the table of experiment fields and the run flags'
  * table (options.ts); the resolved config is validated by the ExperimentConfig arktype type
- * (resolve-config.ts). Heavy modules (TensorFlow.js, the pipelines)
- * are imported only by the subcommands that need them, so `--help` is instant.
+ * (resolve-config.ts). Heavy modules (TensorFlow.js, the pipelines) are imported only by the
+ * subcommands that need them, so `--help` is instant.
  */
 import fs from "node:fs";
 import path from "node:path";
 import { Command, CommanderError, Option } from "@commander-js/extra-typings";
-import { ATTACKS, type AttackName, BACKENDS } from "@updates-leak/attacks/config";
+import { ATTACKS, type AttackName, BACKENDS, type DatasetName } from "@updates-leak/attacks/config";
 import { EXIT_FAILURE, EXIT_INCOMPLETE, EXIT_OK, EXIT_USAGE, UsageError } from "./errors.ts";
-import { experimentFlags, experimentOptions, intArg, type RunFlags, runOptions } from "./options.ts";
+import {
+  dataOptions,
+  experimentFlags,
+  experimentOptions,
+  intArg,
+  type RunFlags,
+  runOptions,
+} from "./options.ts";
 import { Progress } from "./progress.ts";
 import { LIMITS, resolveConfig } from "./resolve-config.ts";
 import { RunFolder } from "./run-folder.ts";
@@ -85,12 +94,12 @@ function checkRunFlags(run: RunFlags): void {
     throw new UsageError("--fresh needs --run-dir (a new run folder is always fresh)");
 }
 
-/** The pipelines, loaded only by a run (so `--help` stays instant). */
-async function loadExperiment(): Promise<import("./run-attack.ts").ExperimentFn> {
+/** The pipelines and the data loader, loaded only by a run (so `--help` stays instant). */
+async function loadPipelines(): Promise<typeof import("./run-experiment.ts")> {
   try {
-    const { experiment } = await import("./run-experiment.ts");
-    if (typeof experiment !== "function") throw new Error("runExperiment is not a function");
-    return experiment;
+    const pipelines = await import("./run-experiment.ts");
+    if (typeof pipelines.experiment !== "function") throw new Error("runExperiment is not a function");
+    return pipelines;
   } catch (err) {
     throw new Error(
       `the pipelines are not wired yet: @updates-leak/attacks must export runExperiment(config, ctx) (${(err as Error).message})`,
@@ -105,9 +114,11 @@ async function runAttackCommand(name: AttackName, opts: Record<string, unknown>,
   checkRunFlags(run);
   // The run folder check is cheap and writes nothing: report a mismatch before loading anything.
   RunFolder.check(config, { runsDir: run.runsDir, runDir: run.runDir, fresh: run.fresh });
-  const experiment = await loadExperiment();
+  const { experiment, loadExperimentDataset } = await loadPipelines();
   const { selectBackend } = await import("@updates-leak/core");
   const { runAttack } = await import("./run-attack.ts");
+  const dataDir = run.dataDir ? path.resolve(run.dataDir) : undefined;
+  const offline = run.offline ?? false;
   await runAttack(
     config,
     {
@@ -115,7 +126,9 @@ async function runAttackCommand(name: AttackName, opts: Record<string, unknown>,
       runDir: run.runDir,
       fresh: run.fresh ?? false,
       shard: run.shard,
-      dataDir: run.dataDir ? path.resolve(run.dataDir) : undefined,
+      dataDir,
+      offline,
+      prepareData: (log) => loadExperimentDataset(config, { ...(dataDir ? { dataDir } : {}), offline }, log),
       cacheDir: run.modelCache === false ? null : path.resolve(run.cacheDir ?? run.modelCacheDir),
       argv: state.argv,
     },
@@ -209,7 +222,74 @@ export function buildProgram(state: CliState): Command {
   backendCommand(program, state);
   for (const a of ATTACKS) attackCommand(program, a, state);
   mergeCommand(program, state);
+  dataCommand(program, state);
   return program;
+}
+
+const DATA_HELP_AFTER = `
+Data files are looked for in: --data-dir (when given, the only place; downloads go there), else
+$UPDATES_LEAK_DATA, ./data, then the cache ($UPDATES_LEAK_CACHE, else $XDG_CACHE_HOME/updates-leak,
+else ~/.cache/updates-leak; trained models are kept in its models/ folder). An explicit place that
+holds only part of a data set is an error. Exit status 1 when files are missing or corrupt.
+
+Examples:
+  bun run leak data where --dataset cifar10
+  bun run leak data fetch --dataset mnist --data-dir /scratch/data   # then --data-dir /scratch/data
+  bun run leak data verify --dataset mnist`;
+
+/** What a `data` subcommand does with the data set and where to look: `ok` false exits 1. */
+type DataAction = (
+  dataset: DatasetName,
+  where: { dataDir?: string; download: false | { log: (m: string) => void } },
+  line: (text: string) => void,
+) => Promise<{ ok: boolean; text: string }>;
+
+const DATA_ACTIONS: [name: string, description: string, action: DataAction][] = [
+  [
+    "where",
+    "print where each file was found, or what is missing in every place tried",
+    async (dataset, where) => (await import("@updates-leak/datasets")).whereDataset(dataset, where),
+  ],
+  [
+    "verify",
+    "check each file found (structure, published checksums); never downloads",
+    async (dataset, where) => (await import("@updates-leak/datasets")).verifyDataset(dataset, where),
+  ],
+  [
+    "fetch",
+    "download the files unless they are found (into --data-dir when given, else the cache), then verify them",
+    async (dataset, where, line) => {
+      const r = await (await import("@updates-leak/datasets")).fetchDataset(dataset, where);
+      if (r.downloadedTo !== undefined) line(`${dataset}: downloaded into ${r.downloadedTo}`);
+      return r;
+    },
+  ],
+];
+
+/** `leak data fetch|verify|where`: the data files, without running an attack. */
+function dataCommand(program: Command, state: CliState): void {
+  const data = program
+    .command("data")
+    .description("find, download and verify the data files (fetch | verify | where)")
+    .addHelpText("after", DATA_HELP_AFTER);
+  const line = (t: string) => state.io.out(`${t}\n`);
+  for (const [name, description, action] of DATA_ACTIONS) {
+    const command = data.command(name).description(description);
+    for (const option of dataOptions()) command.addOption(option);
+    command.action(async (opts) => {
+      const { dataset, dataDir, offline } = opts as { dataset: DatasetName } & Pick<
+        RunFlags,
+        "dataDir" | "offline"
+      >;
+      const where = {
+        ...(dataDir !== undefined ? { dataDir: path.resolve(dataDir) } : {}),
+        download: offline ? (false as const) : { log: (m: string) => state.io.err(`${m}\n`) },
+      };
+      const r = await action(dataset, where, line);
+      line(r.text);
+      if (!r.ok) state.exitCode = EXIT_FAILURE;
+    });
+  }
 }
 
 /** Run the CLI on `argv` (without the runtime and script); returns the exit status. */

@@ -2,8 +2,15 @@ import { afterAll, describe, expect, test } from "bun:test";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
+import { cacheDir } from "@updates-leak/datasets";
 import { nodeFileOps } from "./atomic.ts";
-import { cacheFileName, decodeParams, encodeParams, FileModelCache } from "./model-cache.ts";
+import {
+  cacheFileName,
+  decodeParams,
+  defaultModelCacheDir,
+  encodeParams,
+  FileModelCache,
+} from "./model-cache.ts";
 
 const root = fs.mkdtempSync(path.join(os.tmpdir(), "ul-models-"));
 afterAll(() => fs.rmSync(root, { recursive: true, force: true }));
@@ -66,5 +73,21 @@ describe("FileModelCache", () => {
     const got = await new FileModelCache({ dir }).get("k");
     expect(got?.[2]?.length).toBe(1001);
     expect(fs.readdirSync(dir)).toEqual(["k.bin"]);
+  });
+});
+
+describe("defaultModelCacheDir", () => {
+  test("<cache root>/models, the root shared with the data cache; UPDATES_LEAK_CACHE moves both", () => {
+    const envs = [
+      { HOME: "/h" },
+      { HOME: "/h", XDG_CACHE_HOME: "/x" },
+      { HOME: "/h", XDG_CACHE_HOME: "/x", UPDATES_LEAK_CACHE: "/c/ul" },
+    ];
+    expect(envs.map((env) => defaultModelCacheDir(env))).toEqual([
+      "/h/.cache/updates-leak/models",
+      "/x/updates-leak/models",
+      "/c/ul/models",
+    ]);
+    for (const env of envs) expect(path.dirname(defaultModelCacheDir(env))).toBe(cacheDir({ env }));
   });
 });

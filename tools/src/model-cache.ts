@@ -1,8 +1,9 @@
 /**
  * File-backed `ModelCache`: trained original models' parameters (Float32Array[]) saved under
  * `<dir>/<key>.bin`, so a second attack on the same data set does not train them again.
- * Default folder: `~/.cache/updates-leak/models` (or `$XDG_CACHE_HOME/updates-leak/models`);
- * the CLI's `--cache-dir` overrides it.
+ * Default folder: `<cache root>/models`, the cache root shared with downloaded data (datasets'
+ * `cacheDir`): `$UPDATES_LEAK_CACHE`, else `$XDG_CACHE_HOME/updates-leak`, else
+ * `~/.cache/updates-leak`. The CLI's `--model-cache-dir` overrides it.
  *
  * Keys made of [A-Za-z0-9._-] (at most 100 characters) are used as file names; any other key is
  * replaced by its sha256. The key is also stored inside the file and compared on read.
@@ -17,18 +18,20 @@
  */
 import { createHash } from "node:crypto";
 import fs from "node:fs";
-import os from "node:os";
 import path from "node:path";
 import type { ModelCache } from "@updates-leak/attacks/context";
+import { cacheDir } from "@updates-leak/datasets";
 import { type FileOps, nodeFileOps, writeFileAtomic } from "./atomic.ts";
 
 const MAGIC = "ULMODEL\0";
 const VERSION = 1;
 const HEADER = 24;
 
-export function defaultModelCacheDir(): string {
-  const base = process.env.XDG_CACHE_HOME || path.join(os.homedir(), ".cache");
-  return path.join(base, "updates-leak", "models");
+/** `<cache root>/models`; `env` defaults to process.env. */
+export function defaultModelCacheDir(
+  env: Readonly<Record<string, string | undefined>> = process.env,
+): string {
+  return path.join(cacheDir({ env }), "models");
 }
 
 export function cacheFileName(key: string): string {

@@ -125,7 +125,11 @@ interface RunFlag {
 
 /** The attack subcommands' run flags, in help order. */
 export const RUN_FLAGS: readonly RunFlag[] = [
-  { flags: "--data-dir <dir>", help: "folder with the data files (searched first)" },
+  {
+    flags: "--data-dir <dir>",
+    help: "folder with the data files: the only place searched, downloads go there (default: $UPDATES_LEAK_DATA, ./data, then the cache)",
+  },
+  { flags: "--offline", help: "never download data; a missing file is an error saying how to provide it" },
   { flags: "--runs-dir <dir>", help: "where new run folders are made", default: "runs" },
   {
     flags: "--run-dir <dir>",
@@ -139,7 +143,7 @@ export const RUN_FLAGS: readonly RunFlag[] = [
   },
   {
     flags: "--model-cache-dir <dir>",
-    help: "trained original models cache",
+    help: "trained original models cache (default <cache>/models; <cache> is $UPDATES_LEAK_CACHE, else $XDG_CACHE_HOME/updates-leak, else ~/.cache/updates-leak)",
     default: defaultModelCacheDir,
   },
   { flags: "--cache-dir <dir>", help: "the old name of --model-cache-dir (wins if given)", hidden: true },
@@ -149,6 +153,7 @@ export const RUN_FLAGS: readonly RunFlag[] = [
 /** The parsed run flags (commander's names for `RUN_FLAGS`). */
 export interface RunFlags {
   dataDir?: string;
+  offline?: boolean;
   runsDir: string;
   runDir?: string;
   fresh?: boolean;
@@ -160,11 +165,19 @@ export interface RunFlags {
   modelCache: boolean;
 }
 
-export function runOptions(): Option[] {
-  return RUN_FLAGS.map((f) => {
+/** The run flags' options; `only`: just these (long names, e.g. `--data-dir`). */
+export function runOptions(only?: readonly string[]): Option[] {
+  const flags = only ? RUN_FLAGS.filter((f) => only.includes(f.flags.split(" ")[0]!)) : RUN_FLAGS;
+  return flags.map((f) => {
     const option = new Option(f.flags, f.help);
     if (f.parse) option.argParser(f.parse);
     if (f.default !== undefined) option.default(typeof f.default === "function" ? f.default() : f.default);
     return f.hidden ? option.hideHelp() : option;
   });
+}
+
+/** The `data` subcommands' options: --dataset (from the table of fields), --data-dir, --offline. */
+export function dataOptions(): Option[] {
+  const dataset = EXPERIMENT_FIELDS.find((f) => f.name === "dataset")!;
+  return [fieldOption(dataset, "label"), ...runOptions(["--data-dir", "--offline"])];
 }

@@ -440,4 +440,45 @@ describe("runAttack: job array flags", () => {
     ).rejects.toThrow("cannot be combined with --fresh");
     expect(fs.existsSync(path.join(root, "x"))).toBe(false);
   });
+
+  test("a data error (prepareData throws) stops the run before the run folder is made", async () => {
+    const calls: Calls = { generated: { shadow: [], target: [] } };
+    const runsDir = path.join(root, "runs-data-error");
+    let backendAsked = false;
+    const e = await runAttack(
+      config,
+      options({
+        runsDir,
+        prepareData: async () => {
+          throw new Error("/data/mnist/train-images-idx3-ubyte.gz: checksum mismatch");
+        },
+      }),
+      tinyExperiment(calls),
+      async () => {
+        backendAsked = true;
+        return selectBackend();
+      },
+      io().io,
+    ).catch((err: Error) => err);
+    expect((e as Error).message).toBe("/data/mnist/train-images-idx3-ubyte.gz: checksum mismatch");
+    expect([fs.existsSync(runsDir), backendAsked, calls.generated.shadow.length]).toEqual([false, false, 0]);
+  });
+
+  test("what prepareData returns reaches the experiment as ctx.preparedData", async () => {
+    const seen: unknown[] = [];
+    const inner = tinyExperiment({ generated: { shadow: [], target: [] } });
+    const data = { dataset: "loaded once" };
+    await runAttack(
+      config,
+      options({ runsDir: path.join(root, "runs-prepared"), prepareData: async () => data }),
+      async (c, ctx) => {
+        seen.push((ctx as CliRunContext).preparedData);
+        return inner(c, ctx);
+      },
+      selectBackend,
+      io().io,
+    );
+    expect(seen).toEqual([data]);
+    expect(seen[0]).toBe(data);
+  });
 });

@@ -1,7 +1,8 @@
 /**
- * One attack run from a validated config: check the run folder, print the config, select the
- * backend, open the shard stores, record config.json, call the experiment with a RunContext, then
- * write figures and result.json. Under `--shard K/N` only shards are generated and a part record
+ * One attack run from a validated config: check the run folder, print the config, find and verify
+ * the data (`prepareData`: a data error stops the run before anything is written), select the
+ * backend, make the run folder, open the shard stores, record config.json, call the experiment
+ * with a RunContext, then write figures and result.json. Under `--shard K/N` only shards are generated and a part record
  * is written; `leak merge` and a later plain run finish the job.
  *
  * The experiment function is a parameter (the CLI passes the pipelines' `runExperiment`, through
@@ -23,11 +24,13 @@ import { ConfigMismatchError, FileShardStore, type ShardSlice } from "./shard-st
  * What the CLI adds to `RunContext` (proposed for pipeline/context.ts):
  * - `shardSlice`: under `--shard K/N`, generate only the shards i with i % N === K - 1 on both
  *   sides (both stores also refuse other writes), then return without fitting the attack;
- * - `dataDir`: the `--data-dir` flag, first place to look for data files.
+ * - `dataDir`: the `--data-dir` flag, the place to look for data files;
+ * - `preparedData`: what `AttackRunOptions.prepareData` returned (the data, loaded and verified).
  */
 export interface CliRunContext extends RunContext {
   shardSlice?: ShardSlice;
   dataDir?: string;
+  preparedData?: unknown;
 }
 
 export type ExperimentFn = (config: ExperimentConfig, ctx: RunContext) => Promise<ExperimentResult>;
@@ -53,6 +56,13 @@ export interface AttackRunOptions {
   fresh?: boolean;
   shard?: ShardSlice;
   dataDir?: string;
+  /** --offline: never download data. Recorded in config.json's invocation. */
+  offline?: boolean;
+  /**
+   * Finds, loads and verifies the data before the run folder is made, so a missing or corrupt file is
+   * reported with nothing written; its result reaches the experiment as `ctx.preparedData`.
+   */
+  prepareData?: (log: (m: string) => void) => Promise<unknown>;
   /** Model cache folder; null turns the cache off. */
   cacheDir: string | null;
   argv: string[];
@@ -95,6 +105,9 @@ export async function runAttack(
   const planned = RunFolder.check(config, spec); // throws UsageError before anything is written
   printPlan(config, opts, planned, io);
 
+  // Data before anything is written: a missing or corrupt file leaves no run folder behind.
+  const preparedData = opts.prepareData ? await opts.prepareData((m) => io.progress.log(m)) : undefined;
+
   const backend = await selectBackend({
     backend: config.backend,
     threads: config.threads === 0 ? undefined : config.threads,
@@ -112,13 +125,15 @@ export async function runAttack(
     resumed: folder.resumed,
     shard: opts.shard ?? null,
     dataDir: opts.dataDir ?? null,
+    offline: opts.offline ?? false,
     cacheDir: opts.cacheDir,
   };
   // Parts of a job array share config.json; the first one writes it, each writes its part record.
   if (!opts.shard || !folder.resumed) folder.writeConfig(runRecord(config, backend, provenance, invocation));
   folder.metric({ stage: "run-start", attack: config.attack, dataset: config.dataset, invocation, backend });
 
-  const result = await runExperiment(experiment, config, runContext(stores, folder, opts, io), folder, io);
+  const ctx = runContext(stores, folder, opts, io, preparedData);
+  const result = await runExperiment(experiment, config, ctx, folder, io);
   const run: FinishedRun = { config, folder, stores, wallSeconds: (performance.now() - t0) / 1000 };
   if (opts.shard) {
     await finishPart(
@@ -230,12 +245,13 @@ export function runRecord(
   };
 }
 
-/** The RunContext the experiment gets: the stores, metrics, progress, the model cache, the slice. */
+/** The RunContext the experiment gets: stores, metrics, progress, model cache, slice, prepared data. */
 function runContext(
   stores: RunStores,
   folder: RunFolder,
   opts: AttackRunOptions,
   io: AttackIO,
+  preparedData: unknown,
 ): CliRunContext {
   return {
     shadowStore: stores.shadowStore,
@@ -249,6 +265,7 @@ function runContext(
       : {}),
     ...(opts.shard ? { shardSlice: opts.shard } : {}),
     ...(opts.dataDir ? { dataDir: opts.dataDir } : {}),
+    ...(preparedData !== undefined ? { preparedData } : {}),
   };
 }
 

@@ -4,7 +4,9 @@
  * subcommands, so `--help`, `backend` and `merge` work (and start fast) whatever state the
  * pipelines are in.
  *
- * Data: MNIST and CIFAR-10 from the data-directory search order (--data-dir first). Insta-NY:
+ * Data: MNIST and CIFAR-10 from the data-directory search order (--data-dir alone when given;
+ * downloaded unless --offline), loaded and verified by `loadExperimentDataset` BEFORE the run folder is
+ * made (run-attack.ts `prepareData`), so a data error leaves nothing behind. Insta-NY:
  * an insta-ny.csv if one is found, else the seeded SYNTHETIC stand-in, said so in the log and
  * in metrics.jsonl. Splits: `makeSplits(dataset, { seed: config.seed, probeSize: max(100, probes) })`.
  * Under --shard K/N only `generateShards` runs (its selection is 0-based: part K - 1 of N).
@@ -16,20 +18,43 @@ import type { ExperimentResult, RunContext } from "@updates-leak/attacks/context
 import { loadDataset, locateDataset, makeSplits } from "@updates-leak/datasets";
 import type { CliRunContext, ExperimentFn } from "./run-attack.ts";
 
-export async function loadExperimentData(
+export interface PreparedData {
+  readonly dataset: Awaited<ReturnType<typeof loadDataset>>;
+  readonly seconds: number;
+}
+
+/** Finds (downloading unless `offline`), loads and verifies the config's data set; throws a DataError. */
+export async function loadExperimentDataset(
   config: ExperimentConfig,
-  ctx: CliRunContext,
-): Promise<ExperimentData> {
+  opts: { dataDir?: string; offline?: boolean },
+  log: (m: string) => void,
+): Promise<PreparedData> {
   const t0 = performance.now();
-  const where = ctx.dataDir ? { dataDir: ctx.dataDir } : {};
+  const where = {
+    ...(opts.dataDir ? { dataDir: opts.dataDir } : {}),
+    ...(opts.offline ? { download: false as const } : {}),
+  };
   let dataset: Awaited<ReturnType<typeof loadDataset>>;
-  if (config.dataset === "insta-ny" && locateDataset("insta-ny", where).chosen === undefined) {
-    ctx.log("insta-ny: no insta-ny.csv found; using the SYNTHETIC Insta-NY stand-in (insta-ny-synthetic)");
+  const insta = config.dataset === "insta-ny" ? locateDataset("insta-ny", where) : undefined;
+  if (insta !== undefined && insta.chosen === undefined && insta.partial === undefined) {
+    log("insta-ny: no insta-ny.csv found; using the SYNTHETIC Insta-NY stand-in (insta-ny-synthetic)");
     dataset = await loadDataset("insta-ny-synthetic");
   } else {
     dataset = await loadDataset(config.dataset, where);
   }
-  for (const w of dataset.warnings) ctx.log(`${dataset.name}: ${w}`);
+  for (const w of dataset.warnings) log(`${dataset.name}: ${w}`);
+  return { dataset, seconds: (performance.now() - t0) / 1000 };
+}
+
+export async function loadExperimentData(
+  config: ExperimentConfig,
+  ctx: CliRunContext,
+): Promise<ExperimentData> {
+  const prepared =
+    (ctx.preparedData as PreparedData | undefined) ??
+    (await loadExperimentDataset(config, { ...(ctx.dataDir ? { dataDir: ctx.dataDir } : {}) }, ctx.log));
+  const t0 = performance.now() - prepared.seconds * 1000;
+  const { dataset } = prepared;
   const splits = makeSplits(dataset, { seed: config.seed, probeSize: Math.max(100, config.probeCount) });
   ctx.metric({
     stage: "data",

@@ -1,18 +1,20 @@
 /**
- * CIFAR-10 on the real files in <repo>/../shared/data: counts, label histograms (SOURCES.md), the
- * partial test batch, the NHWC layout against the planar records, normalisation; and crafted bad
+ * CIFAR-10 on the real files, found as a user's run finds them (test-support.ts `realFiles`): counts,
+ * label histograms, whatever test batch was found (the whole published one, or a partial one under
+ * its published name), the NHWC layout against the planar records, normalisation; and crafted bad
  * batches (partial, not whole records, bad label, wrong checksum, too long, fake or cut .gz).
  */
 
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
-import { writeFileSync } from "node:fs";
+import { mkdirSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { CIFAR10_MEAN, CIFAR10_STD, decodeCifarBatch } from "./cifar10.ts";
+import { readDataFile } from "./bytes.ts";
+import { CIFAR10_MEAN, CIFAR10_STD, decodeCifarBatch, loadCifar10 } from "./cifar10.ts";
 import { labelHistogram } from "./dataset.ts";
 import { DataError } from "./errors.ts";
 import { CIFAR10_TEST_FILE, CIFAR10_TEST_FIRST1000_FILE, CIFAR10_TRAIN_FILES } from "./known-files.ts";
 import { loadDataset } from "./load.ts";
-import { errorOf, REPO_ROOT, SHARED_DATA, tempDir } from "./test-support.ts";
+import { errorOf, realDataset, realFiles, tempDir } from "./test-support.ts";
 import type { Dataset } from "./types.ts";
 
 // Real files of tens of MB on a shared 2-core machine: allow more than the 5 s default.
@@ -25,27 +27,34 @@ const BATCH_COUNTS = [
   [1003, 963, 1041, 976, 1004, 1021, 1004, 981, 1024, 983],
   [1014, 1014, 952, 1016, 997, 1025, 980, 977, 1003, 1022],
 ];
-const TEST_COUNTS = [103, 89, 100, 103, 90, 86, 112, 102, 106, 109];
+/** Labels of the first 1,000 records of the published test_batch.bin. */
+const TEST_COUNTS_FIRST1000 = [103, 89, 100, 103, 90, 86, 112, 102, 106, 109];
 
 let ds: Dataset;
-let testRaw: Uint8Array; // raw test_batch_first1000.bin (records 50,000.. of the data set)
+let files: Readonly<Record<string, string>>; // role -> path of the real files
+let testRaw: Uint8Array; // the test batch found, decompressed (records 50,000.. of the data set)
+let testN: number; // its records
+let first1000: Uint8Array; // its first 1,000 records
 const tmp = tempDir("cifar");
 
 beforeAll(async () => {
-  ds = await loadDataset("cifar10", {
-    cwd: REPO_ROOT,
-    env: {},
-    cacheDir: join(tmp.dir, "cache"),
-    download: false,
-  });
-  testRaw = Bun.gunzipSync(await Bun.file(join(SHARED_DATA, "cifar10/test_batch_first1000.bin.gz")).bytes());
+  files = await realFiles("cifar10");
+  ds = await realDataset("cifar10");
+  testRaw = (await readDataFile(files.test_batch!)).data;
+  testN = testRaw.length / 3073;
+  if (testN < 1000) {
+    throw new Error(
+      `${files.test_batch}: ${testN} records; these tests need at least the first 1,000 of test_batch.bin`,
+    );
+  }
+  first1000 = testRaw.subarray(0, 1000 * 3073);
 });
 afterAll(() => tmp.cleanup());
 
 describe("real CIFAR-10", () => {
-  test("counts, shape and label histograms per batch", () => {
+  test("counts, shape and label histograms per batch; every test record found is used", () => {
     expect(ds.name).toBe("cifar10");
-    expect(ds.count).toBe(51_000);
+    expect(ds.count).toBe(50_000 + testN);
     expect(ds.sampleShape).toEqual([32, 32, 3]);
     expect(ds.classNames[3]).toBe("cat");
     for (let b = 0; b < 5; b++) {
@@ -54,25 +63,69 @@ describe("real CIFAR-10", () => {
       );
     }
     expect([...labelHistogram(ds.labels.subarray(0, 50_000), 10)]).toEqual(new Array(10).fill(5000));
-    expect([...labelHistogram(ds.labels.subarray(50_000), 10)]).toEqual(TEST_COUNTS);
+    expect([...labelHistogram(ds.labels.subarray(50_000, 51_000), 10)]).toEqual(TEST_COUNTS_FIRST1000);
+    if (testN === 10_000) {
+      // The published test batch: 1,000 images per class.
+      expect([...labelHistogram(ds.labels.subarray(50_000), 10)]).toEqual(new Array(10).fill(1000));
+    }
     expect([...ds.labels.subarray(50_000, 50_010)]).toEqual([3, 8, 8, 0, 6, 6, 1, 6, 3, 1]);
   });
 
-  test("every file verified; the partial test batch is reported, not silent", () => {
-    expect(ds.files.map((f) => f.verification)).toEqual(new Array(6).fill("checksum"));
-    expect(ds.files.map((f) => f.sha256)).toEqual([
-      ...CIFAR10_TRAIN_FILES.map((k) => k.rawSha256),
-      CIFAR10_TEST_FIRST1000_FILE.rawSha256,
-    ]);
+  test("every file verified; a partial test batch is reported, not silent", () => {
     const test = ds.files[5]!;
-    expect(test.path).toBe(join(SHARED_DATA, "cifar10/test_batch_first1000.bin.gz"));
-    expect([test.partial, test.records, test.expectedRecords]).toEqual([true, 1000, 10_000]);
-    expect(ds.warnings).toHaveLength(1);
-    expect(ds.warnings[0]).toContain("partial test_batch, read 1,000 of 10,000 records");
+    expect(ds.files.map((f) => f.path)).toEqual(
+      [1, 2, 3, 4, 5].map((k) => files[`data_batch_${k}`]!).concat(files.test_batch!),
+    );
+    expect(ds.files.slice(0, 5).map((f) => f.verification)).toEqual(new Array(5).fill("checksum"));
+    expect(ds.files.slice(0, 5).map((f) => f.sha256)).toEqual(CIFAR10_TRAIN_FILES.map((k) => k.rawSha256));
+    expect([test.partial, test.records, test.expectedRecords]).toEqual([testN !== 10_000, testN, 10_000]);
+    if (testN === 10_000) {
+      expect([test.verification, test.sha256]).toEqual(["checksum", CIFAR10_TEST_FILE.rawSha256]);
+      expect(ds.warnings).toEqual([]);
+    } else {
+      // A recognised prefix is checked against its checksum; another part by structure only.
+      expect([test.verification, test.sha256 === CIFAR10_TEST_FIRST1000_FILE.rawSha256]).toEqual(
+        testN === 1000 ? ["checksum", true] : ["structure-only", false],
+      );
+      expect(ds.warnings).toHaveLength(1);
+      expect(ds.warnings[0]).toContain(
+        `partial test_batch, read ${testN.toLocaleString("en-US")} of 10,000 records`,
+      );
+    }
+  });
+
+  test("a partial test_batch.bin (300 records) and a cap on test records", async () => {
+    const dir = join(tmp.dir, "partial", "cifar10");
+    mkdirSync(dir, { recursive: true });
+    for (let k = 1; k <= 5; k++) {
+      const src = files[`data_batch_${k}`]!;
+      symlinkSync(src, join(dir, `data_batch_${k}.bin${src.endsWith(".gz") ? ".gz" : ""}`));
+    }
+    writeFileSync(join(dir, "test_batch.bin"), testRaw.subarray(0, 300 * 3073));
+    const part = await loadDataset("cifar10", { dataDir: join(tmp.dir, "partial"), download: false });
+    expect(part.count).toBe(50_300);
+    expect([part.files[5]!.partial, part.files[5]!.records, part.files[5]!.verification]).toEqual([
+      true,
+      300,
+      "structure-only",
+    ]);
+    expect(part.warnings).toEqual([
+      `${join(dir, "test_batch.bin")}: partial test_batch, read 300 of 10,000 records (no published checksum for this part: structure checked only)`,
+    ]);
+    // Reference: the label bytes of the records written.
+    expect([...part.labels.subarray(50_000, 50_300)]).toEqual(
+      Array.from({ length: 300 }, (_, i) => testRaw[i * 3073]!),
+    );
+    const trainPaths = [1, 2, 3, 4, 5].map((k) => files[`data_batch_${k}`]!);
+    const capped = await loadCifar10({ train: trainPaths, test: files.test_batch! }, { testRecords: 20 });
+    expect(capped.count).toBe(50_020);
+    expect([...capped.labels.subarray(50_000)]).toEqual(
+      Array.from({ length: 20 }, (_, i) => testRaw[i * 3073]!),
+    );
   });
 
   test("NHWC layout and normalisation match the planar records", () => {
-    const recs = [0, 7, 999];
+    const recs = [0, 7, testN - 1];
     const idx = recs.map((r) => 50_000 + r); // records of the test batch
     const g = ds.gather(idx);
     const unit = ds.gatherUnit(idx);
@@ -148,8 +201,8 @@ describe("crafted bad CIFAR-10 batches", () => {
     expect(e.message).toBe(`${p}: label out of range: record 2 has label 12, expected 0..9`);
   });
 
-  test("wrong checksum: a file of the published size with one byte changed", async () => {
-    const bad = testRaw.slice();
+  test("wrong checksum: a recognised prefix's size with one byte changed", async () => {
+    const bad = first1000.slice();
     bad[123_456]! ^= 0x40;
     const p = write("test_batch.bin", bad);
     const e = await errorOf(() =>
@@ -157,19 +210,33 @@ describe("crafted bad CIFAR-10 batches", () => {
     );
     expect(e.message).toBe(
       `${p}: checksum mismatch: sha256 of the contents is ${new Bun.CryptoHasher("sha256").update(bad).digest("hex")}, ` +
-        `expected ${CIFAR10_TEST_FIRST1000_FILE.rawSha256} (the published test_batch_first1000.bin, 3,073,000 bytes)`,
+        `expected ${CIFAR10_TEST_FIRST1000_FILE.rawSha256} (records 0-999 of the published test_batch.bin, 3,073,000 bytes)`,
+    );
+  });
+
+  test("wrong checksum: a file of the whole published size must be the published file", async () => {
+    // 10,000 valid records (the first 1,000 ten times): right size and structure, wrong contents.
+    const full = new Uint8Array(10_000 * 3073);
+    for (let i = 0; i < 10; i++) full.set(first1000, i * first1000.length);
+    const p = write("full.bin.gz", Bun.gzipSync(full));
+    const e = await errorOf(() =>
+      decodeCifarBatch(p, "test_batch", [CIFAR10_TEST_FILE, CIFAR10_TEST_FIRST1000_FILE], true, out()),
+    );
+    expect(e.message).toBe(
+      `${p}: checksum mismatch: sha256 of the decompressed contents is ${new Bun.CryptoHasher("sha256").update(full).digest("hex")}, ` +
+        `expected ${CIFAR10_TEST_FILE.rawSha256} (the published test_batch.bin, 30,730,000 bytes)`,
     );
   });
 
   test("longer than the complete file", async () => {
-    const long = new Uint8Array(testRaw.length + 3073);
-    long.set(testRaw);
+    const long = new Uint8Array(first1000.length + 3073);
+    long.set(first1000);
     const p = write("long.bin", long);
     const e = await errorOf(() =>
       decodeCifarBatch(p, "test_batch", [CIFAR10_TEST_FIRST1000_FILE], true, out()),
     );
     expect(e.message).toBe(
-      `${p}: too long: 1,001 records (3,076,073 bytes), expected at most 1,000 for test_batch_first1000.bin`,
+      `${p}: too long: 1,001 records (3,076,073 bytes), expected at most 1,000 for test_batch.bin`,
     );
   });
 
@@ -179,7 +246,7 @@ describe("crafted bad CIFAR-10 batches", () => {
     expect(e.message).toBe(
       `${p}: name ends in .gz but the file does not start with the gzip magic bytes 1f 8b`,
     );
-    const gz = await Bun.file(join(SHARED_DATA, "cifar10/test_batch_first1000.bin.gz")).bytes();
+    const gz = Bun.gzipSync(first1000 as Uint8Array<ArrayBuffer>);
     const p2 = write("cut.bin.gz", gz.subarray(0, 100_000));
     const e2 = await errorOf(() => decodeCifarBatch(p2, "test_batch", [CIFAR10_TEST_FILE], true, out()));
     expect(e2.message).toContain(`${p2}: gzip data is corrupt or truncated (unexpected end of file)`);

@@ -2,15 +2,16 @@
  * CIFAR-10 binary-version decoder. Each record is 1 label byte then 3,072 pixel bytes in channel
  * planes (1,024 R, 1,024 G, 1,024 B, each 32 x 32 row-major); records are transposed to NHWC bytes.
  *
- * The data set is the 50,000 training images (data_batch_1..5, in order) followed by the first
- * `testRecords` (default 1,000) records of the test batch, so it is the same on a machine with the full
- * test_batch.bin and on one with only the shared partial `test_batch_first1000.bin`.
+ * The data set is the 50,000 training images (data_batch_1..5, in order) followed by every record of
+ * the test batch that was found (10,000 for the official test_batch.bin), or at most `testRecords`.
  *
- * A file of the standard size must match the published sha256 (or the partial test batch's). A shorter
- * file is accepted only if it holds a whole number of records; it is reported as partial with a warning.
+ * A file of the standard size must match the published sha256. A shorter file is accepted only if it
+ * holds a whole number of records; it is reported as partial with a warning, and checked against the
+ * sha256 of a recognised prefix (records 0-999 of test_batch.bin) when it has that size.
  */
 
-import { streamDataFile } from "./bytes.ts";
+import { statSync } from "node:fs";
+import { isGzip, streamDataFile } from "./bytes.ts";
 import { makeImageDataset } from "./dataset.ts";
 import { DataError } from "./errors.ts";
 import {
@@ -19,6 +20,7 @@ import {
   CIFAR10_TEST_FILE,
   CIFAR10_TEST_FIRST1000_FILE,
   CIFAR10_TRAIN_FILES,
+  describeKnown,
   type KnownFile,
 } from "./known-files.ts";
 import type { DecodeOptions } from "./mnist.ts";
@@ -27,18 +29,18 @@ import { checkChecksum } from "./verify.ts";
 
 export const CIFAR10_MEAN: readonly number[] = [0.4914, 0.4822, 0.4465];
 export const CIFAR10_STD: readonly number[] = [0.247, 0.2435, 0.2616];
-/** Test records included by default (those the shared partial test batch holds). */
-export const CIFAR10_DEFAULT_TEST_RECORDS = 1_000;
+/** Records of the official test batch: the most `testRecords` can ask for. */
+export const CIFAR10_TEST_RECORDS = 10_000;
 
 export interface Cifar10Paths {
   /** data_batch_1 .. data_batch_5, in this order. */
   readonly train: readonly string[];
-  /** test_batch.bin or test_batch_first1000.bin (raw or gzip); needed when testRecords > 0. */
+  /** test_batch.bin, whole or partial (raw or gzip); needed unless testRecords is 0. */
   readonly test?: string;
 }
 
 export interface Cifar10Options extends DecodeOptions {
-  /** Leading test-batch records to include after the training images (default 1,000; 0 = none). */
+  /** At most this many leading test-batch records after the training images (default: all found; 0 = none). */
   readonly testRecords?: number;
 }
 
@@ -164,7 +166,7 @@ export async function decodeCifarBatch(
   const warning = partial
     ? `${path}: partial ${role}, read ${fmt(records)} of ${fmt(full.records)} records` +
       (verification === "checksum" && known
-        ? ` (matches the published ${known.name})`
+        ? ` (matches ${describeKnown(known)})`
         : " (no published checksum for this part: structure checked only)")
     : undefined;
   return {
@@ -186,19 +188,42 @@ export async function decodeCifarBatch(
   };
 }
 
+/**
+ * Records a batch file holds, from its size (raw) or its gzip trailer's ISIZE (gzip): a capacity hint
+ * only (ISIZE is that of the last gzip member), so the decode checks it.
+ */
+async function recordsHint(path: string): Promise<number> {
+  try {
+    const size = statSync(path).size;
+    const file = Bun.file(path);
+    if (!isGzip(await file.slice(0, 2).bytes())) return Math.floor(size / CIFAR10_RECORD_BYTES);
+    const tail = await file.slice(Math.max(0, size - 4)).bytes();
+    if (tail.length < 4) return CIFAR10_TEST_RECORDS;
+    return Math.floor(new DataView(tail.buffer, tail.byteOffset).getUint32(0, true) / CIFAR10_RECORD_BYTES);
+  } catch {
+    return CIFAR10_TEST_RECORDS; // unreadable: the decode reports it
+  }
+}
+
 export async function loadCifar10(paths: Cifar10Paths, opts: Cifar10Options = {}): Promise<Dataset> {
   const verify = opts.verifyChecksums ?? true;
-  const testRecords = opts.testRecords ?? CIFAR10_DEFAULT_TEST_RECORDS;
-  if (!Number.isInteger(testRecords) || testRecords < 0 || testRecords > 10_000) {
-    throw new DataError(`option testRecords: expected an integer in [0, 10000], got ${testRecords}`);
+  const cap = opts.testRecords ?? CIFAR10_TEST_RECORDS;
+  if (!Number.isInteger(cap) || cap < 0 || cap > CIFAR10_TEST_RECORDS) {
+    throw new DataError(`option testRecords: expected an integer in [0, 10000], got ${cap}`);
   }
+  const testRecords = cap;
   if (paths.train.length !== CIFAR10_TRAIN_FILES.length) {
     throw new DataError(`CIFAR-10: expected 5 training batch paths, got ${paths.train.length}`);
   }
   if (testRecords > 0 && paths.test === undefined) {
     throw new DataError(`CIFAR-10: testRecords is ${testRecords} but no test batch path was given`);
   }
-  const capacity = 50_000 + testRecords;
+  // Room for the test records the file holds (its size says how many), at most the cap.
+  const hint =
+    testRecords > 0 && paths.test !== undefined
+      ? Math.min(testRecords, Math.max(0, Math.min(await recordsHint(paths.test), CIFAR10_TEST_RECORDS)))
+      : 0;
+  let capacity = 50_000 + hint;
   let pixels = new Uint8Array(capacity * 3072);
   let labels = new Uint8Array(capacity);
   const batches: CifarBatch[] = [];
@@ -218,16 +243,28 @@ export async function loadCifar10(paths: Cifar10Paths, opts: Cifar10Options = {}
   const warnings = batches.flatMap((b) => (b.warning ? [b.warning] : []));
   let test: CifarBatch | undefined;
   if (testRecords > 0 && paths.test !== undefined) {
-    test = await decodeCifarBatch(
-      paths.test,
-      "test_batch",
-      [CIFAR10_TEST_FILE, CIFAR10_TEST_FIRST1000_FILE],
-      verify,
-      { pixels, labels, at, limit: testRecords },
-    );
+    const decodeTest = () =>
+      decodeCifarBatch(paths.test!, "test_batch", [CIFAR10_TEST_FILE, CIFAR10_TEST_FIRST1000_FILE], verify, {
+        pixels,
+        labels,
+        at,
+        limit: capacity - at,
+      });
+    test = await decodeTest();
+    if (test.stored < Math.min(test.records, testRecords)) {
+      // The size hint was short (a multi-member gzip file): grow to the cap and decode again.
+      capacity = 50_000 + testRecords;
+      const more = new Uint8Array(capacity * 3072);
+      more.set(pixels.subarray(0, at * 3072));
+      const moreLabels = new Uint8Array(capacity);
+      moreLabels.set(labels.subarray(0, at));
+      pixels = more;
+      labels = moreLabels;
+      test = await decodeTest();
+    }
     if (test.warning) warnings.push(test.warning);
-    if (test.stored < testRecords) {
-      warnings.push(`${paths.test}: only ${test.records} test records, ${testRecords} requested`);
+    if (opts.testRecords !== undefined && test.stored < opts.testRecords) {
+      warnings.push(`${paths.test}: only ${test.records} test records, ${opts.testRecords} requested`);
     }
     at += test.stored;
   }
@@ -248,6 +285,8 @@ export async function loadCifar10(paths: Cifar10Paths, opts: Cifar10Options = {}
     normDescription: `per channel (x/255 - mean) / std, mean ${CIFAR10_MEAN.join(",")}, std ${CIFAR10_STD.join(",")}`,
     files,
     warnings,
-    source: `CIFAR-10 binary: ${trainCount.toLocaleString("en-US")} training images then the first ${test?.stored ?? 0} test records`,
+    source:
+      `CIFAR-10 binary: ${trainCount.toLocaleString("en-US")} training images then ` +
+      `${test === undefined ? "no" : test.stored === test.records ? `all ${test.stored.toLocaleString("en-US")}` : `the first ${test.stored.toLocaleString("en-US")} of ${test.records.toLocaleString("en-US")}`} test records`,
   });
 }

@@ -1,19 +1,22 @@
 /**
- * Download-and-verify into the cache, from the data sets' own hosts:
+ * Download-and-verify, from the data sets' own hosts, into a folder: the --data-dir folder when one
+ * is given (like torchvision's `root`), else the cache (see locate.ts `downloadTarget`):
  * - MNIST: each official .gz from the mirrors in order (torchvision's, then TensorFlow Datasets');
  *   a file is kept only if its gz md5 and sha256 and the sha256 of its decompressed contents match the
  *   published values; a failing mirror (HTTP error, stall, bad checksum) passes to the next.
- * - CIFAR-10: the official cifar-10-binary.tar.gz; its md5 is checked when it comes from the official
- *   URL (a custom URL may serve a repacked archive, so then only the members are checked); the archive
- *   is streamed through gunzip and a tar parser, the six .bin members are written to temporary names
- *   and each must match a published sha256 before any is renamed into place; they are stored raw
- *   (loading them then needs no inflating). A test batch member that matches the partial
- *   test_batch_first1000.bin is stored under that name.
- * Every file is written under a temporary name, verified, then renamed, so the cache holds only
- * verified files. The base URLs are options, so tests can serve files from a loopback server.
+ * - CIFAR-10: the official cifar-10-binary.tar.gz (170 MB, with a progress bar on stderr); its md5 is
+ *   checked when it comes from the official URL (a custom URL may serve a repacked archive, so then
+ *   only the members are checked); the archive is streamed through gunzip and a tar parser, the six
+ *   .bin members are written to temporary names and each must match a published sha256 (the test
+ *   batch: the whole file, or a recognised prefix) before any is renamed into place; they are stored
+ *   raw under their published names (loading them then needs no inflating).
+ * Every file is written under a unique temporary name, verified, then renamed (atomic), so a folder
+ * holds only verified files; and the whole download runs under a lock file (lock.ts), so the jobs of
+ * one job array started together download once: the others wait, then find the files. The base URLs
+ * are options, so tests can serve files from a loopback server.
  */
 
-import { mkdirSync, renameSync, rmSync, statSync } from "node:fs";
+import { existsSync, mkdirSync, renameSync, rmSync, statSync } from "node:fs";
 import { basename, join } from "node:path";
 import { gunzip, md5Hex, sha256Hex } from "./bytes.ts";
 import { DataError } from "./errors.ts";
@@ -26,12 +29,17 @@ import {
   MNIST_FILES,
   MNIST_MIRRORS,
 } from "./known-files.ts";
+import { type LockOptions, withLock } from "./lock.ts";
+import { ProgressBar, type ProgressBarOptions } from "./progress-bar.ts";
 import { TarParser } from "./tar.ts";
 
 export interface DownloadOptions {
-  /** Base URLs tried in order for MNIST's four .gz files (default: MNIST_MIRRORS). */
+  /**
+   * Base URLs tried in order for MNIST's four .gz files (default: $UPDATES_LEAK_MNIST_MIRRORS, comma
+   * separated, else MNIST_MIRRORS).
+   */
   readonly mnistMirrors?: readonly string[];
-  /** URL of cifar-10-binary.tar.gz (default: the official one). */
+  /** URL of cifar-10-binary.tar.gz (default: $UPDATES_LEAK_CIFAR10_URL, else the official one). */
   readonly cifar10Url?: string;
   /** md5 the archive must have; default the official md5 for the official URL, none for a custom URL. */
   readonly cifar10ArchiveMd5?: string | null;
@@ -39,9 +47,20 @@ export interface DownloadOptions {
   readonly stallTimeoutMs?: number;
   /** Progress messages (default: stderr). */
   readonly log?: (message: string) => void;
+  /** The CIFAR-10 archive's progress bar (default: on stderr; a bar on a TTY, else a line every 10 s); false: none. */
+  readonly progress?: ProgressBarOptions | false;
+  /** Lock file timing (tests). */
+  readonly lock?: LockOptions;
+  /** Called once per file actually fetched over the network, with its URL (tests count downloads). */
+  readonly onFetch?: (url: string) => void;
 }
 
 const defaultLog = (m: string) => console.error(m);
+
+const fromEnv = (name: string): string | undefined => {
+  const v = process.env[name]?.trim();
+  return v === undefined || v === "" ? undefined : v;
+};
 
 function tempName(dest: string): string {
   return `${dest}.part-${process.pid}-${Math.random().toString(36).slice(2, 10)}`;
@@ -100,17 +119,26 @@ function verifyMnistGz(gz: Uint8Array, known: KnownFile, what: string): void {
   }
 }
 
-/** Downloads whatever of MNIST's four files is missing into `<cache>/mnist`; returns that folder. */
-export async function downloadMnist(cache: string, opts: DownloadOptions = {}): Promise<string> {
-  const mirrors = opts.mnistMirrors ?? MNIST_MIRRORS;
+const present = (dir: string, name: string) =>
+  existsSync(join(dir, name)) || existsSync(join(dir, `${name}.gz`));
+
+/** Downloads whatever of MNIST's four files is missing into `<base>/mnist`; returns that folder. */
+export async function downloadMnist(base: string, opts: DownloadOptions = {}): Promise<string> {
+  const log = opts.log ?? defaultLog;
+  const dir = join(base, "mnist");
+  mkdirSync(dir, { recursive: true });
+  await withLock(dir, "mnist-download", () => fetchMnist(dir, opts), { log, ...opts.lock });
+  return dir;
+}
+
+async function fetchMnist(dir: string, opts: DownloadOptions): Promise<void> {
+  const mirrors = opts.mnistMirrors ?? fromEnv("UPDATES_LEAK_MNIST_MIRRORS")?.split(",") ?? MNIST_MIRRORS;
   const log = opts.log ?? defaultLog;
   const stall = opts.stallTimeoutMs ?? 30_000;
-  const dir = join(cache, "mnist");
-  mkdirSync(dir, { recursive: true });
   for (const known of Object.values(MNIST_FILES)) {
     const fileName = `${known.name}.gz`;
     const dest = join(dir, fileName);
-    if (await Bun.file(dest).exists()) continue;
+    if (present(dir, known.name)) continue; // there already (another job may have fetched it)
     const failures: string[] = [];
     let done = false;
     for (const mirror of mirrors) {
@@ -118,6 +146,7 @@ export async function downloadMnist(cache: string, opts: DownloadOptions = {}): 
       const tmp = tempName(dest);
       try {
         log(`downloading ${url}`);
+        opts.onFetch?.(url);
         await fetchToFile(url, tmp, stall);
         verifyMnistGz(await Bun.file(tmp).bytes(), known, url);
         renameSync(tmp, dest);
@@ -133,7 +162,6 @@ export async function downloadMnist(cache: string, opts: DownloadOptions = {}): 
       throw new DataError(`could not download a verified ${fileName} into ${dir}:\n${failures.join("\n")}`);
     }
   }
-  return dir;
 }
 
 interface MemberFile {
@@ -146,12 +174,30 @@ interface MemberFile {
 }
 
 /**
- * Downloads cifar-10-binary.tar.gz and keeps its six verified .bin members in `<cache>/cifar10`. The
- * archive is streamed: md5 of the compressed bytes, inflating, tar parsing and per-member sha256 happen
- * on the fly while members are written to temporary names, so memory stays small.
+ * Downloads cifar-10-binary.tar.gz and keeps its six verified .bin members in `<base>/cifar10` (unless
+ * all six are there already). The archive is streamed: md5 of the compressed bytes, inflating, tar
+ * parsing and per-member sha256 happen on the fly while members are written to temporary names, so
+ * memory stays small.
  */
-export async function downloadCifar10(cache: string, opts: DownloadOptions = {}): Promise<string> {
-  const url = opts.cifar10Url ?? CIFAR10_ARCHIVE.url;
+export async function downloadCifar10(base: string, opts: DownloadOptions = {}): Promise<string> {
+  const log = opts.log ?? defaultLog;
+  const dir = join(base, "cifar10");
+  mkdirSync(dir, { recursive: true });
+  await withLock(
+    dir,
+    "cifar10-download",
+    async () => {
+      const names = [...CIFAR10_TRAIN_FILES.map((k) => k.name), CIFAR10_TEST_FILE.name];
+      if (names.every((n) => present(dir, n))) return; // another job fetched it meanwhile
+      await fetchCifar10(dir, opts);
+    },
+    { log, ...opts.lock },
+  );
+  return dir;
+}
+
+async function fetchCifar10(dir: string, opts: DownloadOptions): Promise<void> {
+  const url = opts.cifar10Url ?? fromEnv("UPDATES_LEAK_CIFAR10_URL") ?? CIFAR10_ARCHIVE.url;
   const md5 =
     opts.cifar10ArchiveMd5 !== undefined
       ? opts.cifar10ArchiveMd5
@@ -160,8 +206,6 @@ export async function downloadCifar10(cache: string, opts: DownloadOptions = {})
         : null;
   const log = opts.log ?? defaultLog;
   const stallMs = opts.stallTimeoutMs ?? 30_000;
-  const dir = join(cache, "cifar10");
-  mkdirSync(dir, { recursive: true });
   const wanted: MemberFile[] = [
     ...CIFAR10_TRAIN_FILES.map((k) => ({ member: k.name, candidates: [k], bytes: 0 })),
     {
@@ -194,19 +238,27 @@ export async function downloadCifar10(cache: string, opts: DownloadOptions = {})
   };
   try {
     log(`downloading ${url}`);
+    opts.onFetch?.(url);
     try {
       const res = await fetch(url, { signal: ctrl.signal, redirect: "follow" });
       if (!res.ok || res.body === null) throw new Error(`HTTP ${res.status} ${res.statusText}`.trim());
+      const length = Number(res.headers.get("content-length"));
+      const bar =
+        opts.progress === false
+          ? null
+          : new ProgressBar("CIFAR-10", Number.isFinite(length) && length > 0 ? length : null, opts.progress);
       const hashing = new TransformStream<Uint8Array, Uint8Array<ArrayBuffer>>({
         transform(chunk, out) {
           bump();
           archiveMd5.update(chunk);
+          bar?.add(chunk.length);
           out.enqueue(chunk as Uint8Array<ArrayBuffer>);
         },
       });
       const tar = res.body.pipeThrough(hashing).pipeThrough(new DecompressionStream("gzip"));
       for await (const chunk of tar) parser.push(chunk);
       parser.end();
+      bar?.finish();
     } catch (e) {
       if (e instanceof DataError) throw e;
       const why = ctrl.signal.aborted
@@ -237,11 +289,10 @@ export async function downloadCifar10(cache: string, opts: DownloadOptions = {})
           url,
         );
       }
-      keep.push({ tmp: w.tmp, dest: join(dir, known.name) });
+      keep.push({ tmp: w.tmp, dest: join(dir, w.member) }); // the published name, also for a prefix
     }
     for (const k of keep) renameSync(k.tmp, k.dest);
     log(`CIFAR-10: ${keep.length} verified files in ${dir}`);
-    return dir;
   } finally {
     for (const w of wanted) if (w.tmp !== undefined) rmSync(w.tmp, { force: true });
   }

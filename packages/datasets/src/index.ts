@@ -4,10 +4,25 @@
  * splits, and normalisation with its inverse. No TensorFlow.js here.
  */
 
-export { CIFAR10_MEAN, CIFAR10_STD, type Cifar10Options, type Cifar10Paths, loadCifar10 } from "./cifar10.ts";
+export {
+  CIFAR10_MEAN,
+  CIFAR10_STD,
+  CIFAR10_TEST_RECORDS,
+  type Cifar10Options,
+  type Cifar10Paths,
+  loadCifar10,
+} from "./cifar10.ts";
 export { labelHistogram } from "./dataset.ts";
 export { type DownloadOptions, downloadCifar10, downloadMnist } from "./download.ts";
 export { DataError } from "./errors.ts";
+export {
+  type FileCheck,
+  fetchDataset,
+  type VerifyReport,
+  verifyDataset,
+  type WhereReport,
+  whereDataset,
+} from "./inspect.ts";
 export { type InstaCsvOptions, loadInstaCsv } from "./insta-csv.ts";
 export {
   frequencyGuessAccuracy,
@@ -22,14 +37,26 @@ export {
   CIFAR10_TEST_FILE,
   CIFAR10_TEST_FIRST1000_FILE,
   CIFAR10_TRAIN_FILES,
+  describeKnown,
+  type KnownFile,
   MNIST_FILES,
   MNIST_MIRRORS,
 } from "./known-files.ts";
-export { type LoadOptions, loadDataset } from "./load.ts";
+export {
+  ensureDatasetFiles,
+  howToProvide,
+  type LoadOptions,
+  type Located,
+  loadDataset,
+  partialPlaceError,
+} from "./load.ts";
 export {
   cacheDir,
   dataPlaces,
   describeLocation,
+  downloadTarget,
+  type FileDataset,
+  fileRoles,
   type LocateOptions,
   type Location,
   locateDataset,

@@ -1,5 +1,5 @@
 /**
- * Loader for a real Insta-NY CSV (not distributed; see shared/data/SOURCES.md): one record per line,
+ * Loader for a real Insta-NY CSV (not distributed; no public copy exists): one record per line,
  * 168 numeric feature columns and one category label column, comma separated, optional header line.
  *
  * - Label column: `labelColumn` (header name or 0-based index); by default a column named catid,

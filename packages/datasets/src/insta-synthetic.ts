@@ -3,7 +3,7 @@
  * "insta-ny-synthetic". Same shape as the real data: 168 numeric features (check-ins per hour of the
  * week, Monday 00:00 first) and a location-category label.
  *
- * Assumptions (not sourced, see shared/data/SOURCES.md): 8 classes (the paper's 800-value delta),
+ * Assumptions (not sourced; no public copy of Insta-NY exists to check them): 8 classes (the paper's 800-value delta),
  * class frequencies chosen so that a label drawn from them is right with probability
  * sum p_c^2 = 0.2894 (the paper's Random baseline is about 0.29), 20,000 records.
  *

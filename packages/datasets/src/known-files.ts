@@ -1,9 +1,9 @@
 /**
- * Published sizes and checksums of the standard MNIST and CIFAR-10 files (see shared/data/SOURCES.md):
- * MNIST gz md5s as in torchvision's `MNIST.resources`, gz and decompressed sha256s as published in
- * several public code files; CIFAR-10 decompressed `.bin` sha256s as in torchvision-ruby's
- * `TRAIN_LIST`/`TEST_LIST`. `test_batch_first1000.bin` is this project's partial test batch (records
- * 0-999 of the official `test_batch.bin`), checked against the sha256 recorded when it was rebuilt.
+ * Published sizes and checksums of the standard MNIST and CIFAR-10 files: MNIST gz md5s as in
+ * torchvision's `MNIST.resources`, gz and decompressed sha256s as published in several public code
+ * files; CIFAR-10 decompressed `.bin` sha256s as in torchvision-ruby's `TRAIN_LIST`/`TEST_LIST`.
+ * One recognised prefix: records 0-999 of the official `test_batch.bin` (a partial test batch kept
+ * under the published name), checked against the sha256 recorded when that prefix was cut.
  */
 
 export interface KnownFile {
@@ -15,6 +15,8 @@ export interface KnownFile {
   readonly rawBytes: number;
   readonly rawSha256: string;
   readonly records: number;
+  /** Set when this is the first `records` records of the published file `name`, not the whole file. */
+  readonly prefix?: true;
   /** The official gzip file, where one is distributed (MNIST). */
   readonly gz?: { readonly bytes: number; readonly md5: string; readonly sha256: string };
 }
@@ -94,13 +96,19 @@ export const CIFAR10_TEST_FILE: KnownFile = cifarBatch(
   "8e2eb146ae340b09e24670f29cabc6326dba54da8789dab6768acf480273f65b",
 );
 
-/** Records 0-999 of `test_batch.bin`, as shipped in shared/data. */
-export const CIFAR10_TEST_FIRST1000_FILE: KnownFile = cifarBatch(
-  "test_batch",
-  "8314c96d7cd65618193bab23acdd5d4c4af15bf6dd00a1781d55beedf3be1ef5",
-  1_000,
-  "test_batch_first1000.bin",
-);
+/** Records 0-999 of `test_batch.bin`: a recognised partial test batch (kept under the published name). */
+export const CIFAR10_TEST_FIRST1000_FILE: KnownFile = {
+  ...cifarBatch("test_batch", "8314c96d7cd65618193bab23acdd5d4c4af15bf6dd00a1781d55beedf3be1ef5", 1_000),
+  prefix: true,
+};
+
+/** Describes a known file for messages: "the published X" or "records 0-N of the published X". */
+export function describeKnown(k: KnownFile): string {
+  const bytes = k.rawBytes.toLocaleString("en-US");
+  return k.prefix
+    ? `records 0-${k.records - 1} of the published ${k.name}, ${bytes} bytes`
+    : `the published ${k.name}, ${bytes} bytes`;
+}
 
 export const CIFAR10_CLASS_NAMES: readonly string[] = [
   "airplane",
@@ -123,9 +131,11 @@ export const CIFAR10_ARCHIVE = {
   memberDir: "cifar-10-batches-bin",
 } as const;
 
-/** MNIST mirrors in torchvision's order, then TensorFlow Datasets' mirror. */
+/**
+ * MNIST mirrors: torchvision's live one, then TensorFlow Datasets'. The original host
+ * (yann.lecun.com/exdb/mnist) no longer serves the files and is not tried.
+ */
 export const MNIST_MIRRORS: readonly string[] = [
   "https://ossci-datasets.s3.amazonaws.com/mnist/",
-  "http://yann.lecun.com/exdb/mnist/",
   "https://storage.googleapis.com/cvdf-datasets/mnist/",
 ];

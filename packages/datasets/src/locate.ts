@@ -1,10 +1,12 @@
 /**
  * Where data files are looked for, in order:
- *   1. the `dataDir` option (the CLI's --data-dir flag),
- *   2. the UPDATES_LEAK_DATA environment variable,
+ *   1. the `dataDir` option (the CLI's --data-dir flag): when given, the ONLY place. It must hold
+ *      every needed file, or none (then a download goes there); part of a data set is an error.
+ *   2. the UPDATES_LEAK_DATA environment variable: a folder holding part of a data set is an error
+ *      naming the variable; one holding none of it passes to the next place;
  *   3. ./data (relative to the working directory),
- *   4. ../shared/data (relative to the working directory),
- *   5. the user's cache: $XDG_CACHE_HOME/updates-leak, else ~/.cache/updates-leak (downloads go here).
+ *   4. the cache: $UPDATES_LEAK_CACHE, else $XDG_CACHE_HOME/updates-leak, else ~/.cache/updates-leak
+ *      (downloads go here when no --data-dir is given; trained models go to its models/ folder).
  * In each place the files may sit in a per-data-set folder (mnist/, cifar10/, cifar-10-batches-bin/,
  * insta-ny/, ...) or directly in the place. The first folder holding every needed file wins (each file
  * raw or .gz). `locateDataset` returns every place tried and what it found, for error messages.
@@ -15,16 +17,16 @@ import { homedir } from "node:os";
 import { join, resolve } from "node:path";
 import { CIFAR10_TRAIN_FILES, MNIST_FILES } from "./known-files.ts";
 
-export type PlaceSource = "flag" | "env" | "cwd" | "shared" | "cache";
+export type PlaceSource = "flag" | "env" | "cwd" | "cache";
 
 export interface LocateOptions {
   /** The --data-dir flag. */
   readonly dataDir?: string;
   /** Environment (default process.env); tests pass their own. */
   readonly env?: Readonly<Record<string, string | undefined>>;
-  /** Directory ./data and ../shared/data are relative to (default process.cwd()). */
+  /** Directory ./data is relative to (default process.cwd()). */
   readonly cwd?: string;
-  /** Overrides the cache location derived from XDG_CACHE_HOME / the home directory. */
+  /** Overrides the cache location derived from UPDATES_LEAK_CACHE / XDG_CACHE_HOME / the home directory. */
   readonly cacheDir?: string;
 }
 
@@ -53,6 +55,11 @@ export interface Location {
   readonly tried: readonly PlaceReport[];
   /** The first complete place, or undefined. */
   readonly chosen?: PlaceReport;
+  /**
+   * Set when an explicit place (--data-dir, or $UPDATES_LEAK_DATA) holds only part of the data set:
+   * that place, which is never passed over for another one.
+   */
+  readonly partial?: PlaceReport;
 }
 
 const withGz = (...names: string[]) => names.flatMap((n) => [n, `${n}.gz`]);
@@ -65,7 +72,7 @@ export function fileRoles(dataset: FileDataset, opts: { cifar10TestRecords?: num
     case "cifar10": {
       const roles = CIFAR10_TRAIN_FILES.map((f) => ({ role: f.role, names: withGz(f.name) }));
       if ((opts.cifar10TestRecords ?? 1) > 0) {
-        roles.push({ role: "test_batch", names: withGz("test_batch.bin", "test_batch_first1000.bin") });
+        roles.push({ role: "test_batch", names: withGz("test_batch.bin") });
       }
       return roles;
     }
@@ -80,26 +87,34 @@ const SUBDIRS: Record<FileDataset, readonly string[]> = {
   "insta-ny": ["insta-ny", "location", ""],
 };
 
-/** The cache folder: option, else $XDG_CACHE_HOME/updates-leak, else ~/.cache/updates-leak. */
+/**
+ * The cache root, shared by downloaded data (`<root>/mnist`, `<root>/cifar10`) and trained models
+ * (`<root>/models`): option, else $UPDATES_LEAK_CACHE, else $XDG_CACHE_HOME/updates-leak, else
+ * ~/.cache/updates-leak.
+ */
 export function cacheDir(opts: LocateOptions = {}): string {
   if (opts.cacheDir !== undefined) return resolve(opts.cacheDir);
   const env = opts.env ?? process.env;
+  const own = env.UPDATES_LEAK_CACHE;
+  if (own !== undefined && own !== "") return resolve(own);
   const xdg = env.XDG_CACHE_HOME;
   if (xdg !== undefined && xdg !== "") return resolve(xdg, "updates-leak");
   return join(env.HOME && env.HOME !== "" ? env.HOME : homedir(), ".cache", "updates-leak");
 }
 
-/** The places searched, in order, with duplicates (same absolute path) removed. */
+/**
+ * The places searched, in order, with duplicates (same absolute path) removed. A `dataDir` option is
+ * the only place searched.
+ */
 export function dataPlaces(opts: LocateOptions = {}): { source: PlaceSource; base: string }[] {
   const env = opts.env ?? process.env;
   const cwd = opts.cwd ?? process.cwd();
-  const list: { source: PlaceSource; base: string }[] = [];
   if (opts.dataDir !== undefined && opts.dataDir !== "")
-    list.push({ source: "flag", base: resolve(cwd, opts.dataDir) });
+    return [{ source: "flag", base: resolve(cwd, opts.dataDir) }];
+  const list: { source: PlaceSource; base: string }[] = [];
   const fromEnv = env.UPDATES_LEAK_DATA;
   if (fromEnv !== undefined && fromEnv !== "") list.push({ source: "env", base: resolve(cwd, fromEnv) });
   list.push({ source: "cwd", base: resolve(cwd, "data") });
-  list.push({ source: "shared", base: resolve(cwd, "../shared/data") });
   list.push({ source: "cache", base: cacheDir(opts) });
   const seen = new Set<string>();
   return list.filter((p) => !seen.has(p.base) && seen.add(p.base));
@@ -142,16 +157,52 @@ export function locateDataset(
   opts: LocateOptions & { cifar10TestRecords?: number } = {},
 ): Location {
   const roles = fileRoles(dataset, opts);
-  const tried = dataPlaces(opts).map((p) => inspectPlace(p.source, p.base, dataset, roles));
-  const chosen = tried.find((p) => p.dir !== undefined);
-  return chosen === undefined ? { dataset, tried } : { dataset, tried, chosen };
+  const tried: PlaceReport[] = [];
+  for (const p of dataPlaces(opts)) {
+    const r = inspectPlace(p.source, p.base, dataset, roles);
+    tried.push(r);
+    if (r.dir !== undefined) return { dataset, tried, chosen: r };
+    // An explicit place holding part of the data set stops the search: never silently use another copy.
+    if ((p.source === "flag" || p.source === "env") && Object.keys(r.found).length > 0) {
+      return { dataset, tried, partial: r };
+    }
+  }
+  return { dataset, tried };
 }
+
+/** Where a download of `dataset` goes: the --data-dir folder when given, else the cache. */
+export function downloadTarget(opts: LocateOptions = {}): { source: PlaceSource; dir: string } {
+  const cwd = opts.cwd ?? process.cwd();
+  if (opts.dataDir !== undefined && opts.dataDir !== "")
+    return { source: "flag", dir: resolve(cwd, opts.dataDir) };
+  return { source: "cache", dir: cacheDir(opts) };
+}
+
+/** The files an explicit place lacks, as full names (for the partial-place error). */
+export function missingNames(
+  dataset: FileDataset,
+  place: PlaceReport,
+  opts: { cifar10TestRecords?: number } = {},
+): string[] {
+  const roles = fileRoles(dataset, opts);
+  return place.missing.map((m) => {
+    const r = roles.find((x) => x.role === m);
+    return r === undefined ? m : r.names.slice(0, 2).join(" or ");
+  });
+}
+
+const PLACE_LABEL: Record<PlaceSource, string> = {
+  flag: "--data-dir",
+  env: "$UPDATES_LEAK_DATA",
+  cwd: "./data",
+  cache: "cache",
+};
 
 /** Multi-line description of the places tried, for error messages. */
 export function describeLocation(loc: Location): string {
   return loc.tried
     .map((p) => {
-      const head = `  ${p.source.padEnd(6)} ${p.base}`;
+      const head = `  ${PLACE_LABEL[p.source].padEnd(18)} ${p.base}`;
       if (!p.exists) return `${head}: does not exist`;
       if (p.dir !== undefined) return `${head}: complete in ${p.dir}`;
       const found = Object.keys(p.found);

@@ -1,18 +1,18 @@
 /**
- * MNIST on the real files in <repo>/../shared/data: counts, shape, label histograms and checksums
- * (SOURCES.md), normalisation against the formula, and one crafted bad file per failure mode.
+ * MNIST on the real files, found as a user's run finds them (test-support.ts `realFiles`): counts,
+ * shape, label histograms and published checksums, normalisation against the formula, and one crafted
+ * bad file per failure mode.
  */
 
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { md5Hex, sha256Hex } from "./bytes.ts";
+import { md5Hex, readDataFile, sha256Hex } from "./bytes.ts";
 import { labelHistogram } from "./dataset.ts";
 import { DataError } from "./errors.ts";
 import { MNIST_FILES } from "./known-files.ts";
-import { loadDataset } from "./load.ts";
 import { decodeMnistFile } from "./mnist.ts";
-import { errorOf, REPO_ROOT, SHARED_DATA, tempDir } from "./test-support.ts";
+import { errorOf, realDataset, realFiles, tempDir } from "./test-support.ts";
 import type { Dataset } from "./types.ts";
 
 // Real files of tens of MB on a shared 2-core machine: allow more than the 5 s default.
@@ -22,16 +22,12 @@ const TRAIN_COUNTS = [5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949
 const TEST_COUNTS = [980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009];
 
 let ds: Dataset;
+let files: Readonly<Record<string, string>>; // role -> path of the real files
 const tmp = tempDir("mnist");
 
 beforeAll(async () => {
-  // Found through the search order: ../shared/data relative to the repository root as working dir.
-  ds = await loadDataset("mnist", {
-    cwd: REPO_ROOT,
-    env: {},
-    cacheDir: join(tmp.dir, "cache"),
-    download: false,
-  });
+  files = await realFiles("mnist");
+  ds = await realDataset("mnist");
 });
 afterAll(() => tmp.cleanup());
 
@@ -47,7 +43,7 @@ describe("real MNIST", () => {
     expect(ds.warnings).toEqual([]);
   });
 
-  test("files found in ../shared/data and verified by checksum", () => {
+  test("the files found are the ones loaded, each verified by checksum", () => {
     expect(ds.files.map((f) => f.role)).toEqual([
       "train-images",
       "train-labels",
@@ -55,25 +51,32 @@ describe("real MNIST", () => {
       "test-labels",
     ]);
     for (const f of ds.files) {
-      expect(f.path.startsWith(join(SHARED_DATA, "mnist"))).toBe(true);
-      expect(f.gzip).toBe(true);
+      expect(f.path).toBe(files[f.role]!);
+      expect(f.gzip).toBe(f.path.endsWith(".gz"));
       expect(f.verification).toBe("checksum");
       expect(f.partial).toBe(false);
     }
     expect(ds.files[0]!.sha256).toBe(MNIST_FILES.trainImages.rawSha256);
   });
 
-  test("gz files match the published md5 and sha256", async () => {
+  test("files match the published sizes and checksums (the official .gz: its md5 and sha256 too)", async () => {
     for (const known of Object.values(MNIST_FILES)) {
-      const gz = await Bun.file(join(SHARED_DATA, "mnist", `${known.name}.gz`)).bytes();
-      expect(gz.length).toBe(known.gz.bytes);
-      expect(md5Hex(gz)).toBe(known.gz.md5);
-      expect(sha256Hex(gz)).toBe(known.gz.sha256);
+      const path = files[known.role]!;
+      const disk = await Bun.file(path).bytes();
+      if (path.endsWith(".gz")) {
+        expect([disk.length, md5Hex(disk), sha256Hex(disk)]).toEqual([
+          known.gz.bytes,
+          known.gz.md5,
+          known.gz.sha256,
+        ]);
+      }
+      const raw = (await readDataFile(path)).data;
+      expect([raw.length, sha256Hex(raw)]).toEqual([known.rawBytes, known.rawSha256]);
     }
   });
 
   test("normalisation, its inverse and the [0,1] view agree with the formula on raw bytes", async () => {
-    const raw = Bun.gunzipSync(await Bun.file(join(SHARED_DATA, "mnist/t10k-images-idx3-ubyte.gz")).bytes());
+    const raw = (await readDataFile(files["test-images"]!)).data;
     const idx = [60_000, 69_999, 61_234, 65_432];
     const g = ds.gather(idx);
     const unit = ds.gatherUnit(idx);
@@ -110,8 +113,8 @@ describe("crafted bad MNIST files", () => {
     return p;
   };
   beforeAll(async () => {
-    labels = Bun.gunzipSync(await Bun.file(join(SHARED_DATA, "mnist/t10k-labels-idx1-ubyte.gz")).bytes());
-    images = Bun.gunzipSync(await Bun.file(join(SHARED_DATA, "mnist/t10k-images-idx3-ubyte.gz")).bytes());
+    labels = (await readDataFile(files["test-labels"]!)).data;
+    images = (await readDataFile(files["test-images"]!)).data;
   });
 
   test("the raw (uncompressed) originals pass", async () => {
@@ -130,7 +133,7 @@ describe("crafted bad MNIST files", () => {
   });
 
   test("truncated gzip file", async () => {
-    const gz = await Bun.file(join(SHARED_DATA, "mnist/t10k-labels-idx1-ubyte.gz")).bytes();
+    const gz = Bun.gzipSync(labels as Uint8Array<ArrayBuffer>);
     const p = write("trunc-labels.gz", gz.subarray(0, 3000));
     const e = await errorOf(() => decodeMnistFile(p, MNIST_FILES.testLabels));
     expect(e.message).toContain(p);

@@ -1,14 +1,40 @@
 /**
- * Helpers for this package's tests: where the repository and the shared real data are (found relative
- * to the repository root, never by absolute path), and throw-away temporary folders.
+ * Helpers for this package's tests: the repository root, the real data found the way a user's run
+ * finds it (the search order: $UPDATES_LEAK_DATA, ./data, the cache; then a download into the cache),
+ * and throw-away temporary folders. No test names a folder of this machine.
+ *
+ * When the data cannot be found or downloaded, `realFiles` / `realDataset` throw one DataError that
+ * lists the places tried and says how to provide the data; the tests that need it then fail with it.
  */
 
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
+import { ensureDatasetFiles, loadDataset } from "./load.ts";
+import type { Dataset } from "./types.ts";
 
 export const REPO_ROOT = resolve(import.meta.dir, "../../..");
-export const SHARED_DATA = resolve(REPO_ROOT, "../shared/data");
+
+const files = new Map<string, Promise<Readonly<Record<string, string>>>>();
+
+/**
+ * The files of the real MNIST or CIFAR-10 (role -> path), found through the search order from the
+ * working directory and the environment, downloaded into the cache when found nowhere.
+ */
+export function realFiles(name: "mnist" | "cifar10"): Promise<Readonly<Record<string, string>>> {
+  let p = files.get(name);
+  if (p === undefined) {
+    p = ensureDatasetFiles(name).then((l) => l.location.chosen.found);
+    files.set(name, p);
+  }
+  return p;
+}
+
+/** The real data set, loaded (and verified) from the files `realFiles` finds. */
+export async function realDataset(name: "mnist" | "cifar10"): Promise<Dataset> {
+  await realFiles(name);
+  return loadDataset(name, { download: false });
+}
 
 /** A fresh temporary folder; call the returned cleanup when done. */
 export function tempDir(prefix: string): { dir: string; cleanup: () => void } {
