@@ -20,122 +20,130 @@ async function run(args: string[]) {
   return { code, out, err };
 }
 
+const runs = path.join(tmp, "runs-bad");
+/** An attack command line that would write under `runs` if it got that far. */
+const A = (...args: string[]) => [...args, "--runs-dir", runs];
+
+/** [case, command line, the message expected on stderr]. */
+const BAD_INPUT: [string, string[], RegExp][] = [
+  ["unknown subcommand", ["attack"], /unknown command 'attack'/],
+  ["unknown flag", A("label", "--dataset", "mnist", "--epochs", "3"), /unknown option '--epochs'/],
+  [
+    "unknown data set",
+    A("label", "--dataset", "svhn"),
+    /'--dataset <name>' argument 'svhn' is invalid\. Allowed choices are mnist, cifar10, insta-ny/,
+  ],
+  [
+    "unknown backend",
+    A("msr", "--dataset", "mnist", "--backend", "tpu"),
+    /'--backend <name>' argument 'tpu'.*auto, webgpu, wasm, cpu/,
+  ],
+  [
+    "probe count 0",
+    A("label", "--dataset", "mnist", "--probe-count", "0"),
+    /'--probe-count <n>' argument '0' is invalid\. Expected an integer from 1 to 10000/,
+  ],
+  [
+    "negative count",
+    A("label", "--dataset", "mnist", "--shadow-models", "-3"),
+    /'--shadow-models <n>' argument '-3' is invalid\. Expected an integer from 1 to/,
+  ],
+  [
+    "not a number",
+    A("label", "--dataset", "mnist", "--seed", "abc"),
+    /'--seed <n>' argument 'abc' is invalid/,
+  ],
+  [
+    "fraction",
+    A("label", "--dataset", "mnist", "--target-models", "1.5"),
+    /'--target-models <n>' argument '1.5' is invalid/,
+  ],
+  [
+    "set size larger than the pool",
+    A("reconstruct", "--dataset", "cifar10", "--set-size", "20000"),
+    /--set-size 20000 is larger than the cifar10 updating pool; allowed: 1 to 15450/,
+  ],
+  ["missing data set", A("label", "--smoke"), /required option '--dataset <name>' not specified/],
+  [
+    "bad shard slice",
+    A("label", "--dataset", "mnist", "--shard", "0/4", "--run-dir", "x"),
+    /'--shard <K\/N>' argument '0\/4' is invalid\. Expected K\/N with 1 <= K <= N/,
+  ],
+  ["shard without run dir", A("label", "--dataset", "mnist", "--shard", "1/4"), /--shard needs --run-dir/],
+  ["fresh without run dir", A("label", "--dataset", "mnist", "--fresh"), /--fresh needs --run-dir/],
+  [
+    "missing data dir",
+    A("label", "--dataset", "mnist", "--data-dir", "/nonexistent/data"),
+    /--data-dir \/nonexistent\/data: no such folder/,
+  ],
+  ["excess argument", A("label", "--dataset", "mnist", "extra"), /too many arguments/],
+  [
+    "backend threads",
+    ["backend", "--threads", "-1"],
+    /'--threads <n>' argument '-1' is invalid\. Expected an integer from 0 to 256/,
+  ],
+  ["merge without folder", ["merge"], /required option '--run-dir <dir>' not specified/],
+  ["merge on a non-run folder", ["merge", "--run-dir", tmp], /has no config.json; is it a run folder\?/],
+  [
+    "zero shadow models",
+    A("distribution", "--dataset", "mnist", "--shadow-models", "0"),
+    /'--shadow-models <n>' argument '0' is invalid\. Expected an integer from 1 to 1000000/,
+  ],
+  [
+    "attack epochs 0",
+    A("label", "--dataset", "mnist", "--attack-epochs", "0"),
+    /'--attack-epochs <n>' argument '0' is invalid\. Expected an integer from 1 to 10000/,
+  ],
+  ["unknown flag on backend", ["backend", "--gpu"], /unknown option '--gpu'/],
+  [
+    "target set sizes on another attack",
+    A("label", "--dataset", "mnist", "--target-set-sizes", "10,50"),
+    /--target-set-sizes is only for the distribution attack .*, not label/,
+  ],
+  [
+    "target set sizes: not a list of integers",
+    A("distribution", "--dataset", "mnist", "--target-set-sizes", "10,x"),
+    /'--target-set-sizes <list>' argument '10,x' is invalid\. "x" is not one\. Expected a comma-separated list of distinct integers from 1 to 1000000/,
+  ],
+  [
+    "target set sizes: zero",
+    A("distribution", "--dataset", "mnist", "--target-set-sizes", "0"),
+    /'--target-set-sizes <list>' argument '0' is invalid\. "0" is not one\. Expected a comma-separated list/,
+  ],
+  [
+    "target set sizes: empty item",
+    A("distribution", "--dataset", "mnist", "--target-set-sizes", "10,"),
+    /'--target-set-sizes <list>' argument '10,' is invalid\. "" is not one/,
+  ],
+  [
+    "target set sizes: a duplicate",
+    A("distribution", "--dataset", "mnist", "--target-set-sizes", "10,50,10"),
+    /'--target-set-sizes <list>' argument '10,50,10' is invalid\. 10 is given twice\. Expected/,
+  ],
+  [
+    "target set sizes: equal to --set-size",
+    A("distribution", "--dataset", "mnist", "--set-size", "50", "--target-set-sizes", "10,50"),
+    /--target-set-sizes: 50 equals --set-size/,
+  ],
+  [
+    "target set sizes: the default set size",
+    A("distribution", "--dataset", "mnist", "--target-set-sizes", "100"),
+    /--target-set-sizes: 100 equals --set-size/,
+  ],
+  [
+    "target set sizes: larger than the pool",
+    A("distribution", "--dataset", "insta-ny", "--target-set-sizes", "10,5000"),
+    /--target-set-sizes: 5000 is larger than the insta-ny updating pool; allowed: 1 to 4950/,
+  ],
+  [
+    "an msr flag on another attack",
+    A("distribution", "--dataset", "mnist", "--eval-targets", "3"),
+    /--eval-targets is only for the msr attack \(see leak msr --help\), not distribution/,
+  ],
+];
+
 describe("bad input: exit 2, a message naming the flag, nothing written", () => {
-  const runs = path.join(tmp, "runs-bad");
-  /** An attack command line that would write under `runs` if it got that far. */
-  const A = (...args: string[]) => [...args, "--runs-dir", runs];
-  const cases: [string, string[], RegExp][] = [
-    ["unknown subcommand", ["attack"], /unknown command 'attack'/],
-    ["unknown flag", A("label", "--dataset", "mnist", "--epochs", "3"), /unknown option '--epochs'/],
-    [
-      "unknown data set",
-      A("label", "--dataset", "svhn"),
-      /'--dataset <name>' argument 'svhn' is invalid\. Allowed choices are mnist, cifar10, insta-ny/,
-    ],
-    [
-      "unknown backend",
-      A("msr", "--dataset", "mnist", "--backend", "tpu"),
-      /'--backend <name>' argument 'tpu'.*auto, webgpu, wasm, cpu/,
-    ],
-    [
-      "probe count 0",
-      A("label", "--dataset", "mnist", "--probe-count", "0"),
-      /'--probe-count <n>' argument '0' is invalid\. Expected an integer from 1 to 10000/,
-    ],
-    [
-      "negative count",
-      A("label", "--dataset", "mnist", "--shadow-models", "-3"),
-      /'--shadow-models <n>' argument '-3' is invalid\. Expected an integer from 1 to/,
-    ],
-    [
-      "not a number",
-      A("label", "--dataset", "mnist", "--seed", "abc"),
-      /'--seed <n>' argument 'abc' is invalid/,
-    ],
-    [
-      "fraction",
-      A("label", "--dataset", "mnist", "--target-models", "1.5"),
-      /'--target-models <n>' argument '1.5' is invalid/,
-    ],
-    [
-      "set size larger than the pool",
-      A("reconstruct", "--dataset", "cifar10", "--set-size", "20000"),
-      /--set-size 20000 is larger than the cifar10 updating pool; allowed: 1 to 15450/,
-    ],
-    ["missing data set", A("label", "--smoke"), /required option '--dataset <name>' not specified/],
-    [
-      "bad shard slice",
-      A("label", "--dataset", "mnist", "--shard", "0/4", "--run-dir", "x"),
-      /'--shard <K\/N>' argument '0\/4' is invalid\. Expected K\/N with 1 <= K <= N/,
-    ],
-    ["shard without run dir", A("label", "--dataset", "mnist", "--shard", "1/4"), /--shard needs --run-dir/],
-    ["fresh without run dir", A("label", "--dataset", "mnist", "--fresh"), /--fresh needs --run-dir/],
-    [
-      "missing data dir",
-      A("label", "--dataset", "mnist", "--data-dir", "/nonexistent/data"),
-      /--data-dir \/nonexistent\/data: no such folder/,
-    ],
-    ["excess argument", A("label", "--dataset", "mnist", "extra"), /too many arguments/],
-    [
-      "backend threads",
-      ["backend", "--threads", "-1"],
-      /'--threads <n>' argument '-1' is invalid\. Expected an integer from 0 to 256/,
-    ],
-    ["merge without folder", ["merge"], /required option '--run-dir <dir>' not specified/],
-    ["merge on a non-run folder", ["merge", "--run-dir", tmp], /has no config.json; is it a run folder\?/],
-    [
-      "zero shadow models",
-      A("distribution", "--dataset", "mnist", "--shadow-models", "0"),
-      /'--shadow-models <n>' argument '0' is invalid\. Expected an integer from 1 to 1000000/,
-    ],
-    [
-      "attack epochs 0",
-      A("label", "--dataset", "mnist", "--attack-epochs", "0"),
-      /'--attack-epochs <n>' argument '0' is invalid\. Expected an integer from 1 to 10000/,
-    ],
-    ["unknown flag on backend", ["backend", "--gpu"], /unknown option '--gpu'/],
-    [
-      "target set sizes on another attack",
-      A("label", "--dataset", "mnist", "--target-set-sizes", "10,50"),
-      /--target-set-sizes is only for the distribution attack .*, not label/,
-    ],
-    [
-      "target set sizes: not a list of integers",
-      A("distribution", "--dataset", "mnist", "--target-set-sizes", "10,x"),
-      /'--target-set-sizes <list>' argument '10,x' is invalid\. "x" is not one\. Expected a comma-separated list of distinct integers from 1 to 1000000/,
-    ],
-    [
-      "target set sizes: zero",
-      A("distribution", "--dataset", "mnist", "--target-set-sizes", "0"),
-      /'--target-set-sizes <list>' argument '0' is invalid\. "0" is not one\. Expected a comma-separated list/,
-    ],
-    [
-      "target set sizes: empty item",
-      A("distribution", "--dataset", "mnist", "--target-set-sizes", "10,"),
-      /'--target-set-sizes <list>' argument '10,' is invalid\. "" is not one/,
-    ],
-    [
-      "target set sizes: a duplicate",
-      A("distribution", "--dataset", "mnist", "--target-set-sizes", "10,50,10"),
-      /'--target-set-sizes <list>' argument '10,50,10' is invalid\. 10 is given twice\. Expected/,
-    ],
-    [
-      "target set sizes: equal to --set-size",
-      A("distribution", "--dataset", "mnist", "--set-size", "50", "--target-set-sizes", "10,50"),
-      /--target-set-sizes: 50 equals --set-size/,
-    ],
-    [
-      "target set sizes: the default set size",
-      A("distribution", "--dataset", "mnist", "--target-set-sizes", "100"),
-      /--target-set-sizes: 100 equals --set-size/,
-    ],
-    [
-      "target set sizes: larger than the pool",
-      A("distribution", "--dataset", "insta-ny", "--target-set-sizes", "10,5000"),
-      /--target-set-sizes: 5000 is larger than the insta-ny updating pool; allowed: 1 to 4950/,
-    ],
-  ];
-  for (const [name, args, message] of cases) {
+  for (const [name, args, message] of BAD_INPUT) {
     test(name, async () => {
       const r = await run(args);
       expect(r.code).toBe(2);
@@ -228,6 +236,25 @@ describe("resolved config", () => {
     const k3 = formatConfig(resolveConfig("reconstruct", { dataset: "cifar10", shadowOriginals: 3 }));
     expect(k3).toContain("shadow models  10,000 (updates of 3 shadow originals, one block of shards each)");
   });
+});
+
+describe("per-attack flags", () => {
+  test("each subcommand's help lists only its attack's flags, with its defaults", async () => {
+    const help = async (attack: string) => (await run([attack, "--help"])).out;
+    const only = { "--target-set-sizes <list>": ["distribution"], "--inference-samples <n>": ["msr"] };
+    for (const attack of ["label", "reconstruct", "distribution", "msr"]) {
+      const text = await help(attack);
+      for (const [flag, attacks] of Object.entries(only))
+        expect(text.includes(flag)).toBe(attacks.includes(attack));
+      expect(text).toContain("--shadow-models <n>");
+      expect(text).toContain("--no-model-cache");
+    }
+    expect(await help("label")).toMatch(/--set-size <n> +\|D_update\| \(default 1\)/);
+    expect(await help("msr")).toMatch(/--set-size <n> +\|D_update\| \(default 100\)/);
+    expect(await help("reconstruct")).toMatch(
+      /--attack-epochs <n> +epochs of the attack model \(paper 50, smoke 20\)/,
+    );
+  });
 
   test("--target-set-sizes: accepted for distribution, checked again by resolveConfig", () => {
     const d = resolveConfig("distribution", { dataset: "mnist", targetSetSizes: [10, 50] });
@@ -259,5 +286,21 @@ describe("resolved config", () => {
     expect(parseShardSlice("3/8")).toEqual({ part: 3, of: 8 });
     for (const bad of ["0/8", "9/8", "3", "a/b", "3/0", "-1/2"])
       expect(() => parseShardSlice(bad)).toThrow("K/N");
+  });
+});
+
+describe("run flags", () => {
+  test("--model-cache-dir is listed; --cache-dir, its old name, is accepted but not listed", async () => {
+    const help = (await run(["label", "--help"])).out;
+    expect(help).toMatch(/--model-cache-dir <dir> +trained original models cache/);
+    expect(help).not.toContain("--cache-dir");
+    // Both parse: the run then stops at the missing --data-dir, before anything is written.
+    for (const flag of ["--model-cache-dir", "--cache-dir"]) {
+      const r = await run(A("label", "--dataset", "mnist", flag, tmp, "--data-dir", "/nonexistent/data"));
+      expect([r.code, r.err.split("\n")[0]]).toEqual([
+        2,
+        "error: --data-dir /nonexistent/data: no such folder",
+      ]);
+    }
   });
 });

@@ -2,8 +2,9 @@
  * The config hash that guards resume: a stable sha256 over the config fields that affect the
  * generated data (the deltas and ground truth in the shards).
  *
- * Decision: every field counts EXCEPT those listed in `NON_DATA_FIELDS`, so a field the pipelines
- * add later is guarded by default. Left out, and so free to change between a run and its resume:
+ * Decision: every field counts EXCEPT those the table of fields (@updates-leak/attacks'
+ * fields.ts) declares `data: false`, so a key this code does not know is guarded by default.
+ * Left out, and so free to change between a run and its resume:
  * - `backend`, `threads`: where and how fast the numbers are computed, not which numbers (backends
  *   agree to float tolerance; a resumed run may mix shards from two backends, and config.json /
  *   metrics.jsonl record each invocation's backend);
@@ -15,8 +16,8 @@
  *   not depend on it; each extra size has its own store folder named by the size
  *   (shards/target-s<size>/), whose contents depend only on that size (and the counted fields), so
  *   sizes may be added to or dropped from a run on resume.
- * Counted only when not at their default (`DEFAULTED_DATA_FIELDS`), so that runs made before the
- * field existed keep their hash and resume: `shadowOriginals` (1).
+ * Counted only when not at the value the table gives as `absent` (`defaultedDataFields`), so that
+ * runs made before the field existed keep their hash and resume: `shadowOriginals` (1).
  * Counted, among others: attack, dataset, seed, shadowModels, targetModels, setSize, probeCount,
  * shardSize (it fixes which models go in shard k), trainEpochs (the original models), smoke.
  *
@@ -24,8 +25,15 @@
  * hash in any process, on any machine.
  */
 import { createHash } from "node:crypto";
+import { EXPERIMENT_FIELDS, type ExperimentField } from "@updates-leak/attacks/config";
 
-export const NON_DATA_FIELDS = [
+type Fields = readonly ExperimentField[];
+
+/**
+ * The order config.json's `nonDataFields` has listed them in since the first runs; kept, so
+ * that records stay byte for byte the same. Non-data fields added later follow in table order.
+ */
+const RECORDED_ORDER = [
   "backend",
   "threads",
   "chunkSize",
@@ -33,10 +41,26 @@ export const NON_DATA_FIELDS = [
   "inferenceSamples",
   "evalTargets",
   "targetSetSizes",
-] as const;
+];
+
+/** The fields of a table left out of the hash (`data: false`), in the recorded order. */
+export function nonDataFields(fields: Fields = EXPERIMENT_FIELDS): string[] {
+  const names = fields.filter((f) => !f.data).map((f) => f.name);
+  const rank = (n: string) => {
+    const i = RECORDED_ORDER.indexOf(n);
+    return i >= 0 ? i : RECORDED_ORDER.length + names.indexOf(n);
+  };
+  return names.sort((a, b) => rank(a) - rank(b));
+}
+
+export const NON_DATA_FIELDS: readonly string[] = nonDataFields();
 
 /** Data fields added after runs existed: left out of the hash while at these values. */
-export const DEFAULTED_DATA_FIELDS: Record<string, unknown> = { shadowOriginals: 1 };
+export function defaultedDataFields(fields: Fields = EXPERIMENT_FIELDS): Record<string, unknown> {
+  return Object.fromEntries(
+    fields.filter((f) => f.data && f.absent !== undefined).map((f) => [f.name, f.absent]),
+  );
+}
 
 const HASH_TAG = "updates-leak/config-hash/v1\n";
 
@@ -58,28 +82,30 @@ export function canonicalJson(value: unknown): string {
 }
 
 /** The fields of `config` that affect the generated data. */
-export function dataFields(config: object): Record<string, unknown> {
+export function dataFields(config: object, fields: Fields = EXPERIMENT_FIELDS): Record<string, unknown> {
   const out: Record<string, unknown> = {};
-  const skip = new Set<string>(NON_DATA_FIELDS);
+  const skip = new Set<string>(nonDataFields(fields));
+  const defaulted = defaultedDataFields(fields);
   for (const [k, v] of Object.entries(config)) {
     if (skip.has(k) || v === undefined) continue;
-    if (k in DEFAULTED_DATA_FIELDS && canonicalJson(v) === canonicalJson(DEFAULTED_DATA_FIELDS[k])) continue;
+    if (k in defaulted && canonicalJson(v) === canonicalJson(defaulted[k])) continue;
     out[k] = v;
   }
   return out;
 }
 
 /** sha256 (hex) of the data fields of `config`. */
-export function configHash(config: object): string {
+export function configHash(config: object, fields: Fields = EXPERIMENT_FIELDS): string {
   return createHash("sha256")
-    .update(HASH_TAG + canonicalJson(dataFields(config)))
+    .update(HASH_TAG + canonicalJson(dataFields(config, fields)))
     .digest("hex");
 }
 
 /** Human-readable list of data fields that differ, e.g. `seed: 1 -> 2`. */
 export function describeDataDifference(before: object, after: object): string[] {
-  const a = { ...DEFAULTED_DATA_FIELDS, ...dataFields(before) };
-  const b = { ...DEFAULTED_DATA_FIELDS, ...dataFields(after) };
+  const defaulted = defaultedDataFields();
+  const a = { ...defaulted, ...dataFields(before) };
+  const b = { ...defaulted, ...dataFields(after) };
   const keys = [...new Set([...Object.keys(a), ...Object.keys(b)])].sort();
   const out: string[] = [];
   for (const k of keys) {

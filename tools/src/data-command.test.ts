@@ -50,9 +50,10 @@ async function leak(...args: string[]) {
 
 const NAMES = Object.values(MNIST_FILES).map((k) => `${k.name}.gz`);
 
-describe("leak data", () => {
-  const dir = path.join(tmp, "d");
+/** The --data-dir the first tests fill, one after the other. */
+const dir = path.join(tmp, "d");
 
+describe("leak data: where, fetch, verify", () => {
   test("where / fetch --offline on an empty --data-dir: exit 1, the place and how to provide the data", async () => {
     fs.mkdirSync(dir);
     const w = await leak("data", "where", "--dataset", "mnist", "--data-dir", dir);
@@ -110,7 +111,9 @@ describe("leak data", () => {
     );
     expect(bad.out.match(/^ {2}ok {3}/gm)).toHaveLength(3);
   });
+});
 
+describe("leak data: partial and unknown data sets", () => {
   test("part of a data set in --data-dir: where and verify exit 1 naming the missing files", async () => {
     const part = path.join(tmp, "part");
     fs.mkdirSync(part);

@@ -3,7 +3,7 @@
  * exported for the benchmarks and for scripts.
  */
 export { AtomicWriteError, type FileOps, nodeFileOps, writeFileAtomic, writeJsonAtomic } from "./atomic.ts";
-export { canonicalJson, configHash, dataFields, NON_DATA_FIELDS } from "./config-hash.ts";
+export { canonicalJson, configHash, dataFields, NON_DATA_FIELDS, nonDataFields } from "./config-hash.ts";
 export { UsageError } from "./errors.ts";
 export {
   barChartSvg,
@@ -17,13 +17,7 @@ export { formatMergeReport, type MergeReport, mergeRun } from "./merge.ts";
 export { defaultModelCacheDir, FileModelCache } from "./model-cache.ts";
 export { Progress, type ProgressOptions } from "./progress.ts";
 export { collectProvenance, type Provenance } from "./provenance.ts";
-export {
-  formatConfig,
-  MAX_SET_SIZE,
-  PAPER_DEFAULTS,
-  resolveConfig,
-  SMOKE_DEFAULTS,
-} from "./resolve-config.ts";
+export { defaultsFor, formatConfig, LIMITS, MAX_SET_SIZE, resolveConfig } from "./resolve-config.ts";
 export { type AttackRunOptions, type CliRunContext, type ExperimentFn, runAttack } from "./run-attack.ts";
 export { RunFolder, readMetrics, runFolderName } from "./run-folder.ts";
 export {

@@ -1,92 +1,52 @@
 /**
- * From CLI options to a validated `ExperimentConfig`: fill the defaults (paper scale, or the smoke
- * size with `--smoke`; an explicit flag always wins), validate with the arktype type, then check
- * the limits that depend on the data set. Every problem becomes a `UsageError` naming the flag and
- * what it accepts.
+ * From CLI options to a validated `ExperimentConfig`, all derived from the table of fields
+ * (@updates-leak/attacks' fields.ts): fill the defaults (paper scale, or the smoke size with
+ * `--smoke`; an explicit flag always wins), validate with the arktype type, check each field's
+ * limits, then the limits that depend on other fields or the data set. Every problem becomes a
+ * `UsageError` naming the flag and what it accepts.
  */
 
 import {
   type AttackName,
-  BACKENDS,
+  appliesTo,
+  configSchema,
   DATASETS,
   type DatasetName,
-  ExperimentConfig,
+  defaultOf,
+  EXPERIMENT_FIELDS,
+  type ExperimentConfig,
+  type ExperimentField,
+  flagOf,
 } from "@updates-leak/attacks/config";
 import { type } from "arktype";
 import { UsageError } from "./errors.ts";
 
+type Fields = readonly ExperimentField[];
+
 /** The flag for each config field (for messages). */
-export const FLAG_OF: Record<keyof ExperimentConfig, string> = {
-  attack: "<attack>",
-  dataset: "--dataset",
-  seed: "--seed",
-  shadowModels: "--shadow-models",
-  targetModels: "--target-models",
-  shadowOriginals: "--shadow-originals",
-  setSize: "--set-size",
-  targetSetSizes: "--target-set-sizes",
-  probeCount: "--probe-count",
-  shardSize: "--shard-size",
-  chunkSize: "--chunk-size",
-  trainEpochs: "--train-epochs",
-  attackEpochs: "--attack-epochs",
-  inferenceSamples: "--inference-samples",
-  evalTargets: "--eval-targets",
-  backend: "--backend",
-  threads: "--threads",
-  smoke: "--smoke",
-};
+export const FLAG_OF = Object.fromEntries(EXPERIMENT_FIELDS.map((f) => [f.name, flagOf(f)])) as Record<
+  keyof ExperimentConfig,
+  string
+>;
 
 /** What the CLI may set; undefined means "use the default". */
 export type ConfigFlags = Partial<Omit<ExperimentConfig, "attack" | "dataset">> & { dataset?: string };
 
-type Sizes = Omit<
-  ExperimentConfig,
-  "attack" | "dataset" | "backend" | "threads" | "smoke" | "seed" | "targetSetSizes" | "shadowOriginals"
->;
+type IntFieldName = Extract<(typeof EXPERIMENT_FIELDS)[number], { kind: "int" }>["name"];
 
-/** |D_update| per attack: 1 for the single-sample attacks, 100 for the multi-sample ones. */
-export const SET_SIZE: Record<AttackName, number> = { label: 1, reconstruct: 1, distribution: 100, msr: 100 };
+/** [min, max] of each integer field (the flag's parser and `resolveConfig` check them). */
+export const LIMITS = Object.fromEntries(
+  EXPERIMENT_FIELDS.flatMap((f) => (f.kind === "int" ? [[f.name, [f.min, f.max]]] : [])),
+) as unknown as Record<IntFieldName, readonly [number, number]>;
 
-/**
- * Attack-model epochs per attack. The authors' code gives 50 for label distribution estimation;
- * the rest are our [choice]s: A_LI 20 (on MNIST at paper scale 20 and 50 epochs both scored 0.76,
- * 20 takes 2.5x less time), A_SSR 50, CBM-GAN 10 passes over the shadow models.
- */
-export const ATTACK_EPOCHS: Record<AttackName, { paper: number; smoke: number }> = {
-  label: { paper: 20, smoke: 20 },
-  reconstruct: { paper: 50, smoke: 20 },
-  distribution: { paper: 50, smoke: 20 },
-  msr: { paper: 10, smoke: 2 },
-};
-
-/** Paper scale (attackEpochs: see ATTACK_EPOCHS). */
-export const PAPER_DEFAULTS: Sizes = {
-  shadowModels: 10_000,
-  targetModels: 1_000,
-  setSize: 1,
-  probeCount: 100,
-  shardSize: 100,
-  chunkSize: 0,
-  trainEpochs: 0,
-  attackEpochs: 50,
-  inferenceSamples: 20_000,
-  evalTargets: 0,
-};
-
-/** `--smoke`: minutes on a laptop CPU; same probe count and set sizes, so shapes match the paper. */
-export const SMOKE_DEFAULTS: Sizes = {
-  shadowModels: 300,
-  targetModels: 100,
-  setSize: 1,
-  probeCount: 100,
-  shardSize: 50,
-  chunkSize: 0,
-  trainEpochs: 2,
-  attackEpochs: 5,
-  inferenceSamples: 2_000,
-  evalTargets: 10,
-};
+/** The default of every field but `attack` and `dataset` for `attack` (paper scale or smoke). */
+export function defaultsFor(
+  attack: AttackName,
+  smoke: boolean,
+  fields: Fields = EXPERIMENT_FIELDS,
+): Record<string, unknown> {
+  return Object.fromEntries(fields.map((f) => [f.name, defaultOf(f, attack, smoke)]));
+}
 
 /**
  * Largest updating set: a side's update pool, as @updates-leak/datasets splits the data (probes
@@ -100,97 +60,85 @@ export const MAX_SET_SIZE: Record<DatasetName, number> = {
   "insta-ny": 4_950,
 };
 
-export const LIMITS = {
-  seed: [0, 2 ** 32 - 1],
-  shadowModels: [1, 1_000_000],
-  targetModels: [1, 1_000_000],
-  shadowOriginals: [1, 1_000],
-  probeCount: [1, 10_000],
-  shardSize: [1, 100_000],
-  chunkSize: [0, 100_000],
-  trainEpochs: [0, 10_000],
-  attackEpochs: [1, 10_000],
-  inferenceSamples: [1, 1_000_000],
-  evalTargets: [0, 1_000_000],
-  threads: [0, 256],
-} as const satisfies Partial<Record<keyof ExperimentConfig, readonly [number, number]>>;
-
-/** Resolve and validate; throws `UsageError`. */
-export function resolveConfig(attack: AttackName, flags: ConfigFlags): ExperimentConfig {
+/**
+ * Resolve and validate; throws `UsageError`. `fields` is the table the config is made of (the
+ * experiment's; a test passes a copy with a field added).
+ */
+export function resolveConfig(
+  attack: AttackName,
+  flags: ConfigFlags,
+  fields: Fields = EXPERIMENT_FIELDS,
+): ExperimentConfig {
+  const given = flags as Record<string, unknown>;
+  checkAppliesTo(attack, given, fields);
   const smoke = flags.smoke ?? false;
-  const base = smoke ? SMOKE_DEFAULTS : PAPER_DEFAULTS;
-  const candidate = {
-    attack,
-    dataset: flags.dataset,
-    seed: flags.seed ?? 0,
-    shadowModels: flags.shadowModels ?? base.shadowModels,
-    targetModels: flags.targetModels ?? base.targetModels,
-    shadowOriginals: flags.shadowOriginals ?? 1,
-    setSize: flags.setSize ?? SET_SIZE[attack],
-    targetSetSizes: flags.targetSetSizes ?? [],
-    probeCount: flags.probeCount ?? base.probeCount,
-    shardSize: flags.shardSize ?? base.shardSize,
-    chunkSize: flags.chunkSize ?? base.chunkSize,
-    trainEpochs: flags.trainEpochs ?? base.trainEpochs,
-    attackEpochs: flags.attackEpochs ?? ATTACK_EPOCHS[attack][smoke ? "smoke" : "paper"],
-    inferenceSamples: flags.inferenceSamples ?? base.inferenceSamples,
-    evalTargets: flags.evalTargets ?? base.evalTargets,
-    backend: flags.backend ?? "auto",
-    threads: flags.threads ?? 0,
-    smoke,
-  };
+  // In table order: the order of the keys in config.json.
+  const candidate = Object.fromEntries(
+    fields.map((f) => [
+      f.name,
+      f.name === "attack" ? attack : (given[f.name] ?? defaultOf(f, attack, smoke)),
+    ]),
+  );
   if (candidate.dataset === undefined) {
     throw new UsageError(`${FLAG_OF.dataset} is required; allowed values: ${DATASETS.join(", ")}`);
   }
-  const out = ExperimentConfig(candidate);
+  const out = validate(candidate, fields);
+  checkLimits(out, fields);
+  checkSetSizes(out);
+  checkShadowOriginals(out);
+  return out;
+}
+
+/** A flag given, other than its default, for an attack it does not apply to (--target-set-sizes for label). */
+function checkAppliesTo(attack: AttackName, given: Record<string, unknown>, fields: Fields): void {
+  for (const f of fields) {
+    const v = given[f.name];
+    if (v === undefined || appliesTo(f, attack)) continue;
+    if (JSON.stringify(v) === JSON.stringify(defaultOf(f, attack, given.smoke === true))) continue;
+    const only = f.attacks ?? [];
+    throw new UsageError(
+      `${flagOf(f)} is only for the ${only.join(" and ")} attack${only.length > 1 ? "s" : ""} (see leak ${only[0]} --help), not ${attack}`,
+    );
+  }
+}
+
+/** The arktype check: each field's type and lower bound, reported by flag. */
+function validate(candidate: Record<string, unknown>, fields: Fields): ExperimentConfig {
+  const out = configSchema(fields)(candidate);
   if (out instanceof type.errors) {
     const lines = [...out].map((e) => {
-      const key = String(e.path[0] ?? "") as keyof ExperimentConfig;
-      const flag = FLAG_OF[key] ?? key;
-      const allowed =
-        key === "dataset"
-          ? ` (allowed: ${DATASETS.join(", ")})`
-          : key === "backend"
-            ? ` (allowed: ${BACKENDS.join(", ")})`
-            : "";
-      return `${flag} ${e.problem}${allowed}`;
+      const key = String(e.path[0] ?? "");
+      const field = fields.find((f) => f.name === key);
+      if (!field) return `${key} ${e.problem}`;
+      const allowed = field.kind === "choice" ? ` (allowed: ${field.choices.join(", ")})` : "";
+      return `${flagOf(field)} ${e.problem}${allowed}`;
     });
     throw new UsageError(lines.join("\n"));
   }
-  for (const [key, [lo, hi]] of Object.entries(LIMITS) as [
-    keyof typeof LIMITS,
-    readonly [number, number],
-  ][]) {
-    const v = out[key];
-    if (v < lo || v > hi)
-      throw new UsageError(`${FLAG_OF[key]} must be an integer from ${lo} to ${hi} (was ${v})`);
+  return out as ExperimentConfig;
+}
+
+/** Each integer field inside its [min, max]. */
+function checkLimits(config: ExperimentConfig, fields: Fields): void {
+  const values = config as Record<string, unknown>;
+  for (const f of fields) {
+    if (f.kind !== "int") continue;
+    const v = values[f.name] as number;
+    if (v < f.min || v > f.max)
+      throw new UsageError(`${flagOf(f)} must be an integer from ${f.min} to ${f.max} (was ${v})`);
   }
+}
+
+/** --set-size within the data set's updating pool; --target-set-sizes too, distinct, none equal to it. */
+function checkSetSizes(out: ExperimentConfig): void {
   const maxSet = MAX_SET_SIZE[out.dataset];
   if (out.setSize > maxSet) {
     throw new UsageError(
       `${FLAG_OF.setSize} ${out.setSize} is larger than the ${out.dataset} updating pool; allowed: 1 to ${maxSet}`,
     );
   }
-  checkTargetSetSizes(out, maxSet);
-  const shadowShards = shardCount(out.shadowModels, out.shardSize);
-  if (out.shadowOriginals > shadowShards) {
-    throw new UsageError(
-      `${FLAG_OF.shadowOriginals} ${out.shadowOriginals} is more than the ${shadowShards} shadow shards (each shadow original updates a block of shards); allowed: 1 to ${shadowShards}`,
-    );
-  }
-  return out;
-}
-
-/** `--target-set-sizes`: distribution only; distinct sizes from 1 to the pool, none equal to --set-size. */
-function checkTargetSetSizes(out: ExperimentConfig, maxSet: number): void {
   const flag = FLAG_OF.targetSetSizes;
   const sizes = out.targetSetSizes;
-  if (sizes.length === 0) return;
-  if (out.attack !== "distribution") {
-    throw new UsageError(
-      `${flag} is only for the distribution attack (A_LDE's update-set-size relaxation), not ${out.attack}`,
-    );
-  }
   for (const [i, n] of sizes.entries()) {
     if (n > maxSet) {
       throw new UsageError(
@@ -206,53 +154,32 @@ function checkTargetSetSizes(out: ExperimentConfig, maxSet: number): void {
   }
 }
 
+/** Each shadow original needs a block of at least one shadow shard. */
+function checkShadowOriginals(out: ExperimentConfig): void {
+  const shadowShards = shardCount(out.shadowModels, out.shardSize);
+  if (out.shadowOriginals > shadowShards) {
+    throw new UsageError(
+      `${FLAG_OF.shadowOriginals} ${out.shadowOriginals} is more than the ${shadowShards} shadow shards (each shadow original updates a block of shards); allowed: 1 to ${shadowShards}`,
+    );
+  }
+}
+
 /** Number of shards a side of `config` needs (the last one may be short). */
 export function shardCount(models: number, shardSize: number): number {
   return Math.ceil(models / shardSize);
 }
 
-/** Aligned `key  value` lines for printing the resolved config. */
-export function formatConfig(config: ExperimentConfig): string {
-  const rows: [string, string][] = [
-    ["attack", config.attack],
-    ["dataset", config.dataset],
-    ["seed", String(config.seed)],
-    [
-      "shadow models",
-      config.shadowOriginals > 1
-        ? `${config.shadowModels.toLocaleString("en-US")} (updates of ${config.shadowOriginals} shadow originals, one block of shards each)`
-        : config.shadowModels.toLocaleString("en-US"),
-    ],
-    ["target models", config.targetModels.toLocaleString("en-US")],
-    ["set size", String(config.setSize)],
-    ...(config.targetSetSizes.length > 0
-      ? ([
-          [
-            "test set sizes",
-            `${config.targetSetSizes.join(", ")} (extra target sides, attack trained on ${config.setSize})`,
-          ],
-        ] as [string, string][])
-      : []),
-    ["probe count", String(config.probeCount)],
-    [
-      "shard size",
-      `${config.shardSize} (${shardCount(config.shadowModels, config.shardSize)} shadow + ${shardCount(config.targetModels, config.shardSize)} target shards)`,
-    ],
-    ["chunk size", config.chunkSize === 0 ? "0 (adapt to memory)" : String(config.chunkSize)],
-    ["train epochs", config.trainEpochs === 0 ? "0 (the paper's per data set)" : String(config.trainEpochs)],
-    ["attack epochs", String(config.attackEpochs)],
-    ...(config.attack === "msr"
-      ? ([
-          [
-            "inference",
-            `${config.inferenceSamples.toLocaleString("en-US")} generated samples per target set`,
-          ],
-          ["eval targets", config.evalTargets === 0 ? "0 (all target models)" : String(config.evalTargets)],
-        ] as [string, string][])
-      : []),
-    ["backend", config.backend],
-    ["threads", config.threads === 0 ? "0 (auto)" : String(config.threads)],
-    ["smoke", String(config.smoke)],
-  ];
+/** Aligned `label  value` lines for printing the resolved config: one per field with a label. */
+export function formatConfig(config: ExperimentConfig, fields: Fields = EXPERIMENT_FIELDS): string {
+  const values = config as Record<string, unknown>;
+  const rows: [string, string][] = [];
+  for (const f of fields) {
+    if (f.label === undefined || !appliesTo(f, config.attack)) continue;
+    const v = values[f.name];
+    const text = f.show
+      ? (f.show as (v: unknown, c: typeof values) => string | undefined)(v, values)
+      : String(v);
+    if (text !== undefined) rows.push([f.label, text]);
+  }
   return rows.map(([k, v]) => `  ${k.padEnd(14)} ${v}`).join("\n");
 }

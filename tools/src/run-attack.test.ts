@@ -159,7 +159,7 @@ function options(extra: Partial<AttackRunOptions> = {}): AttackRunOptions {
   };
 }
 
-describe("runAttack", () => {
+describe("runAttack: a new run", () => {
   test("a new run folder holds config.json, metrics.jsonl, result.json, figures and shards", async () => {
     const calls: Calls = { generated: { shadow: [], target: [] } };
     const t = io();
@@ -203,7 +203,9 @@ describe("runAttack", () => {
     expect(t.out.at(-2)).toStartWith("result: accuracy 0.6429 (baselines: random 0.25)");
     expect(t.err.join("")).toContain("fitted");
   });
+});
 
+describe("runAttack: resume", () => {
   test("resume: a --run-dir run generates only the missing shards; corrupt ones are redone", async () => {
     const runDir = path.join(root, "resume");
     const first: Calls = { generated: { shadow: [], target: [] } };
@@ -242,7 +244,9 @@ describe("runAttack", () => {
     const stages = readMetrics(path.join(runDir, "metrics.jsonl")).map((m) => m.stage);
     expect(stages).toEqual(["run-start", "run-error", "run-start", "generate", "run-end"]);
   });
+});
 
+describe("runAttack: run folders it refuses", () => {
   test("a --run-dir made for other data is refused before anything is written; --fresh starts over", async () => {
     const runDir = path.join(root, "refuse");
     await runAttack(
@@ -292,7 +296,9 @@ describe("runAttack", () => {
     ).rejects.toThrow("is not empty and has no config.json");
     expect(fs.readdirSync(runDir)).toEqual(["notes.txt"]);
   });
+});
 
+describe("runAttack: job arrays", () => {
   test("job array: parts generate their shards, merge reports, a plain run then only fits", async () => {
     const runDir = path.join(root, "array");
     const generated: number[][] = [];
@@ -334,7 +340,9 @@ describe("runAttack", () => {
     expect(calls.generated).toEqual({ shadow: [], target: [] });
     expect(out.result?.value).toBeCloseTo(expectedAccuracy(14, 4), 12);
   });
+});
 
+describe("runAttack: --target-set-sizes", () => {
   test("--target-set-sizes: one store per size in shards/target-s<n>/, sliced, merged, resumable", async () => {
     const runDir = path.join(root, "relaxation");
     const relax = (targetSetSizes: number[]) =>
@@ -413,7 +421,9 @@ describe("runAttack", () => {
       "target-s3",
     ]);
   });
+});
 
+describe("runAttack: job array flags", () => {
   test("--shard without --run-dir, and --shard with --fresh, are usage errors", async () => {
     const e = tinyExperiment({ generated: { shadow: [], target: [] } });
     await expect(

@@ -1,21 +1,21 @@
 /**
  * One attack run from a validated config: check the run folder, print the config, find and verify
  * the data (`prepareData`: a data error stops the run before anything is written), select the
- * backend, make the run folder, open the shard stores, record config.json, call the experiment with a RunContext, then
- * write figures and result.json. Under `--shard K/N` only shards are generated and a part record
+ * backend, make the run folder, open the shard stores, record config.json, call the experiment
+ * with a RunContext, then write figures and result.json. Under `--shard K/N` only shards are generated and a part record
  * is written; `leak merge` and a later plain run finish the job.
  *
  * The experiment function is a parameter (the CLI passes the pipelines' `runExperiment`, through
  * run-experiment.ts), so this wiring is tested with a small experiment of the tests' own.
  */
-import type { ExperimentConfig } from "@updates-leak/attacks/config";
+import { EXPERIMENT_FIELDS, type ExperimentConfig, type ExperimentField } from "@updates-leak/attacks/config";
 import type { ExperimentResult, MetricEvent, RunContext } from "@updates-leak/attacks/context";
-import { configHash, dataFields, NON_DATA_FIELDS } from "./config-hash.ts";
+import { configHash, dataFields, nonDataFields } from "./config-hash.ts";
 import { UsageError } from "./errors.ts";
 import { renderBarChart, renderImageGrid, slug } from "./figures.ts";
 import { FileModelCache } from "./model-cache.ts";
 import type { Progress } from "./progress.ts";
-import { collectProvenance } from "./provenance.ts";
+import { collectProvenance, type Provenance } from "./provenance.ts";
 import { formatConfig, shardCount } from "./resolve-config.ts";
 import { RunFolder, type ShardSide } from "./run-folder.ts";
 import { ConfigMismatchError, FileShardStore, type ShardSlice } from "./shard-store.ts";
@@ -103,19 +103,7 @@ export async function runAttack(
     throw new UsageError("--shard cannot be combined with --fresh (it would delete other parts' shards)");
   const spec = { runsDir: opts.runsDir, runDir: opts.runDir, fresh: opts.fresh, now: startedAt };
   const planned = RunFolder.check(config, spec); // throws UsageError before anything is written
-
-  io.out(`updates-leak ${config.attack} on ${config.dataset}${config.smoke ? " (smoke size)" : ""}`);
-  io.out(formatConfig(config));
-  io.out(`  ${"run folder".padEnd(14)} ${planned.dir}${planned.exists && !opts.fresh ? " (resume)" : ""}`);
-  // No signal handlers: SIGINT/SIGTERM/SIGKILL end the process at once, which is safe (every shard
-  // and record is written atomically, a resume verifies them). A JS handler would not be: it runs
-  // only when the event loop turns, which the compute loops (awaiting resolved promises) never let
-  // happen, so Ctrl-C was swallowed until the run ended. Hence the resume command is said up front.
-  io.out(
-    `  ${"to resume".padEnd(14)} npm run leak -- ${config.attack} --dataset ${config.dataset} --run-dir ${planned.dir} (same flags)`,
-  );
-  if (opts.shard)
-    io.out(`  ${"shard part".padEnd(14)} ${opts.shard.part}/${opts.shard.of} (generate shards only)`);
+  printPlan(config, opts, planned, io);
 
   // Data before anything is written: a missing or corrupt file leaves no run folder behind.
   const preparedData = opts.prepareData ? await opts.prepareData((m) => io.progress.log(m)) : undefined;
@@ -128,40 +116,7 @@ export async function runAttack(
   io.out(`  ${"backend".padEnd(14)} ${backend.backend} (${backend.reason}), ${backend.threads} thread(s)`);
 
   const folder = RunFolder.prepare(config, spec);
-  const hash = configHash(config);
-  const fields = dataFields(config);
-  let shadowStore: FileShardStore;
-  let targetStore: FileShardStore;
-  const open = (side: ShardSide, role: "shadow" | "target") => {
-    try {
-      return FileShardStore.open({
-        dir: folder.shardsDir(side),
-        role,
-        configHash: hash,
-        config: fields,
-        slice: opts.shard,
-        onWarn: (m) => io.progress.log(m),
-      });
-    } catch (err) {
-      if (err instanceof ConfigMismatchError) throw new UsageError(err.message);
-      throw err;
-    }
-  };
-  shadowStore = open("shadow", "shadow");
-  targetStore = open("target", "target");
-  // A_LDE's update-set-size relaxation: one target store per extra set size, opened on first use
-  // (the same slice as the main stores) and kept, so generation and the attack share it.
-  const extraStores = new Map<number, FileShardStore>();
-  const extraTargetStore = (n: number): FileShardStore => {
-    let store = extraStores.get(n);
-    if (!store) {
-      store = open(`target-s${n}`, "target");
-      extraStores.set(n, store);
-    }
-    return store;
-  };
-  for (const n of config.targetSetSizes) extraTargetStore(n); // a mismatch is a usage error, up front
-
+  const stores = openStores(config, folder, opts.shard, io);
   const provenance = collectProvenance();
   const invocation = {
     argv: opts.argv,
@@ -173,26 +128,135 @@ export async function runAttack(
     offline: opts.offline ?? false,
     cacheDir: opts.cacheDir,
   };
-  const record = {
+  // Parts of a job array share config.json; the first one writes it, each writes its part record.
+  if (!opts.shard || !folder.resumed) folder.writeConfig(runRecord(config, backend, provenance, invocation));
+  folder.metric({ stage: "run-start", attack: config.attack, dataset: config.dataset, invocation, backend });
+
+  const ctx = runContext(stores, folder, opts, io, preparedData);
+  const result = await runExperiment(experiment, config, ctx, folder, io);
+  const run: FinishedRun = { config, folder, stores, wallSeconds: (performance.now() - t0) / 1000 };
+  if (opts.shard) {
+    await finishPart(
+      run,
+      opts.shard,
+      { backend, host: provenance.host, git: provenance.git, invocation },
+      io,
+    );
+    return { dir: folder.dir, result: null, figures: [] };
+  }
+  const figures = finishRun(run, result, startedAt, io);
+  return { dir: folder.dir, result, figures };
+}
+
+/** What the run will do, before anything is written; the resume command is said up front. */
+function printPlan(
+  config: ExperimentConfig,
+  opts: AttackRunOptions,
+  planned: { dir: string; exists: boolean },
+  io: AttackIO,
+): void {
+  io.out(`updates-leak ${config.attack} on ${config.dataset}${config.smoke ? " (smoke size)" : ""}`);
+  io.out(formatConfig(config));
+  io.out(`  ${"run folder".padEnd(14)} ${planned.dir}${planned.exists && !opts.fresh ? " (resume)" : ""}`);
+  // No signal handlers: SIGINT/SIGTERM/SIGKILL end the process at once, which is safe (every shard
+  // and record is written atomically, a resume verifies them). A JS handler would not be: it runs
+  // only when the event loop turns, which the compute loops (awaiting resolved promises) never let
+  // happen, so Ctrl-C was swallowed until the run ended. Hence the resume command is said up front.
+  io.out(
+    `  ${"to resume".padEnd(14)} npm run leak -- ${config.attack} --dataset ${config.dataset} --run-dir ${planned.dir} (same flags)`,
+  );
+  if (opts.shard)
+    io.out(`  ${"shard part".padEnd(14)} ${opts.shard.part}/${opts.shard.of} (generate shards only)`);
+}
+
+/** The run's shard stores, all made for the config hash. */
+interface RunStores {
+  hash: string;
+  shadowStore: FileShardStore;
+  targetStore: FileShardStore;
+  /** A_LDE relaxation: the target store of an extra set size, opened on first use and kept. */
+  extraTargetStore(setSize: number): FileShardStore;
+}
+
+/** Open the shadow and target stores (and one per --target-set-sizes size); a mismatch is a UsageError. */
+function openStores(
+  config: ExperimentConfig,
+  folder: RunFolder,
+  slice: ShardSlice | undefined,
+  io: AttackIO,
+): RunStores {
+  const hash = configHash(config);
+  const fields = dataFields(config);
+  const open = (side: ShardSide, role: "shadow" | "target") => {
+    try {
+      const dir = folder.shardsDir(side);
+      return FileShardStore.open({
+        dir,
+        role,
+        configHash: hash,
+        config: fields,
+        slice,
+        onWarn: (m) => io.progress.log(m),
+      });
+    } catch (err) {
+      if (err instanceof ConfigMismatchError) throw new UsageError(err.message);
+      throw err;
+    }
+  };
+  const shadowStore = open("shadow", "shadow");
+  const targetStore = open("target", "target");
+  // One target store per extra set size, the same slice as the main stores, kept so that
+  // generation and the attack share it.
+  const extraStores = new Map<number, FileShardStore>();
+  const extraTargetStore = (n: number): FileShardStore => {
+    let store = extraStores.get(n);
+    if (!store) {
+      store = open(`target-s${n}`, "target");
+      extraStores.set(n, store);
+    }
+    return store;
+  };
+  for (const n of config.targetSetSizes) extraTargetStore(n); // a mismatch is a usage error, up front
+  return { hash, shadowStore, targetStore, extraTargetStore };
+}
+
+/**
+ * config.json's record (less its `format`): the config, its hash, which fields are data, the
+ * seeds, the backend, provenance and this invocation. `fields` is the table the config is made of.
+ */
+export function runRecord(
+  config: ExperimentConfig,
+  backend: BackendReportLike,
+  provenance: object,
+  invocation: object,
+  fields: readonly ExperimentField[] = EXPERIMENT_FIELDS,
+): Record<string, unknown> {
+  return {
     attack: config.attack,
     dataset: config.dataset,
     config,
-    configHash: hash,
-    dataFields: Object.keys(fields),
-    nonDataFields: NON_DATA_FIELDS,
+    configHash: configHash(config, fields),
+    dataFields: Object.keys(dataFields(config, fields)),
+    nonDataFields: nonDataFields(fields),
     seeds: { seed: config.seed, derivation: "every random stream is Rng(seed).fork(...) of this seed" },
     backend,
     ...provenance,
     invocation,
   };
-  // Parts of a job array share config.json; the first one writes it, each writes its part record.
-  if (!opts.shard || !folder.resumed) folder.writeConfig(record);
-  folder.metric({ stage: "run-start", attack: config.attack, dataset: config.dataset, invocation, backend });
+}
 
-  const ctx: CliRunContext = {
-    shadowStore,
-    targetStore,
-    extraTargetStore,
+/** The RunContext the experiment gets: stores, metrics, progress, model cache, slice, prepared data. */
+function runContext(
+  stores: RunStores,
+  folder: RunFolder,
+  opts: AttackRunOptions,
+  io: AttackIO,
+  preparedData: unknown,
+): CliRunContext {
+  return {
+    shadowStore: stores.shadowStore,
+    targetStore: stores.targetStore,
+    extraTargetStore: stores.extraTargetStore,
     metric: (e: MetricEvent) => folder.metric(e),
     progress: (stage, done, total) => io.progress.update(stage, done, total),
     log: (m) => io.progress.log(m),
@@ -203,7 +267,16 @@ export async function runAttack(
     ...(opts.dataDir ? { dataDir: opts.dataDir } : {}),
     ...(preparedData !== undefined ? { preparedData } : {}),
   };
+}
 
+/** Call the experiment; on failure record a run-error metric (never hiding the error) and rethrow. */
+async function runExperiment(
+  experiment: ExperimentFn,
+  config: ExperimentConfig,
+  ctx: CliRunContext,
+  folder: RunFolder,
+  io: AttackIO,
+): Promise<ExperimentResult> {
   let result: ExperimentResult;
   try {
     result = await experiment(config, ctx);
@@ -219,50 +292,58 @@ export async function runAttack(
     throw err;
   }
   io.progress.endBar();
-  const wallSeconds = (performance.now() - t0) / 1000;
+  return result;
+}
 
-  if (opts.shard) {
-    const shadowDone = (await shadowStore.completed()).size;
-    const targetDone = (await targetStore.completed()).size;
-    const rel = folder.writePart(opts.shard, {
-      part: opts.shard,
-      configHash: hash,
-      backend,
-      host: provenance.host,
-      git: provenance.git,
-      invocation,
-      wallSeconds,
-      shardsVisible: { shadow: shadowDone, target: targetDone },
-    });
-    folder.metric({ stage: "part-end", part: opts.shard, wallSeconds });
-    folder.close();
-    io.out(
-      `part ${opts.shard.part}/${opts.shard.of} done in ${wallSeconds.toFixed(1)} s (${rel}); shards now visible: ` +
-        `shadow ${shadowDone}/${shardCount(config.shadowModels, config.shardSize)}, target ${targetDone}/${shardCount(config.targetModels, config.shardSize)}.`,
-    );
-    io.out(
-      `when all parts are done: npm run leak -- merge --run-dir ${folder.dir}, then rerun without --shard to fit the attack.`,
-    );
-    return { dir: folder.dir, result: null, figures: [] };
-  }
+interface FinishedRun {
+  config: ExperimentConfig;
+  folder: RunFolder;
+  stores: RunStores;
+  wallSeconds: number;
+}
 
-  const figures: string[] = [];
-  const bars = (result.figures?.bars ?? []).map((b, i) => {
-    const file = folder.writeFigure(`bar-${i + 1}-${slug(b.title)}.png`, renderBarChart(b));
-    figures.push(file);
-    return { title: b.title, metric: b.metric, better: b.better, bars: b.bars, file };
+/** Who ran a part, for its record. */
+interface PartAbout extends Pick<Provenance, "host" | "git"> {
+  backend: BackendReportLike;
+  invocation: object;
+}
+
+/** Under --shard K/N: the part record, and what to do when all parts are done. */
+async function finishPart(
+  run: FinishedRun,
+  slice: ShardSlice,
+  about: PartAbout,
+  io: AttackIO,
+): Promise<void> {
+  const { config, folder, stores, wallSeconds } = run;
+  const shadowDone = (await stores.shadowStore.completed()).size;
+  const targetDone = (await stores.targetStore.completed()).size;
+  const { backend, host, git, invocation } = about;
+  const rel = folder.writePart(slice, {
+    part: slice,
+    configHash: stores.hash,
+    backend,
+    host,
+    git,
+    invocation,
+    wallSeconds,
+    shardsVisible: { shadow: shadowDone, target: targetDone },
   });
-  const grids = (result.figures?.grids ?? []).map((g, i) => {
-    const file = folder.writeFigure(`grid-${i + 1}-${slug(g.title)}.png`, renderImageGrid(g));
-    figures.push(file);
-    return {
-      title: g.title,
-      rowLabels: g.rowLabels,
-      shape: g.shape,
-      images: g.rows.map((r) => r.length),
-      file,
-    };
-  });
+  folder.metric({ stage: "part-end", part: slice, wallSeconds });
+  folder.close();
+  io.out(
+    `part ${slice.part}/${slice.of} done in ${wallSeconds.toFixed(1)} s (${rel}); shards now visible: ` +
+      `shadow ${shadowDone}/${shardCount(config.shadowModels, config.shardSize)}, target ${targetDone}/${shardCount(config.targetModels, config.shardSize)}.`,
+  );
+  io.out(
+    `when all parts are done: npm run leak -- merge --run-dir ${folder.dir}, then rerun without --shard to fit the attack.`,
+  );
+}
+
+/** A whole run: the figures, result.json, the run-end metric and the summary. Returns the figure files. */
+function finishRun(run: FinishedRun, result: ExperimentResult, startedAt: Date, io: AttackIO): string[] {
+  const { folder, stores, wallSeconds } = run;
+  const figures = writeFigures(folder, result);
   folder.writeResult({
     attack: result.attack,
     dataset: result.dataset,
@@ -272,8 +353,8 @@ export async function runAttack(
     extra: result.extra,
     counts: result.counts,
     timingsSeconds: { ...result.timingsSeconds, wall: wallSeconds },
-    figures: { bars, grids },
-    configHash: hash,
+    figures: { bars: figures.bars, grids: figures.grids },
+    configHash: stores.hash,
     startedAt: startedAt.toISOString(),
     finishedAt: new Date().toISOString(),
   });
@@ -281,7 +362,29 @@ export async function runAttack(
   folder.close();
   io.out(`result: ${summarize(result)}`);
   io.out(
-    `wrote ${folder.resultFile}${figures.length ? ` and ${figures.length} figure(s) in ${folder.dir}/figures` : ""}`,
+    `wrote ${folder.resultFile}${figures.files.length ? ` and ${figures.files.length} figure(s) in ${folder.dir}/figures` : ""}`,
   );
-  return { dir: folder.dir, result, figures };
+  return figures.files;
+}
+
+/** figures/*.png from the result's bar charts and image grids, and their entries in result.json. */
+function writeFigures(folder: RunFolder, result: ExperimentResult) {
+  const files: string[] = [];
+  const bars = (result.figures?.bars ?? []).map((b, i) => {
+    const file = folder.writeFigure(`bar-${i + 1}-${slug(b.title)}.png`, renderBarChart(b));
+    files.push(file);
+    return { title: b.title, metric: b.metric, better: b.better, bars: b.bars, file };
+  });
+  const grids = (result.figures?.grids ?? []).map((g, i) => {
+    const file = folder.writeFigure(`grid-${i + 1}-${slug(g.title)}.png`, renderImageGrid(g));
+    files.push(file);
+    return {
+      title: g.title,
+      rowLabels: g.rowLabels,
+      shape: g.shape,
+      images: g.rows.map((r) => r.length),
+      file,
+    };
+  });
+  return { files, bars, grids };
 }

@@ -99,7 +99,7 @@ describe("shard file format", () => {
   });
 });
 
-describe("FileShardStore", () => {
+describe("FileShardStore: resume", () => {
   test("resume: write 3 of 5, reopen, completed() is those 3 and reads are exact", async () => {
     const a = FileShardStore.open(opts());
     for (const i of [0, 2, 4]) await a.write(i, makeShard(i));
@@ -139,7 +139,9 @@ describe("FileShardStore", () => {
     fs.writeFileSync(path.join(dir, shardFileName(2)), encodeShard(2, makeShard(2)));
     expect([...(await FileShardStore.open(opts()).completed())]).toEqual([0]);
   });
+});
 
+describe("FileShardStore: failed writes", () => {
   test("a write that fails midway leaves no shard, no temp file, and the old content", async () => {
     const a = FileShardStore.open(opts());
     await a.write(0, makeShard(0));
@@ -193,7 +195,9 @@ describe("FileShardStore", () => {
     expect(done).toEqual(Array.from({ length: i }, (_, k) => k));
     expect(fs.readdirSync(dir).some((f) => f.includes(".tmp-"))).toBe(false);
   });
+});
 
+describe("FileShardStore: configs and slices", () => {
   test("a store made for another config is refused, with the fix in the message", async () => {
     const a = FileShardStore.open(opts());
     await a.write(0, makeShard(0));

@@ -1,53 +1,52 @@
 /**
- * One config type per experiment, shared by the CLI, the run folder and the resume check.
- * Validated with arktype; `resolveConfig` fills defaults (paper scale, or the smoke size).
+ * One config type per experiment, shared by the CLI, the run folder and the resume check. Its
+ * fields are declared once, in fields.ts; the arktype type here is derived from that table, and
+ * `resolveConfig` (tools) fills the defaults (paper scale, or the smoke size).
  */
-import { type } from "arktype";
+import { type Type, type } from "arktype";
+import { type ConfigOf, EXPERIMENT_FIELDS, type ExperimentField } from "./fields.ts";
 
-export const ATTACKS = ["label", "reconstruct", "distribution", "msr"] as const;
-export const DATASETS = ["mnist", "cifar10", "insta-ny"] as const;
-export const BACKENDS = ["auto", "webgpu", "wasm", "cpu"] as const;
+export {
+  ATTACKS,
+  type AttackName,
+  appliesTo,
+  BACKENDS,
+  type ConfigOf,
+  DATASETS,
+  type DatasetName,
+  defaultOf,
+  EXPERIMENT_FIELDS,
+  type ExperimentField,
+  flagOf,
+} from "./fields.ts";
 
-export type AttackName = (typeof ATTACKS)[number];
-export type DatasetName = (typeof DATASETS)[number];
+/** The arktype definition of one field, e.g. `"number.integer >= 1"`, with `absent` as its default. */
+function fieldDefinition(field: ExperimentField): unknown {
+  let def: string;
+  if (field.kind === "int") def = `number.integer >= ${field.min}`;
+  else if (field.kind === "intList") def = `number.integer >= ${field.min} []`;
+  else if (field.kind === "choice") def = field.choices.map((c) => `'${c}'`).join(" | ");
+  else def = "boolean";
+  if (field.absent === undefined) return def;
+  const absent = field.absent;
+  return [def, "=", Array.isArray(absent) ? () => [...absent] : absent];
+}
 
-export const ExperimentConfig = type({
-  attack: "'label' | 'reconstruct' | 'distribution' | 'msr'",
-  dataset: "'mnist' | 'cifar10' | 'insta-ny'",
-  seed: "number.integer >= 0",
-  /** Updated shadow models (the attack's training set). Paper: 10,000. */
-  shadowModels: "number.integer >= 1",
-  /** Updated target models (the attack's test set). Paper: 1,000. */
-  targetModels: "number.integer >= 1",
-  /** |D_update|: 1 for single-sample attacks, 100 for multi-sample. */
-  setSize: "number.integer >= 1",
-  /**
-   * A_LDE only: extra target set sizes the attack trained on `setSize` is also scored on (the
-   * update-set-size relaxation); default []. Each size gets its own target side of `targetModels`.
-   */
-  targetSetSizes: ["number.integer >= 1 []", "=", () => []],
-  /**
-   * Shadow original models the adversary trains (on the same shadow data, other seeds); the shadow
-   * shards are split into this many contiguous blocks, block b updating copies of shadow original b.
-   * Paper: 1. Default 1 (a run config written before this field existed reads as 1).
-   */
-  shadowOriginals: ["number.integer >= 1", "=", 1],
-  /** |D_probe|. Paper: 100. */
-  probeCount: "number.integer >= 1",
-  /** Updated models per shard written to the store. */
-  shardSize: "number.integer >= 1",
-  /** Updated models per engine call (0 = adapt to memory). */
-  chunkSize: "number.integer >= 0",
-  /** Epochs for the original (target/shadow) models; 0 = the paper's (25 / 50 / 25). */
-  trainEpochs: "number.integer >= 0",
-  /** Epochs for the attack model. */
-  attackEpochs: "number.integer >= 1",
-  /** A_MSR: generated samples per target delta at inference. Paper: 20,000. */
-  inferenceSamples: "number.integer >= 1",
-  /** A_MSR: target sets reconstructed and scored (0 = all target models). */
-  evalTargets: "number.integer >= 0",
-  backend: "'auto' | 'webgpu' | 'wasm' | 'cpu'",
-  threads: "number.integer >= 0",
-  smoke: "boolean",
-});
-export type ExperimentConfig = typeof ExperimentConfig.infer;
+const schemas = new WeakMap<readonly ExperimentField[], Type<Record<string, unknown>>>();
+
+/**
+ * The arktype type of a table of fields (each field's type and lower bound; the upper bounds are
+ * checked by `resolveConfig`, which names the flag). Cached per table.
+ */
+export function configSchema(fields: readonly ExperimentField[]): Type<Record<string, unknown>> {
+  let schema = schemas.get(fields);
+  if (!schema) {
+    const def = Object.fromEntries(fields.map((f) => [f.name, fieldDefinition(f)]));
+    schema = type(def as never) as unknown as Type<Record<string, unknown>>;
+    schemas.set(fields, schema);
+  }
+  return schema;
+}
+
+export type ExperimentConfig = ConfigOf<typeof EXPERIMENT_FIELDS>;
+export const ExperimentConfig = configSchema(EXPERIMENT_FIELDS) as unknown as Type<ExperimentConfig>;
