@@ -89,7 +89,7 @@ describe("bad input: exit 2, a message naming the flag, nothing written", () => 
     [
       "set size larger than the pool",
       A("reconstruct", "--dataset", "cifar10", "--set-size", "20000"),
-      /--set-size 20000 is larger than the cifar10 updating pool; allowed: 1 to 15450/,
+      /--set-size 20000 is larger than the cifar10 updating pool; allowed: 1 to 19950/,
     ],
   ];
   for (const [name, args, message] of cases) {

@@ -137,3 +137,17 @@ describe("missing MNIST files", () => {
     expectNothingWritten(runs);
   });
 });
+
+describe("set sizes against the data found", () => {
+  test("--set-size within the flag's limit but above the pool of the data found: exit 2, no run folder", () => {
+    // 2,000 probes leave (70,000 - 2,000) / 2 - 10,000 = 24,000 per side's pool, below the 24,950
+    // the flag allows; only the loaded data can tell. Real MNIST is found through the search order.
+    const runs = path.join(tmp, "runs-set-size");
+    const r = label(runs, ["--probe-count", "2000", "--set-size", "24500"]);
+    expect(r.stderr).toContain(
+      "error: --set-size 24500 is larger than the update pool of the mnist data found (70000 records, 24000 per side); allowed: 1 to 24000",
+    );
+    expect(r.code).toBe(2);
+    expectNothingWritten(runs);
+  });
+});

@@ -61,7 +61,7 @@ const BAD_INPUT: [string, string[], RegExp][] = [
   [
     "set size larger than the pool",
     A("reconstruct", "--dataset", "cifar10", "--set-size", "20000"),
-    /--set-size 20000 is larger than the cifar10 updating pool; allowed: 1 to 15450/,
+    /--set-size 20000 is larger than the cifar10 updating pool; allowed: 1 to 19950/,
   ],
   ["missing data set", A("label", "--smoke"), /required option '--dataset <name>' not specified/],
   [

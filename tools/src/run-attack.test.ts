@@ -11,6 +11,7 @@ import path from "node:path";
 import type { ExperimentConfig } from "@updates-leak/attacks/config";
 import type { ExperimentResult, RunContext } from "@updates-leak/attacks/context";
 import type { ShardData } from "@updates-leak/attacks/store";
+import { UsageError } from "./errors.ts";
 import { decodePng } from "./figures.ts";
 import { mergeRun } from "./merge.ts";
 import { Progress } from "./progress.ts";
@@ -467,7 +468,7 @@ describe("runAttack: job array flags", () => {
   test("what prepareData returns reaches the experiment as ctx.preparedData", async () => {
     const seen: unknown[] = [];
     const inner = tinyExperiment({ generated: { shadow: [], target: [] } });
-    const data = { dataset: "loaded once" };
+    const data = { dataset: "loaded once", fingerprint: { dataset: "x", records: 1, labelsSha256: "00" } };
     await runAttack(
       config,
       options({ runsDir: path.join(root, "runs-prepared"), prepareData: async () => data }),
@@ -480,5 +481,40 @@ describe("runAttack: job array flags", () => {
     );
     expect(seen).toEqual([data]);
     expect(seen[0]).toBe(data);
+  });
+
+  test("a run folder resumed on other data is refused, naming both, before anything is written", async () => {
+    const runDir = path.join(root, "runs-data", "r");
+    const made = { dataset: "cifar10", records: 51_000, labelsSha256: "a".repeat(64) };
+    const inner = tinyExperiment({ generated: { shadow: [], target: [] } });
+    await runAttack(
+      config,
+      options({ runDir, prepareData: async () => ({ fingerprint: made }) }),
+      inner,
+      selectBackend,
+      io().io,
+    );
+    expect(JSON.parse(fs.readFileSync(path.join(runDir, "data.json"), "utf8"))).toEqual(made);
+    const before = fs.readFileSync(path.join(runDir, "config.json"), "utf8");
+    const other = { ...made, records: 60_000, labelsSha256: "b".repeat(64) };
+    const e = await runAttack(
+      config,
+      options({ runDir, prepareData: async () => ({ fingerprint: other }) }),
+      inner,
+      selectBackend,
+      io().io,
+    ).catch((err: Error) => err);
+    expect(e).toBeInstanceOf(UsageError);
+    expect((e as Error).message).toContain("made from cifar10 with 51000 records");
+    expect((e as Error).message).toContain("now has 60000 records");
+    expect(fs.readFileSync(path.join(runDir, "config.json"), "utf8")).toBe(before);
+    // The same data resumes.
+    await runAttack(
+      config,
+      options({ runDir, prepareData: async () => ({ fingerprint: made }) }),
+      inner,
+      selectBackend,
+      io().io,
+    );
   });
 });

@@ -8,8 +8,10 @@
  * The experiment function is a parameter (the CLI passes the pipelines' `runExperiment`, through
  * run-experiment.ts), so this wiring is tested with a small experiment of the tests' own.
  */
+import path from "node:path";
 import { EXPERIMENT_FIELDS, type ExperimentConfig, type ExperimentField } from "@updates-leak/attacks/config";
 import type { ExperimentResult, MetricEvent, RunContext } from "@updates-leak/attacks/context";
+import { readJsonIfExists, writeJsonAtomic } from "./atomic.ts";
 import { configHash, dataFields, nonDataFields } from "./config-hash.ts";
 import { UsageError } from "./errors.ts";
 import { renderBarChart, renderImageGrid, slug } from "./figures.ts";
@@ -62,11 +64,37 @@ export interface AttackRunOptions {
    * Finds, loads and verifies the data before the run folder is made, so a missing or corrupt file is
    * reported with nothing written; its result reaches the experiment as `ctx.preparedData`.
    */
-  prepareData?: (log: (m: string) => void) => Promise<unknown>;
+  prepareData?: (log: (m: string) => void) => Promise<{ readonly fingerprint: DataFingerprint }>;
   /** Model cache folder; null turns the cache off. */
   cacheDir: string | null;
   argv: string[];
   now?: Date;
+}
+
+/** The data a run was made from (run-experiment.ts `dataFingerprint`), kept in the folder's data.json. */
+export interface DataFingerprint {
+  readonly dataset: string;
+  readonly records: number;
+  readonly labelsSha256: string;
+}
+
+const DATA_FILE = "data.json";
+
+/**
+ * A run folder resumed on other data (e.g. CIFAR-10 with the whole test batch, where it was made with
+ * a partial one) would mix splits: refuse it, naming both, before anything is written.
+ */
+export function checkRunData(dir: string, fresh: boolean, found: DataFingerprint | undefined): void {
+  if (found === undefined || fresh) return;
+  const before = readJsonIfExists(path.join(dir, DATA_FILE)) as DataFingerprint | undefined;
+  if (before === undefined) return;
+  if (before.records === found.records && before.labelsSha256 === found.labelsSha256) return;
+  throw new UsageError(
+    `${path.join(dir, DATA_FILE)}: this run folder was made from ${before.dataset} with ${before.records} records ` +
+      `(labels sha256 ${before.labelsSha256.slice(0, 12)}), but the data found now has ${found.records} records ` +
+      `(labels sha256 ${found.labelsSha256.slice(0, 12)}); its splits would differ. Point --data-dir or ` +
+      `UPDATES_LEAK_DATA at the same files, or start a new run folder.`,
+  );
 }
 
 export interface AttackIO {
@@ -107,6 +135,7 @@ export async function runAttack(
 
   // Data before anything is written: a missing or corrupt file leaves no run folder behind.
   const preparedData = opts.prepareData ? await opts.prepareData((m) => io.progress.log(m)) : undefined;
+  if (planned.exists) checkRunData(planned.dir, opts.fresh ?? false, preparedData?.fingerprint);
 
   const backend = await selectBackend({
     backend: config.backend,
@@ -130,6 +159,7 @@ export async function runAttack(
   };
   // Parts of a job array share config.json; the first one writes it, each writes its part record.
   if (!opts.shard || !folder.resumed) folder.writeConfig(runRecord(config, backend, provenance, invocation));
+  if (preparedData) writeJsonAtomic(path.join(folder.dir, DATA_FILE), preparedData.fingerprint);
   folder.metric({ stage: "run-start", attack: config.attack, dataset: config.dataset, invocation, backend });
 
   const ctx = runContext(stores, folder, opts, io, preparedData);

@@ -15,11 +15,13 @@
  * Under --shard K/N only `generateShards` runs (its selection is 0-based: part K - 1 of N).
  */
 
+import { createHash } from "node:crypto";
 import { type ExperimentData, generateShards, runExperiment } from "@updates-leak/attacks";
 import type { ExperimentConfig } from "@updates-leak/attacks/config";
 import type { ExperimentResult, RunContext } from "@updates-leak/attacks/context";
 import { loadDataset, locateDataset, makeSplits, type Splits, standardiseOn } from "@updates-leak/datasets";
-import type { CliRunContext, ExperimentFn } from "./run-attack.ts";
+import { UsageError } from "./errors.ts";
+import type { CliRunContext, DataFingerprint, ExperimentFn } from "./run-attack.ts";
 
 /** The adversary's records of a split: the shadow side's training set then its update pool. */
 export function adversaryRows(splits: Pick<Splits, "shadow">): Int32Array {
@@ -32,6 +34,37 @@ export function adversaryRows(splits: Pick<Splits, "shadow">): Int32Array {
 export interface PreparedData {
   readonly dataset: Awaited<ReturnType<typeof loadDataset>>;
   readonly seconds: number;
+  /** What the run's shards depend on: written to the run folder's data.json, checked on resume. */
+  readonly fingerprint: DataFingerprint;
+}
+
+/**
+ * The data a run's splits and shards were made from: the data set, its record count (CIFAR-10's
+ * depends on the test batch found) and a digest of the labels in order.
+ */
+export function dataFingerprint(dataset: PreparedData["dataset"]): DataFingerprint {
+  const labelsSha256 = createHash("sha256").update(dataset.labels).digest("hex");
+  return { dataset: dataset.name, records: dataset.count, labelsSha256 };
+}
+
+/**
+ * The updating sets must fit the update pool of the data actually found (a partial CIFAR-10 test
+ * batch or a real Insta-NY CSV gives a smaller pool than resolve-config's limit): a UsageError,
+ * before the run folder is made.
+ */
+function checkSetSizesFit(config: ExperimentConfig, dataset: PreparedData["dataset"]): void {
+  const splits = makeSplits(dataset, { seed: config.seed, probeSize: Math.max(100, config.probeCount) });
+  const pool = Math.min(splits.shadow.pool.length, splits.target.pool.length);
+  for (const [flag, n] of [
+    ["--set-size", config.setSize] as const,
+    ...config.targetSetSizes.map((n) => ["--target-set-sizes", n] as const),
+  ]) {
+    if (n > pool) {
+      throw new UsageError(
+        `${flag} ${n} is larger than the update pool of the ${dataset.name} data found (${dataset.count} records, ${pool} per side); allowed: 1 to ${pool}`,
+      );
+    }
+  }
 }
 
 /** Finds (downloading unless `offline`), loads and verifies the config's data set; throws a DataError. */
@@ -54,7 +87,8 @@ export async function loadExperimentDataset(
     dataset = await loadDataset(config.dataset, where);
   }
   for (const w of dataset.warnings) log(`${dataset.name}: ${w}`);
-  return { dataset, seconds: (performance.now() - t0) / 1000 };
+  checkSetSizesFit(config, dataset);
+  return { dataset, seconds: (performance.now() - t0) / 1000, fingerprint: dataFingerprint(dataset) };
 }
 
 export async function loadExperimentData(
