@@ -5,7 +5,6 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { relativeError } from "../backend/compare.ts";
 import { availableBackends, selectBackend } from "../backend/select.ts";
-import { registerGroupedWasmKernels } from "../kernels/wasm/GroupedKernels.ts";
 import { Rng } from "../random.ts";
 import { type Tensor, tf } from "../tf.ts";
 import {
@@ -16,9 +15,6 @@ import {
   groupedMatMulTrainable,
   groupedMatMulWeightTrainable,
 } from "./grouped.ts";
-
-// The wasm kernels are registered by models/batched.ts for its users; here the ops are tested alone.
-registerGroupedWasmKernels();
 
 function rand(rng: Rng, shape: number[]): Tensor {
   return tf.tensor(rng.normals(shape.reduce((a, b) => a * b, 1)), shape);
