@@ -7,7 +7,9 @@
  * gradients, maxPool and its gradient on signed inputs, softmax cross-entropy gradient, and two
  * SGD-momentum steps of a small CNN.
  */
+
 import type { Rng } from "../random.ts";
+import { sizeFromShape } from "../shape.ts";
 import { tf } from "../tf.ts";
 import type { HostTensor } from "./compare.ts";
 
@@ -25,10 +27,7 @@ export interface ConformanceCase {
 function normal(rng: Rng, shape: number[], std = 1): HostTensor {
   return {
     shape,
-    data: rng.normals(
-      shape.reduce((a, b) => a * b, 1),
-      std,
-    ),
+    data: rng.normals(sizeFromShape(shape), std),
   };
 }
 

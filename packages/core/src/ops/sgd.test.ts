@@ -3,10 +3,12 @@
  * formulation, bit for bit, on fresh random inputs on every available backend, with and without
  * a velocity; bad attributes and shapes are refused by name; no tensors leak.
  */
+
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { sameBits } from "../backend/compare.ts";
 import { availableBackends, selectBackend } from "../backend/select.ts";
 import { rngFor, TEST_SEED } from "../kernels/wasm/test-cases.ts";
+import { sizeFromShape } from "../shape.ts";
 import { tf } from "../tf.ts";
 import { SGD_MOMENTUM_UPDATE, sgdMomentumReference, sgdMomentumUpdate } from "./sgd.ts";
 
@@ -27,7 +29,7 @@ describe.each(backends)("sgdMomentumUpdate on %s", (backend) => {
     const before = tf.memory().numTensors;
     const differ: string[] = [];
     for (const shape of [[1], [7], [2, 5, 5, 1, 10], [3, 320, 50]]) {
-      const n = shape.reduce((a, b) => a * b, 1);
+      const n = sizeFromShape(shape);
       const w = tf.tensor(rng.normals(n), shape);
       const g = tf.tensor(
         rng.normals(n).map((x) => x * 1e-3),
