@@ -5,11 +5,12 @@ import { bytesPerModel, referenceDeltas, UpdateEngine, type UpdateSets } from ".
 import { cifarCnn, initParams, instaMlp, type ModelSpec, mnistCnn } from "./models/spec.ts";
 import { convPoolInferenceFusable } from "./ops/conv-pool-inference.ts";
 import { Rng } from "./random.ts";
+import { sizeFromShape } from "./shape.ts";
 import { tf } from "./tf.ts";
 import { PAPER_SGD } from "./train.ts";
 
 function randomSets(spec: ModelSpec, count: number, setSize: number, rng: Rng): UpdateSets {
-  const size = spec.inputShape.reduce((a, b) => a * b, 1);
+  const size = sizeFromShape(spec.inputShape);
   return {
     count,
     setSize,
@@ -76,7 +77,7 @@ describe.each(backends)("engine vs reference on %s", (backend) => {
       test(`${spec.name}, ${setSize}-sample sets, dropout ${dropout ? "on (same masks)" : "off"}`, async () => {
         const rng = new Rng(`${spec.name}-${setSize}-${dropout}-${backend}`);
         const nProbes = 12;
-        const size = spec.inputShape.reduce((a, b) => a * b, 1);
+        const size = sizeFromShape(spec.inputShape);
         const opts = {
           spec,
           original: initParams(spec, rng.fork("init")),
@@ -117,7 +118,7 @@ describe.each(backends)("engine memory on %s", (backend) => {
   ] as const) {
     test(`${spec.name}, ${count} ${setSize}-sample updates leak nothing; peak memory follows the chunk, not the count`, async () => {
       const rng = new Rng(`memory-${backend}-${spec.name}-${setSize}`);
-      const size = spec.inputShape.reduce((a, b) => a * b, 1);
+      const size = sizeFromShape(spec.inputShape);
       const nProbes = 100;
       const per = bytesPerModel(spec, setSize, nProbes, PAPER_SGD.batchSize, convPoolInferenceFusable());
       const chunk = 8;

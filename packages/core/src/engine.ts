@@ -32,6 +32,7 @@ import { convPoolFusable, convPoolReluPerSample } from "./ops/conv-pool.ts";
 import { convPoolInferenceFusable } from "./ops/conv-pool-inference.ts";
 import { posteriorDelta, posteriors } from "./probe.ts";
 import type { Rng } from "./random.ts";
+import { sizeFromShape } from "./shape.ts";
 import { type Tensor, tf } from "./tf.ts";
 import { type LabelledData, referenceUpdate, type SgdConfig } from "./train.ts";
 import { type BatchedState, lockstepStep, replicate } from "./train-batched.ts";
@@ -82,7 +83,7 @@ export function bytesPerModel(
   batchSize: number,
   fusedBlocks = false,
 ): number {
-  const sizes = layerOutputShapes(spec).map((s) => s.reduce((x, y) => x * y, 1));
+  const sizes = layerOutputShapes(spec).map((s) => sizeFromShape(s));
   const act = sizes.reduce((a, b) => a + b, 0);
   let probeAct = 0;
   for (let i = 0; i < spec.layers.length; i++) {
@@ -104,7 +105,7 @@ export function setMasks(spec: ModelSpec, setSize: number, batchSize: number, rn
 }
 
 function setOf(spec: ModelSpec, sets: UpdateSets, m: number): LabelledData {
-  const size = spec.inputShape.reduce((a, b) => a * b, 1);
+  const size = sizeFromShape(spec.inputShape);
   const s = sets.setSize;
   return {
     x: sets.x.subarray(m * s * size, (m + 1) * s * size),
@@ -116,7 +117,7 @@ function setOf(spec: ModelSpec, sets: UpdateSets, m: number): LabelledData {
 /** The plain path: copy, update, probe, one model at a time. Returns [count, probes*classes]. */
 export function referenceDeltas(opts: EngineOptions, sets: UpdateSets, maskRngs: Rng[] | null): Float32Array {
   const { spec } = opts;
-  const nProbes = opts.probes.length / spec.inputShape.reduce((a, b) => a * b, 1);
+  const nProbes = opts.probes.length / sizeFromShape(spec.inputShape);
   const d = nProbes * spec.numClasses;
   const out = new Float32Array(sets.count * d);
   const original = toTensors(spec, opts.original);
@@ -160,7 +161,7 @@ export class UpdateEngine {
   constructor(opts: EngineOptions) {
     this.opts = opts;
     this.spec = opts.spec;
-    const inSize = opts.spec.inputShape.reduce((a, b) => a * b, 1);
+    const inSize = sizeFromShape(opts.spec.inputShape);
     this.nProbes = opts.probes.length / inSize;
     if (!Number.isInteger(this.nProbes) || this.nProbes < 1) {
       throw new Error(`UpdateEngine: probes hold ${opts.probes.length} values, not a multiple of ${inSize}`);
@@ -213,7 +214,7 @@ export class UpdateEngine {
     if (!Number.isInteger(c) || c < 1)
       throw new Error(`UpdateEngine.deltas: chunk must be an integer >= 1, got ${c}`);
     const S = sets.setSize;
-    const size = this.spec.inputShape.reduce((a, b) => a * b, 1);
+    const size = sizeFromShape(this.spec.inputShape);
     const out = new Float32Array(sets.count * this.deltaSize);
     for (let from = 0; from < sets.count; from += c) {
       const m = Math.min(c, sets.count - from);

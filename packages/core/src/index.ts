@@ -14,6 +14,7 @@ export * from "./ops/grouped.ts";
 export * from "./ops/rows.ts";
 export * from "./probe.ts";
 export * from "./random.ts";
+export * from "./shape.ts";
 export { tf } from "./tf.ts";
 export * from "./train.ts";
 export * from "./train-alone.ts";

@@ -3,18 +3,20 @@
  * the parameters of trainModels with that one job (bit for bit), in job order, with progress per
  * model; a NaN loss names the model; nothing leaks on the main thread.
  */
+
 import { afterAll, describe, expect, test } from "bun:test";
 import { sameBits } from "./backend/compare.ts";
 import { selectBackend } from "./backend/select.ts";
 import { initParams, instaMlp, type ModelSpec, mnistCnn, type Params } from "./models/spec.ts";
 import { Rng } from "./random.ts";
+import { sizeFromShape } from "./shape.ts";
 import { tf } from "./tf.ts";
 import { NonFiniteLossError, PAPER_SGD } from "./train.ts";
 import { aloneParallelism, trainAlone } from "./train-alone.ts";
 import { type TrainJob, trainModels } from "./train-batched.ts";
 
 function jobsFor(spec: ModelSpec, n: number, seed: string, count: number): TrainJob[] {
-  const size = spec.inputShape.reduce((a, b) => a * b, 1);
+  const size = sizeFromShape(spec.inputShape);
   return Array.from({ length: count }, (_, m) => {
     const rng = new Rng(seed).fork("model", m);
     const x = rng.fork("data").normals(n * size);

@@ -2,17 +2,19 @@
  * trainModels (several models in lockstep through grouped ops) against trainModel (one model, plain
  * tfjs ops) on fresh random data, on every available backend, with dropout on and no leaks.
  */
+
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { relativeError } from "./backend/compare.ts";
 import { availableBackends, selectBackend } from "./backend/select.ts";
 import { initParams, instaMlp, type ModelSpec, mnistCnn, type Params } from "./models/spec.ts";
 import { Rng } from "./random.ts";
+import { sizeFromShape } from "./shape.ts";
 import { tf } from "./tf.ts";
 import { type LabelledData, NonFiniteLossError, PAPER_SGD, trainModel } from "./train.ts";
 import { type TrainJob, trainModels } from "./train-batched.ts";
 
 function data(spec: ModelSpec, n: number, rng: Rng): LabelledData {
-  const size = spec.inputShape.reduce((a, b) => a * b, 1);
+  const size = sizeFromShape(spec.inputShape);
   return {
     x: rng.normals(n * size),
     y: Int32Array.from({ length: n }, () => rng.int(spec.numClasses)),

@@ -9,11 +9,13 @@
  * dropout masks from `rng.fork("masks", e)` batch by batch, SGD with momentum. The summed loss
  * of the models gives each model its own gradient, since no parameter is shared.
  */
+
 import { batchedForward } from "./models/batched.ts";
 import { stackedMasks } from "./models/masks.ts";
 import { allParamShapes, type ModelSpec, type Params } from "./models/spec.ts";
 import { sgdMomentumUpdate } from "./ops/sgd.ts";
 import type { Rng } from "./random.ts";
+import { sizeFromShape } from "./shape.ts";
 import { type Tensor, tf } from "./tf.ts";
 import {
   type LabelledData,
@@ -92,7 +94,7 @@ export function lockstepStep(
 ): { state: BatchedState; losses: Tensor } {
   const M = state.weights[0]!.shape[0]!;
   const b = batch.size;
-  const size = spec.inputShape.reduce((a, c) => a * c, 1);
+  const size = sizeFromShape(spec.inputShape);
   const xb = new Float32Array(M * b * size);
   const yb = new Int32Array(M * b);
   for (let m = 0; m < M; m++) {

@@ -8,6 +8,7 @@ import { crossEntropy, forward, type ParamTensors, toTensors } from "./models/fo
 import { drawMasks } from "./models/masks.ts";
 import type { ModelSpec, Params } from "./models/spec.ts";
 import type { Rng } from "./random.ts";
+import { sizeFromShape } from "./shape.ts";
 import { type Tensor, tf } from "./tf.ts";
 
 export interface SgdConfig {
@@ -58,7 +59,7 @@ export class NonFiniteLossError extends Error {
 
 /** Copies rows `idx` of `data` into one batch tensor pair. */
 export function gatherBatch(spec: ModelSpec, data: LabelledData, idx: ArrayLike<number>): [Tensor, Tensor] {
-  const size = spec.inputShape.reduce((a, b) => a * b, 1);
+  const size = sizeFromShape(spec.inputShape);
   const xb = new Float32Array(idx.length * size);
   const yb = new Int32Array(idx.length);
   for (let i = 0; i < idx.length; i++) {

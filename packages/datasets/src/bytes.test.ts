@@ -6,6 +6,7 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { sizeFromShape } from "@updates-leak/core/shape";
 import { readDataFile, sha256Hex, streamDataFile } from "./bytes.ts";
 import { IdxSink } from "./idx.ts";
 import { errorOf, tempDir } from "./test-support.ts";
@@ -73,7 +74,7 @@ describe("IdxSink", () => {
 
   test("any chunking places the same data", () => {
     for (const step of [1, 3, 4, 5, 16, 17, 100]) {
-      const sink = new IdxSink("f", expect3, (dims) => new Uint8Array(dims.reduce((a, b) => a * b, 1)));
+      const sink = new IdxSink("f", expect3, (dims) => new Uint8Array(sizeFromShape(dims)));
       for (let i = 0; i < file.length; i += step) sink.push(file.subarray(i, i + step));
       const out = sink.finish();
       expect(out.dims).toEqual([3, 2, 2]);

@@ -5,6 +5,7 @@
  * places the data while the file streams in.
  */
 
+import { sizeFromShape } from "@updates-leak/core/shape";
 import { DataError } from "./errors.ts";
 
 export interface IdxExpectation {
@@ -65,7 +66,7 @@ function checkSize(totalBytes: number, dims: number[] | null, path: string, expe
       path,
     );
   }
-  const expectedData = dims.reduce((a, b) => a * b, 1);
+  const expectedData = sizeFromShape(dims);
   const actualData = totalBytes - headerBytes;
   if (actualData !== expectedData) {
     throw new DataError(

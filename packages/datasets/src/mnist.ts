@@ -5,6 +5,7 @@
  * (x / 255 - 0.1307) / 0.3081.
  */
 
+import { sizeFromShape } from "@updates-leak/core/shape";
 import { streamDataFile } from "./bytes.ts";
 import { makeImageDataset } from "./dataset.ts";
 import { DataError } from "./errors.ts";
@@ -53,7 +54,7 @@ export async function decodeMnistFile(
       ? { ndim: 1, innerDims: [], what: "MNIST labels" }
       : { ndim: 3, innerDims: [28, 28], what: "MNIST images" },
     (dims) => {
-      const bytes = dims.reduce((a, b) => a * b, 1);
+      const bytes = sizeFromShape(dims);
       return dest !== undefined && dims[0] === known.records && dest.length === bytes
         ? dest
         : new Uint8Array(bytes);

@@ -6,7 +6,7 @@
  *   3. the attack: fit on the shadow deltas, evaluate on the target deltas, with its baselines.
  * `generateShards` runs step 1-2 only (for `--shard k/n` job arrays); `runExperiment` all of it.
  */
-import { currentBackend, PAPER_EPOCHS, PAPER_SGD, UpdateEngine } from "@updates-leak/core";
+import { currentBackend, PAPER_EPOCHS, PAPER_SGD, sizeFromShape, UpdateEngine } from "@updates-leak/core";
 import type { ShardStore } from "../store.ts";
 import { runDistributionAttack } from "./attack-distribution.ts";
 import { runLabelAttack } from "./attack-label.ts";
@@ -51,7 +51,7 @@ export async function generateShards(
     if (!ctx.extraTargetStore) throw new Error(`${sizes} needs a run context with extraTargetStore(setSize)`);
   }
   const spec = specFor(cfg.dataset);
-  if (ds.sampleSize !== spec.inputShape.reduce((a, b) => a * b, 1)) {
+  if (ds.sampleSize !== sizeFromShape(spec.inputShape)) {
     throw new Error(
       `data set ${ds.name} samples (${ds.sampleShape}) do not fit ${spec.name} (${spec.inputShape})`,
     );

@@ -22,6 +22,7 @@ import {
   PAPER_SGD,
   Rng,
   referenceDeltas,
+  sizeFromShape,
   tf,
   UpdateEngine,
   type UpdateSets,
@@ -76,7 +77,7 @@ export function peakSize(backend: string, softwareGpu: boolean, smoke: boolean):
 }
 
 function randomSets(spec: ModelSpec, count: number, setSize: number, rng: Rng): UpdateSets {
-  const size = spec.inputShape.reduce((a, b) => a * b, 1);
+  const size = sizeFromShape(spec.inputShape);
   return {
     count,
     setSize,
@@ -136,7 +137,7 @@ export async function engineSuite(ctx: SuiteContext): Promise<BenchRecord[]> {
         const P = sizes.probes;
         const fpm = updatedModelFlops(spec, setSize, P);
         const rng = new Rng(`bench-engine-${name}-${setSize}`);
-        const size = spec.inputShape.reduce((x, y) => x * y, 1);
+        const size = sizeFromShape(spec.inputShape);
         const opts: EngineOptions = {
           spec,
           original: initParams(spec, rng.fork("init")),

@@ -47,6 +47,7 @@ import {
   Rng,
   runPackageKernel,
   sgdStep,
+  sizeFromShape,
   tf,
   toTensors,
 } from "@updates-leak/core";
@@ -248,7 +249,7 @@ function labelAttackMlp(rng: Rng) {
 /** One Adam update of every A_LI parameter, fused (AdamUpdate) or as tensor ops (the reference). */
 function adamCase(fused: boolean): KernelCase {
   const shapes = [[1000, 128], [128], [128, 64], [64], [64, 10], [10]];
-  const size = shapes.reduce((a, sh) => a + sh.reduce((x, y) => x * y, 1), 0);
+  const size = shapes.reduce((a, sh) => a + sizeFromShape(sh), 0);
   return {
     name: `adam update A_LI parameters (${fused ? "AdamUpdate kernel" : "tensor-op reference"})`,
     params: { shapes, values: size },

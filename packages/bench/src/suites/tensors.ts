@@ -2,10 +2,10 @@
  * Helpers shared by the tensor suites: random inputs (never zeros: a zero input can take fast
  * paths real data does not), reading results back so that GPU work is waited for, leak checks.
  */
-import { type Rng, tf } from "@updates-leak/core";
+import { type Rng, sizeFromShape, tf } from "@updates-leak/core";
 
 export function randomTensor(rng: Rng, shape: number[]): tf.Tensor {
-  return tf.tensor(rng.normals(shape.reduce((a, b) => a * b, 1)), shape, "float32");
+  return tf.tensor(rng.normals(sizeFromShape(shape)), shape, "float32");
 }
 
 export function randomLabels(rng: Rng, n: number, classes: number): Int32Array {

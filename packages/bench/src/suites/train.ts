@@ -25,6 +25,7 @@ import {
   PAPER_EPOCHS,
   PAPER_SGD,
   Rng,
+  sizeFromShape,
   tf,
   trainAlone,
   trainModel,
@@ -48,7 +49,7 @@ const SMOKE_SAMPLES = 64;
 const SHORT_EPOCH_MS = 500;
 
 function randomData(spec: ModelSpec, n: number, rng: Rng): LabelledData {
-  const size = spec.inputShape.reduce((a, b) => a * b, 1);
+  const size = sizeFromShape(spec.inputShape);
   return { x: rng.normals(n * size), y: randomLabels(rng, n, spec.numClasses), n };
 }
 

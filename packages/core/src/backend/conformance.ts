@@ -11,7 +11,9 @@
  * references (reference64.ts) in every case that has one (all but the CNN steps); comparing cpu
  * with itself would prove nothing.
  */
+
 import type { Rng } from "../random.ts";
+import { sizeFromShape } from "../shape.ts";
 import { tf } from "../tf.ts";
 import type { HostTensor } from "./compare.ts";
 import {
@@ -39,10 +41,7 @@ export interface ConformanceCase {
 function normal(rng: Rng, shape: number[], std = 1): HostTensor {
   return {
     shape,
-    data: rng.normals(
-      shape.reduce((a, b) => a * b, 1),
-      std,
-    ),
+    data: rng.normals(sizeFromShape(shape), std),
   };
 }
 

@@ -1,7 +1,43 @@
 /**
- * Printable forms of a backend report: one line for logs, and the text of an error.
+ * The backend report (what selectBackend chose, why, and which kernels of ours it registered) and
+ * its printable forms: one line for logs, and the text of an error.
  */
-import type { BackendReport } from "./select.ts";
+
+export type BackendName = "auto" | "webgpu" | "wasm" | "cpu";
+/** A backend that actually runs (what `auto` resolves to). */
+export type ConcreteBackend = Exclude<BackendName, "auto">;
+
+export const BACKEND_NAMES: readonly BackendName[] = ["auto", "webgpu", "wasm", "cpu"];
+
+/** One attempt made while selecting. */
+export interface TriedBackend {
+  backend: ConcreteBackend;
+  ok: boolean;
+  why: string;
+}
+
+export interface BackendReport {
+  backend: ConcreteBackend;
+  /** Why this backend runs. */
+  reason: string;
+  /** Every backend tried, in order, with the outcome. */
+  tried: TriedBackend[];
+  /** The WebGPU adapter in use (description), or null off webgpu. */
+  adapter: string | null;
+  /** Whether the WebGPU adapter in use is software (lavapipe/llvmpipe); false off webgpu. */
+  softwareAdapter: boolean;
+  /** Compute threads: wasm's XNNPACK thread count; 1 for cpu and webgpu. */
+  threads: number;
+  /** The wasm binary running (on wasm), else null. */
+  wasmBuild: string | null;
+  /**
+   * The kernels of ours registered for this backend (kernels/<backend>/register_all_kernels.ts),
+   * in registration order: on wasm its fixes of tfjs-backend-wasm, then the kernels of our ops.
+   */
+  kernels: string[];
+  /** tfjs-core version. */
+  tfjsVersion: string;
+}
 
 /** The message of anything thrown (tfjs rejects with plain objects too). */
 export function errorText(err: unknown): string {

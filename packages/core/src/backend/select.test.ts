@@ -19,6 +19,19 @@ const FIXES = [
   "Add",
   "Multiply",
 ];
+/** The kernels of our own ops (kernels/names.ts) on wasm, after the fixes. */
+const WASM_OWN = [
+  "GroupedConv2D",
+  "GroupedMatMul",
+  "GroupedConvPool",
+  "GroupedConvPoolGrad",
+  "GroupedConvPoolInference",
+  "SharedConvPool",
+  "AdamUpdate",
+  "SgdMomentumUpdate",
+  "TakeRows",
+];
+const CPU_KERNELS = ["AdamUpdate", "SgdMomentumUpdate", "TakeRows"];
 
 afterAll(async () => {
   await selectBackend({ backend: "cpu", quiet: true });
@@ -36,13 +49,16 @@ describe("selectBackend", () => {
       tfjsVersion: "4.22.0",
     });
     expect(r.tried).toEqual([{ backend: "cpu", ok: true, why: "plain JavaScript reference backend" }]);
+    expect(r.kernels).toEqual(CPU_KERNELS);
+    for (const k of CPU_KERNELS) expect(tf.getKernel(k, "cpu")).toBeDefined();
     expect(currentBackend()).toBe(r);
   });
 
-  test("wasm: threaded SIMD build with the kernel fixes, threads = cores by default", async () => {
+  test("wasm: threaded SIMD build with the kernel fixes and our kernels, threads = cores by default", async () => {
     const r = await selectBackend({ backend: "wasm", quiet: true });
     expect(tf.getBackend()).toBe("wasm");
-    expect(r.kernelFixes).toEqual(FIXES);
+    expect(r.kernels).toEqual([...FIXES, ...WASM_OWN]);
+    for (const k of WASM_OWN) expect(tf.getKernel(k, "wasm")).toBeDefined();
     const expected = Math.min(coreCount(), 8);
     expect(r.threads).toBe(expected);
     expect(r.wasmBuild).toBe(
@@ -90,6 +106,7 @@ describe("selectBackend", () => {
     expect(tf.getBackend()).toBe("webgpu");
     expect(r.softwareAdapter).toBe(probe.adapter.kind === "software");
     expect(r.adapter).toBe(probe.why);
+    expect(r.kernels).toEqual(["Reverse", "GroupedConv2D"]);
     if (probe.adapter.kind === "software") {
       await selectBackend({ backend: "cpu", quiet: true });
       await expect(selectBackend({ backend: "webgpu", quiet: true, allowSoftware: false })).rejects.toThrow(

@@ -7,47 +7,31 @@
  * adapter (the report says so) unless `allowSoftware: false`.
  *
  * Each backend starts once per process (wasm: once per thread count); later calls only switch
- * with `tf.setBackend`, so tests may switch back and forth cheaply. `shutdownBackends()` disposes
- * the wasm and webgpu backends (their tensors, worker threads and GPU device).
+ * with `tf.setBackend`, so tests may switch back and forth cheaply. Each backend registers the
+ * kernels of ours when it starts (kernels/<backend>/register_all_kernels.ts: wasm in wasm.ts,
+ * webgpu in webgpu.ts, cpu here, since every selection may fall back to it); nothing registers
+ * kernels on import, so what runs does not depend on what was imported. The report lists them.
+ * `shutdownBackends()` disposes the wasm and webgpu backends (their tensors, worker threads and
+ * GPU device).
  */
 import { version_wasm } from "@tensorflow/tfjs-backend-wasm";
+import { registerCpuKernels } from "../kernels/cpu/register_all_kernels.ts";
+import { registeredKernels } from "../kernels/registry.ts";
 import { tf } from "../tf.ts";
-import { errorText, formatBackendReport } from "./report.ts";
+import {
+  BACKEND_NAMES,
+  type BackendName,
+  type BackendReport,
+  type ConcreteBackend,
+  errorText,
+  formatBackendReport,
+  type TriedBackend,
+} from "./report.ts";
 import { stopWasm, useWasm, WasmThreadsInUseError, wasmStatus } from "./wasm.ts";
 import { probeWebGpu, stopWebGpu, useWebGpu } from "./webgpu.ts";
 
-export type BackendName = "auto" | "webgpu" | "wasm" | "cpu";
-/** A backend that actually runs (what `auto` resolves to). */
-export type ConcreteBackend = Exclude<BackendName, "auto">;
-
-export const BACKEND_NAMES: readonly BackendName[] = ["auto", "webgpu", "wasm", "cpu"];
-
-/** One attempt made while selecting. */
-export interface TriedBackend {
-  backend: ConcreteBackend;
-  ok: boolean;
-  why: string;
-}
-
-export interface BackendReport {
-  backend: ConcreteBackend;
-  /** Why this backend runs. */
-  reason: string;
-  /** Every backend tried, in order, with the outcome. */
-  tried: TriedBackend[];
-  /** The WebGPU adapter in use (description), or null off webgpu. */
-  adapter: string | null;
-  /** Whether the WebGPU adapter in use is software (lavapipe/llvmpipe); false off webgpu. */
-  softwareAdapter: boolean;
-  /** Compute threads: wasm's XNNPACK thread count; 1 for cpu and webgpu. */
-  threads: number;
-  /** The wasm binary running (on wasm), else null. */
-  wasmBuild: string | null;
-  /** Kernels this project registers for the backend (wasm fixes), else empty. */
-  kernelFixes: string[];
-  /** tfjs-core version. */
-  tfjsVersion: string;
-}
+export type { BackendName, BackendReport, ConcreteBackend, TriedBackend } from "./report.ts";
+export { BACKEND_NAMES } from "./report.ts";
 
 /** User settings for `selectBackend` (runtime facts live apart, in runtime.ts). */
 export interface SelectOptions {
@@ -100,7 +84,7 @@ function baseReport(backend: ConcreteBackend, reason: string, tried: TriedBacken
     softwareAdapter: false,
     threads: 1,
     wasmBuild: null,
-    kernelFixes: [],
+    kernels: [],
     tfjsVersion: tf.version_core,
   };
 }
@@ -122,6 +106,7 @@ async function explicitFailure(want: ConcreteBackend, why: string, prior: string
 export async function selectBackend(opts: SelectOptions = {}): Promise<BackendReport> {
   const { want, threads } = checkOptions(opts);
   silenceCpuGreeting();
+  registerCpuKernels();
   const prior = tf.getBackend() ?? null;
   const tried: TriedBackend[] = [];
   let report: BackendReport | null = null;
@@ -165,7 +150,6 @@ export async function selectBackend(opts: SelectOptions = {}): Promise<BackendRe
       );
       report.threads = s.threads;
       report.wasmBuild = s.build;
-      report.kernelFixes = [...s.kernelFixes];
     } catch (err) {
       if (err instanceof WasmThreadsInUseError) throw err; // a usage error, not an unavailable backend
       tried.push({ backend: "wasm", ok: false, why: errorText(err) });
@@ -179,6 +163,7 @@ export async function selectBackend(opts: SelectOptions = {}): Promise<BackendRe
     tried.push({ backend: "cpu", ok: true, why: "plain JavaScript reference backend" });
     report = baseReport("cpu", want === "auto" ? "neither WebGPU nor WASM could start" : "asked for", tried);
   }
+  report.kernels = registeredKernels(report.backend);
 
   current = report;
   if (!opts.quiet) process.stderr.write(`[updates-leak] ${formatBackendReport(report)}\n`);
@@ -229,6 +214,7 @@ export async function availableBackends(opts: AvailableOptions = {}): Promise<Co
 export async function shutdownBackends(): Promise<void> {
   stopWasm();
   stopWebGpu();
+  registerCpuKernels();
   await tf.setBackend("cpu");
   if (current && current.backend !== "cpu") current = null;
 }

@@ -1,6 +1,7 @@
 /**
  * The wasm backend: tfjs-backend-wasm's SIMD build, multi-threaded when more than one thread is
- * asked for (see wasm-threads.ts), with this project's kernel fixes (kernels/wasm/).
+ * asked for (see wasm-threads.ts), with this project's kernels (kernels/wasm/register_all_kernels.ts),
+ * registered here before the backend first starts.
  *
  * The package registers a 'wasm' backend factory when imported; we replace it with one that sets
  * the binaries' folder (absolute path of the installed package's dist/), the thread count and the
@@ -11,7 +12,7 @@ import os from "node:os";
 import path from "node:path";
 import type { BackendWasm } from "@tensorflow/tfjs-backend-wasm";
 import * as wasmPackage from "@tensorflow/tfjs-backend-wasm";
-import { registerWasmKernelFixes } from "../kernels/wasm/register.ts";
+import { registerWasmKernels } from "../kernels/wasm/register_all_kernels.ts";
 import { tf } from "../tf.ts";
 import { errorText } from "./report.ts";
 import { unrefWorkers, WASM_MAX_THREADS, wasmPackageDir, withThreadedStartPatches } from "./wasm-threads.ts";
@@ -24,8 +25,8 @@ export interface WasmStatus {
   requestedThreads: number;
   /** Which binary runs. */
   build: "tfjs-backend-wasm-threaded-simd.wasm" | "tfjs-backend-wasm-simd.wasm" | "tfjs-backend-wasm.wasm";
-  /** Kernels replaced or added by this project. */
-  kernelFixes: string[];
+  /** Kernels of ours registered for wasm (kernels/wasm/register_all_kernels.ts). */
+  kernels: string[];
   /** Why a threaded start was given up, if it was. */
   threadFallback: string | null;
 }
@@ -37,7 +38,6 @@ export interface WasmStatus {
  */
 const WASM_PRIORITY = 0;
 const packageFactory = tf.findBackendFactory("wasm");
-const kernelFixes = registerWasmKernelFixes();
 
 let wanted = 1;
 let status: WasmStatus | null = null;
@@ -68,6 +68,8 @@ async function startModule(threads: number): Promise<BackendWasm> {
 }
 
 async function factory(): Promise<BackendWasm> {
+  // Before tfjs sets the backend up: it runs the registered kernels' setup functions then.
+  const kernels = registerWasmKernels();
   const requested = wanted;
   const threads = Math.min(Math.max(1, Math.floor(requested)), WASM_MAX_THREADS);
   let threadFallback: string | null = null;
@@ -97,7 +99,7 @@ async function factory(): Promise<BackendWasm> {
       : threaded
         ? "tfjs-backend-wasm-threaded-simd.wasm"
         : "tfjs-backend-wasm-simd.wasm",
-    kernelFixes,
+    kernels,
     threadFallback,
   };
   return backend;

@@ -14,8 +14,7 @@
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { registerWebGpuGroupedConv2D } from "../kernels/webgpu/GroupedConv2D.ts";
-import { registerWebGpuReverse } from "../kernels/webgpu/Reverse.ts";
+import { registerWebGpuKernels } from "../kernels/webgpu/register_all_kernels.ts";
 import { tf } from "../tf.ts";
 import { type AdapterFacts, classifyAdapter, describeAdapter, type RawAdapterInfo } from "./adapter.ts";
 import { errorText } from "./report.ts";
@@ -138,8 +137,7 @@ async function registerOnce(gpu: Gpu, adapter: GpuAdapter): Promise<void> {
   buffer.destroy();
   texture.destroy();
   const tfjsWebGpu = (await import(TFJS_WEBGPU)) as TfjsWebGpu;
-  registerWebGpuReverse();
-  registerWebGpuGroupedConv2D();
+  registerWebGpuKernels();
   device = requestedDevice;
   if (tf.findBackendFactory("webgpu")) tf.removeBackend("webgpu");
   const ticker = gpu._ticker;

@@ -1,30 +1,18 @@
 /**
  * `AdamUpdate` (see ops/adam.ts) for the backends whose tensors live in host memory: one
  * JavaScript pass over the parameter, gradient and moments, straight on the backend's storage
- * (the wasm heap, the cpu backend's typed arrays), three new outputs. Registered for wasm and cpu.
+ * (the wasm heap, the cpu backend's typed arrays), three new outputs. For wasm and cpu.
  */
 import type { BackendWasm } from "@tensorflow/tfjs-backend-wasm";
 import { tf } from "../tf.ts";
 import {
   type CpuBackendLike,
   cpuValues,
+  hostKernelConfigs,
   type Info,
   type KernelArgs,
-  registerHostKernel,
 } from "./host-kernels.ts";
-
-export const ADAM_UPDATE = "AdamUpdate";
-
-/** The kernel's attributes; ops/adam.ts checks them. */
-export interface AdamUpdateAttrs {
-  lr: number;
-  beta1: number;
-  beta2: number;
-  epsilon: number;
-  weightDecay: number;
-  /** The step number t, counting from 1 (bias corrections 1 - beta^t). */
-  step: number;
-}
+import { ADAM_UPDATE, type AdamUpdateAttrs } from "./names.ts";
 
 /**
  * The update over flat arrays: one plain loop over typed arrays, with the step's constants hoisted
@@ -85,7 +73,5 @@ function adamUpdateCpu(args: KernelArgs): Info[] {
   return [pOut, mOut, vOut].map((x) => backend.makeTensorInfo(p.shape, "float32", x));
 }
 
-/** Registers AdamUpdate for wasm and cpu (once). */
-export function registerAdamUpdateKernels(): void {
-  registerHostKernel(ADAM_UPDATE, adamUpdateWasm, adamUpdateCpu);
-}
+/** AdamUpdate's configs for wasm and cpu. */
+export const adamUpdateConfigs = hostKernelConfigs(ADAM_UPDATE, adamUpdateWasm, adamUpdateCpu);

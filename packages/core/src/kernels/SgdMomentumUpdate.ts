@@ -1,8 +1,7 @@
 /**
  * `SgdMomentumUpdate` (see ops/sgd.ts) for the backends whose tensors live in host memory: one
  * JavaScript pass over a parameter, its gradient and its velocity, straight on the backend's
- * storage (the wasm heap, the cpu backend's typed arrays), two new outputs. Registered for wasm
- * and cpu. Each multiply, add and subtract is rounded to float32 as tfjs's own ops round them, so
+ * storage (the wasm heap, the cpu backend's typed arrays), two new outputs. For wasm and cpu. Each multiply, add and subtract is rounded to float32 as tfjs's own ops round them, so
  * the result is the tensor-op formulation's bit for bit.
  */
 import type { BackendWasm } from "@tensorflow/tfjs-backend-wasm";
@@ -10,18 +9,11 @@ import { tf } from "../tf.ts";
 import {
   type CpuBackendLike,
   cpuValues,
+  hostKernelConfigs,
   type Info,
   type KernelArgs,
-  registerHostKernel,
 } from "./host-kernels.ts";
-
-export const SGD_MOMENTUM_UPDATE = "SgdMomentumUpdate";
-
-/** The kernel's attributes; ops/sgd.ts checks them. */
-export interface SgdMomentumAttrs {
-  lr: number;
-  momentum: number;
-}
+import { SGD_MOMENTUM_UPDATE, type SgdMomentumAttrs } from "./names.ts";
 
 const f32 = Math.fround;
 
@@ -73,7 +65,5 @@ function sgdUpdateCpu(args: KernelArgs): Info[] {
   return [wOut, vOut].map((x) => backend.makeTensorInfo(w.shape, "float32", x));
 }
 
-/** Registers SgdMomentumUpdate for wasm and cpu (once). */
-export function registerSgdMomentumKernels(): void {
-  registerHostKernel(SGD_MOMENTUM_UPDATE, sgdUpdateWasm, sgdUpdateCpu);
-}
+/** SgdMomentumUpdate's configs for wasm and cpu. */
+export const sgdMomentumConfigs = hostKernelConfigs(SGD_MOMENTUM_UPDATE, sgdUpdateWasm, sgdUpdateCpu);

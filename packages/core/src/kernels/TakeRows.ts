@@ -1,23 +1,22 @@
 /**
  * `TakeRows` (see ops/rows.ts) for the backends whose tensors live in host memory: rows of a
  * [n, width] float32 tensor, by the row indices in the attributes, copied row by row straight
- * in the backend's storage (one heap copy per row on wasm). Registered for wasm and cpu.
+ * in the backend's storage (one heap copy per row on wasm). For wasm and cpu.
  * tfjs-wasm's GatherV2 took 3-5 ms for 64 rows of 1,000 values, this kernel microseconds.
  */
 import type { BackendWasm } from "@tensorflow/tfjs-backend-wasm";
 import {
   type CpuBackendLike,
   cpuValues,
+  hostKernelConfigs,
   type Info,
   type KernelArgs,
-  registerHostKernel,
 } from "./host-kernels.ts";
-
-export const TAKE_ROWS = "TakeRows";
+import { TAKE_ROWS, type TakeRowsAttrs } from "./names.ts";
 
 function unpack(args: KernelArgs): { x: Info; rows: ArrayLike<number>; width: number } {
   const { x } = args.inputs as { x: Info };
-  const { rows } = args.attrs as unknown as { rows: ArrayLike<number> };
+  const { rows } = args.attrs as unknown as TakeRowsAttrs;
   return { x, rows, width: x.shape[1] as number };
 }
 
@@ -49,7 +48,5 @@ function takeRowsCpu(args: KernelArgs): Info {
   return backend.makeTensorInfo([rows.length, width], "float32", out);
 }
 
-/** Registers TakeRows for wasm and cpu (once). */
-export function registerTakeRowsKernels(): void {
-  registerHostKernel(TAKE_ROWS, takeRowsWasm, takeRowsCpu);
-}
+/** TakeRows's configs for wasm and cpu. */
+export const takeRowsConfigs = hostKernelConfigs(TAKE_ROWS, takeRowsWasm, takeRowsCpu);

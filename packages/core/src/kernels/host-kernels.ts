@@ -1,9 +1,10 @@
 /**
  * Plumbing shared by the kernels of our own that run in JavaScript straight on host memory (the
  * wasm heap, the cpu backend's typed arrays): their argument type, the cpu backend's storage, and
- * registration for both backends at once.
+ * their two kernel configs (registered by kernels/wasm/register_all_kernels.ts and
+ * kernels/cpu/register_all_kernels.ts when those backends start).
  */
-import { tf } from "../tf.ts";
+import type { tf } from "../tf.ts";
 
 export type Info = tf.TensorInfo;
 
@@ -24,16 +25,20 @@ export function cpuValues(backend: CpuBackendLike, t: Info): Float32Array {
   return backend.data.get(t.dataId).values as Float32Array;
 }
 
-const registered = new Set<string>();
+/** A host kernel's configs for the two backends that run it. */
+export interface HostKernelConfigs {
+  wasm: tf.KernelConfig;
+  cpu: tf.KernelConfig;
+}
 
-/** Registers kernel `name` for wasm and cpu, once. */
-export function registerHostKernel(
+/** Kernel `name`'s configs for wasm and cpu (registered by those backends' registries). */
+export function hostKernelConfigs(
   name: string,
   wasm: (args: KernelArgs) => Info | Info[],
   cpu: (args: KernelArgs) => Info | Info[],
-): void {
-  if (registered.has(name)) return;
-  registered.add(name);
-  tf.registerKernel({ kernelName: name, backendName: "wasm", kernelFunc: wasm as tf.KernelFunc });
-  tf.registerKernel({ kernelName: name, backendName: "cpu", kernelFunc: cpu as tf.KernelFunc });
+): HostKernelConfigs {
+  return {
+    wasm: { kernelName: name, backendName: "wasm", kernelFunc: wasm as tf.KernelFunc },
+    cpu: { kernelName: name, backendName: "cpu", kernelFunc: cpu as tf.KernelFunc },
+  };
 }

@@ -25,7 +25,6 @@
  * order) runs as one op, `groupedConvPoolRelu` (ops/conv-pool.ts), whose gradient visits only the
  * window winners that passed the ReLU instead of convolving a mostly zero gradient.
  */
-import { registerGroupedWasmKernels } from "../kernels/wasm/GroupedKernels.ts";
 import { convPoolFusable, groupedConvPoolRelu } from "../ops/conv-pool.ts";
 import {
   convPoolInferenceFusable,
@@ -43,10 +42,6 @@ import {
 import { type Tensor, tf } from "../tf.ts";
 import { dropoutLayerSizes } from "./masks.ts";
 import { layerOutputShapes, type ModelSpec } from "./spec.ts";
-
-// The grouped ops' and the conv block's wasm kernels, so that every user of this forward pass (the
-// engine, trainModels, a training worker) runs the same kernels, whatever else it imported.
-registerGroupedWasmKernels();
 
 export function batchedForward(
   spec: ModelSpec,

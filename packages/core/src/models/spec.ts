@@ -3,7 +3,9 @@
  * engine alike, so they cannot drift apart. Layouts follow tfjs: images NHWC, conv filters
  * [kh, kw, in, out], dense weights [in, out]. Convolutions are 'valid' with stride 1, pooling 2x2.
  */
+
 import type { Rng } from "../random.ts";
+import { sizeFromShape } from "../shape.ts";
 
 export type Layer =
   | { kind: "conv"; in: number; out: number; k: number }
@@ -111,7 +113,7 @@ export function initParams(spec: ModelSpec, rng: Rng): Params {
     const fanIn = l.kind === "conv" ? l.k * l.k * l.in : l.kind === "dense" ? l.in : 1;
     const bound = 1 / Math.sqrt(fanIn);
     for (const shape of s) {
-      const n = shape.reduce((a, b) => a * b, 1);
+      const n = sizeFromShape(shape);
       const a = new Float32Array(n);
       for (let i = 0; i < n; i++) a[i] = (rng.next() * 2 - 1) * bound;
       out.push(a);
@@ -137,7 +139,7 @@ export function layerOutputShapes(spec: ModelSpec): number[][] {
         break;
       }
       case "flatten":
-        shape = [shape.reduce((a, b) => a * b, 1)];
+        shape = [sizeFromShape(shape)];
         break;
       case "dense":
         shape = [l.out];
@@ -151,5 +153,5 @@ export function layerOutputShapes(spec: ModelSpec): number[][] {
 }
 
 export function paramCount(spec: ModelSpec): number {
-  return allParamShapes(spec).reduce((a, s) => a + s.reduce((x, y) => x * y, 1), 0);
+  return allParamShapes(spec).reduce((a, s) => a + sizeFromShape(s), 0);
 }

@@ -3,10 +3,12 @@
  * reference and against a float64 PyTorch Adam in plain JavaScript, on fresh random inputs, on
  * every available backend.
  */
+
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { relativeError } from "../backend/compare.ts";
 import { availableBackends, selectBackend } from "../backend/select.ts";
 import { Rng } from "../random.ts";
+import { sizeFromShape } from "../shape.ts";
 import { type Tensor, tf } from "../tf.ts";
 import { ADAM_UPDATE, type AdamUpdateAttrs, adamUpdate, adamUpdateReference } from "./adam.ts";
 
@@ -57,7 +59,7 @@ describe.each(backends)("adamUpdate on %s", (backend) => {
     (_name, shape, a) => {
       const before = tf.memory().numTensors;
       const rng = new Rng(`adam-${backend}-${shape}`);
-      const size = shape.reduce((x, y) => x * y, 1);
+      const size = sizeFromShape(shape);
       const p0 = rng.normals(size);
       const grads = Array.from({ length: 12 }, (_, k) => {
         const g = rng.normals(size);

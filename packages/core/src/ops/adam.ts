@@ -7,12 +7,10 @@
  * kernel `AdamUpdate` (kernels/AdamUpdate.ts) does it in one pass. Other backends (webgpu) run
  * the plain formulation below, which is also the reference the kernel is tested against.
  */
-import { ADAM_UPDATE, type AdamUpdateAttrs, registerAdamUpdateKernels } from "../kernels/AdamUpdate.ts";
+import { ADAM_UPDATE, type AdamUpdateAttrs } from "../kernels/names.ts";
 import { type Tensor, tf } from "../tf.ts";
 
 export { ADAM_UPDATE, type AdamUpdateAttrs };
-
-registerAdamUpdateKernels();
 
 /** Checks the attributes; names the bad one. */
 export function checkAdamAttrs(a: AdamUpdateAttrs): void {

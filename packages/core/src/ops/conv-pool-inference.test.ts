@@ -8,13 +8,10 @@
 import { beforeAll, describe, expect, test } from "bun:test";
 import { computeOn, type HostTensor, sameBits } from "../backend/compare.ts";
 import { selectBackend } from "../backend/select.ts";
-import { registerGroupedWasmKernels } from "../kernels/wasm/GroupedKernels.ts";
 import { convPoolLayers, expectClose, randomTensor, rngFor, TEST_SEED } from "../kernels/wasm/test-cases.ts";
 import { type Tensor, tf } from "../tf.ts";
 import { groupedConvPoolReluInference, sharedConvPoolRelu } from "./conv-pool-inference.ts";
 import { groupedConv2d } from "./grouped.ts";
-
-registerGroupedWasmKernels();
 
 interface SharedCase {
   name: string;

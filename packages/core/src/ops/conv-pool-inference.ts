@@ -16,10 +16,10 @@
  * ReLU are exact. Where the backend lacks the kernels, `convPoolInferenceFusable` is false and
  * batchedForward runs the layers.
  */
+import { GROUPED_CONV_POOL_INFERENCE, SHARED_CONV_POOL } from "../kernels/names.ts";
 import { type Tensor, tf } from "../tf.ts";
 
-export const SHARED_CONV_POOL = "SharedConvPool";
-export const GROUPED_CONV_POOL_INFERENCE = "GroupedConvPoolInference";
+export { GROUPED_CONV_POOL_INFERENCE, SHARED_CONV_POOL };
 
 /** Whether the current backend runs both inference blocks. */
 export function convPoolInferenceFusable(): boolean {

@@ -6,13 +6,10 @@
 import { beforeAll, describe, expect, test } from "bun:test";
 import { computeOn, type HostTensor } from "../backend/compare.ts";
 import { availableBackends, selectBackend } from "../backend/select.ts";
-import { registerGroupedWasmKernels } from "../kernels/wasm/GroupedKernels.ts";
 import { convPoolLayers, expectClose, randomTensor, rngFor, TEST_SEED } from "../kernels/wasm/test-cases.ts";
 import { type Tensor, tf } from "../tf.ts";
 import { convPoolFusable, groupedConvPoolRelu } from "./conv-pool.ts";
 import { convPoolInferenceFusable } from "./conv-pool-inference.ts";
-
-registerGroupedWasmKernels();
 
 interface BlockCase {
   name: string;

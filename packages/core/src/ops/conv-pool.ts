@@ -16,10 +16,14 @@
  * maxpool (a ReLU and a max pool commute exactly, and so does a nonnegative per-channel scale).
  * Used where the backend has both kernels (wasm); elsewhere the layers run one by one.
  */
+import {
+  GROUPED_CONV_POOL,
+  GROUPED_CONV_POOL_GRAD,
+  type GroupedConvPoolGradAttrs,
+} from "../kernels/names.ts";
 import { type Tensor, tf } from "../tf.ts";
 
-export const GROUPED_CONV_POOL = "GroupedConvPool";
-export const GROUPED_CONV_POOL_GRAD = "GroupedConvPoolGrad";
+export { GROUPED_CONV_POOL, GROUPED_CONV_POOL_GRAD };
 
 /** Whether the current backend runs the fused block. */
 export function convPoolFusable(): boolean {
@@ -41,7 +45,7 @@ function block(
   w: Tensor,
   b: Tensor,
   mask: Tensor | null,
-  gradAttrs: { inputGrad: boolean; groups?: number },
+  gradAttrs: GroupedConvPoolGradAttrs,
   save: tf.GradSaveFunc,
 ) {
   const inputs: tf.NamedTensorMap = mask ? { x, w, b, mask } : { x, w, b };

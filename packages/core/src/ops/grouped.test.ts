@@ -2,11 +2,12 @@
  * The grouped ops against a per-group reference built from plain tfjs ops (tf.conv2d, tf.matMul
  * and their built-in gradients), on fresh random inputs, on every available backend.
  */
+
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { relativeError } from "../backend/compare.ts";
 import { availableBackends, selectBackend } from "../backend/select.ts";
-import { registerGroupedWasmKernels } from "../kernels/wasm/GroupedKernels.ts";
 import { Rng } from "../random.ts";
+import { sizeFromShape } from "../shape.ts";
 import { type Tensor, tf } from "../tf.ts";
 import {
   groupedConv2d,
@@ -17,11 +18,8 @@ import {
   groupedMatMulWeightTrainable,
 } from "./grouped.ts";
 
-// The wasm kernels are registered by models/batched.ts for its users; here the ops are tested alone.
-registerGroupedWasmKernels();
-
 function rand(rng: Rng, shape: number[]): Tensor {
-  return tf.tensor(rng.normals(shape.reduce((a, b) => a * b, 1)), shape);
+  return tf.tensor(rng.normals(sizeFromShape(shape)), shape);
 }
 
 /** relativeError of two tensors of the same shape. */

@@ -5,10 +5,10 @@
  * kernels/wasm) that call XNNPACK once per group on views into wasm memory: no copies, no
  * per-group op dispatch. Other backends get the plain formulation below.
  */
+import { GROUPED_CONV2D, GROUPED_MATMUL } from "../kernels/names.ts";
 import { type Tensor, tf } from "../tf.ts";
 
-export const GROUPED_CONV2D = "GroupedConv2D";
-export const GROUPED_MATMUL = "GroupedMatMul";
+export { GROUPED_CONV2D, GROUPED_MATMUL };
 
 function hasKernel(name: string): boolean {
   return tf.getKernel(name, tf.getBackend()) !== undefined;

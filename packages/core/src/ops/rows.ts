@@ -3,12 +3,10 @@
  * the kernel `TakeRows` (kernels/TakeRows.ts) copies the rows straight in memory, with the
  * indices as attributes (nothing uploaded); other backends (webgpu) run tf.gather.
  */
-import { registerTakeRowsKernels, TAKE_ROWS } from "../kernels/TakeRows.ts";
+import { TAKE_ROWS } from "../kernels/names.ts";
 import { type Tensor, tf } from "../tf.ts";
 
 export { TAKE_ROWS };
-
-registerTakeRowsKernels();
 
 /** x [n, width] float32, rows (integers in [0, n)) -> [rows.length, width]. */
 export function takeRows(x: Tensor, rows: Int32Array): Tensor {

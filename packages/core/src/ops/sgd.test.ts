@@ -7,10 +7,12 @@
  * the tensor ops there: it would compare them with themselves). Bad attributes and shapes are
  * refused by name; no tensors leak.
  */
+
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { sameBits } from "../backend/compare.ts";
 import { availableBackends, selectBackend } from "../backend/select.ts";
 import { rngFor, TEST_SEED } from "../kernels/wasm/test-cases.ts";
+import { sizeFromShape } from "../shape.ts";
 import { tf } from "../tf.ts";
 import {
   SGD_MOMENTUM_UPDATE,
@@ -53,7 +55,7 @@ describe.each(backends)("sgdMomentumUpdate on %s", (backend) => {
     const before = tf.memory().numTensors;
     const differ: string[] = [];
     for (const shape of SHAPES) {
-      const n = shape.reduce((a, b) => a * b, 1);
+      const n = sizeFromShape(shape);
       const w = tf.tensor(rng.normals(n), shape);
       const g = tf.tensor(
         rng.normals(n).map((x) => x * 1e-3),

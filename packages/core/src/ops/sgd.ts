@@ -6,16 +6,10 @@
  * does it in one pass with the same bits. Other backends (webgpu) run the formulation below, which
  * is also the reference the kernel is tested against.
  */
-import {
-  registerSgdMomentumKernels,
-  SGD_MOMENTUM_UPDATE,
-  type SgdMomentumAttrs,
-} from "../kernels/SgdMomentumUpdate.ts";
+import { SGD_MOMENTUM_UPDATE, type SgdMomentumAttrs } from "../kernels/names.ts";
 import { type Tensor, tf } from "../tf.ts";
 
 export { SGD_MOMENTUM_UPDATE, type SgdMomentumAttrs };
-
-registerSgdMomentumKernels();
 
 /** The tensor-op formulation, run where no kernel is registered, and the kernel's reference. */
 export function sgdMomentumReference(

@@ -14,6 +14,7 @@
  * Each output element is still one XNNPACK dot product, as on the package's fast path.
  */
 import type { BackendWasm } from "@tensorflow/tfjs-backend-wasm";
+import { sizeFromShape } from "../../shape.ts";
 import { tf } from "../../tf.ts";
 import {
   copyF32,
@@ -21,7 +22,6 @@ import {
   release,
   replacingPackageKernel,
   runPackageKernel,
-  sizeOf,
   swapLastTwoPerm,
   type TensorInfo,
 } from "./kernel-utils.ts";
@@ -41,8 +41,8 @@ function plainProduct(backend: BackendWasm, a: TensorInfo, b: TensorInfo): Tenso
 
 /** Whether `batchedProduct` handles these operands' batch layout efficiently. */
 function layoutSupported(outerA: number[], outerB: number[], flops: number): boolean {
-  const batchA = sizeOf(outerA);
-  const batchB = sizeOf(outerB);
+  const batchA = sizeFromShape(outerA);
+  const batchB = sizeFromShape(outerB);
   if (batchB === 1) return true; // one product (or one folded product)
   if (flops < MIN_LOOP_FLOPS) return false;
   if (batchA === 1) return true;
@@ -57,8 +57,8 @@ function batchedProduct(backend: BackendWasm, a: TensorInfo, b: TensorInfo): Ten
   const outerB = b.shape.slice(0, -2);
   const [M, K, N] = [a.shape[ra - 2]!, a.shape[ra - 1]!, b.shape[rb - 1]!];
   const outShape = [...tf.broadcast_util.assertAndGetBroadcastShape(outerA, outerB), M, N];
-  const batchA = sizeOf(outerA);
-  const batchB = sizeOf(outerB);
+  const batchA = sizeFromShape(outerA);
+  const batchB = sizeFromShape(outerB);
   if (batchB === 1) {
     // [batchA*M, K] x [K, N]: reshapes share the data.
     const a2 = runPackageKernel("Reshape", backend, { x: a }, { shape: [batchA * M, K] });
@@ -102,13 +102,13 @@ function batchMatMul(args: KernelArgs): TensorInfo | null {
   const N = transposeB ? b.shape[rb - 2]! : b.shape[rb - 1]!;
   const kB = transposeB ? b.shape[rb - 1]! : b.shape[rb - 2]!;
   if (K !== kB) return null; // the package kernel reports the shape error
-  const single = sizeOf(outerA) === 1 && sizeOf(outerB) === 1;
+  const single = sizeFromShape(outerA) === 1 && sizeFromShape(outerB) === 1;
   if (single && !transposeA && !transposeB) return null;
 
   // Elements to transpose: direct op(A)·op(B), or swapped (op(B)^T·op(A)^T)^T.
-  const sizeA = sizeOf(a.shape);
-  const sizeB = sizeOf(b.shape);
-  const sizeOut = sizeOf(outerA.length >= outerB.length ? outerA : outerB) * M * N;
+  const sizeA = sizeFromShape(a.shape);
+  const sizeB = sizeFromShape(b.shape);
+  const sizeOut = sizeFromShape(outerA.length >= outerB.length ? outerA : outerB) * M * N;
   const direct = (transposeA ? sizeA : 0) + (transposeB ? sizeB : 0);
   const swapped = (transposeA ? 0 : sizeA) + (transposeB ? 0 : sizeB) + sizeOut;
   const swap = swapped < direct && layoutSupported(outerB, outerA, M * K * N);

@@ -19,11 +19,8 @@ import {
   transposeFilters,
   untransposeFilters,
 } from "./conv-pool.ts";
-import { registerGroupedWasmKernels } from "./GroupedKernels.ts";
 import { simdKernels } from "./simd/instance.ts";
 import { rngFor, TEST_SEED } from "./test-cases.ts";
-
-registerGroupedWasmKernels();
 
 describe("conv block kernels: SIMD equals JavaScript bit for bit", () => {
   let backend: BackendWasm;

@@ -7,9 +7,8 @@
  * pass, in SIMD for O >= 4 (simd/kernels.wat), else in JavaScript (conv-pool.ts), same bits.
  */
 import type { BackendWasm } from "@tensorflow/tfjs-backend-wasm";
-import { GROUPED_CONV_POOL } from "../../ops/conv-pool.ts";
-import { GROUPED_CONV2D } from "../../ops/grouped.ts";
 import { tf } from "../../tf.ts";
+import { GROUPED_CONV_POOL, GROUPED_CONV2D } from "../names.ts";
 import { poolReluMaskJs } from "./conv-pool.ts";
 import { heapF32, type KernelArgs, release, type TensorInfo } from "./kernel-utils.ts";
 import { simdKernels } from "./simd/instance.ts";

@@ -14,10 +14,11 @@
  * [G, O, k, k*C] with rows padded to whole vectors, in scratch on the heap.
  */
 import type { BackendWasm } from "@tensorflow/tfjs-backend-wasm";
-import { GROUPED_CONV_POOL_GRAD } from "../../ops/conv-pool.ts";
+import { sizeFromShape } from "../../shape.ts";
 import type { tf } from "../../tf.ts";
+import { GROUPED_CONV_POOL_GRAD, type GroupedConvPoolGradAttrs } from "../names.ts";
 import { type ConvPoolDims, convPoolGradJs, transposeFilters, untransposeFilters } from "./conv-pool.ts";
-import { copyF32, heapF32, type KernelArgs, release, sizeOf, type TensorInfo } from "./kernel-utils.ts";
+import { copyF32, heapF32, type KernelArgs, release, type TensorInfo } from "./kernel-utils.ts";
 import { simdKernels } from "./simd/instance.ts";
 
 /**
@@ -54,9 +55,10 @@ function fillTransposed(
 function groupedConvPoolGrad(args: KernelArgs): TensorInfo[] {
   const backend = args.backend as BackendWasm;
   const { dy, y, idx, x, w, mask } = args.inputs as Record<string, TensorInfo | undefined>;
-  const inputGrad = args.attrs?.inputGrad === true;
+  const attrs = args.attrs as Partial<GroupedConvPoolGradAttrs> | undefined;
+  const inputGrad = attrs?.inputGrad === true;
   if (!dy || !y || !idx || !x || !w) throw new Error(`${GROUPED_CONV_POOL_GRAD}: needs dy, y, idx, x and w`);
-  const d = dimsOf(x, w, args.attrs?.groups as number | undefined);
+  const d = dimsOf(x, w, attrs?.groups);
   const kC = d.k * d.C;
   const dw = backend.makeOutput([d.G, d.k, d.k, d.C, d.O], "float32");
   const db = backend.makeOutput([d.G, d.O], "float32");
@@ -94,7 +96,7 @@ function groupedConvPoolGrad(args: KernelArgs): TensorInfo[] {
   // The kernels read up to stride - k*C values past x's rows, so past x's end too: where x ends
   // less than a vector before the heap's end, they read a copy with room after it.
   const heapBytes = (backend.wasm as unknown as { HEAPU8: Uint8Array }).HEAPU8.byteLength;
-  const xSize = sizeOf(x.shape);
+  const xSize = sizeFromShape(x.shape);
   const xCopy =
     backend.getMemoryOffset(x.dataId) + 4 * xSize + 16 > heapBytes
       ? backend.makeOutput([xSize + 4], "float32")

@@ -8,13 +8,13 @@
  * bits of GroupedConv2D, maxPool and relu.
  */
 import type { BackendWasm } from "@tensorflow/tfjs-backend-wasm";
-import { GROUPED_CONV_POOL_INFERENCE } from "../../ops/conv-pool-inference.ts";
 import { groupedConvOutShape } from "../../ops/grouped.ts";
 import type { tf } from "../../tf.ts";
+import { GROUPED_CONV_POOL_INFERENCE } from "../names.ts";
 import { poolReluRegroupJs } from "./conv-pool.ts";
-import { convGroup, type GroupConv, type WasmBackendLike } from "./GroupedKernels.ts";
 import { heapF32, type KernelArgs, release, type TensorInfo } from "./kernel-utils.ts";
 import { simdKernels } from "./simd/instance.ts";
+import { convGroup, type GroupConv, type WasmBackendLike } from "./xnnpack.ts";
 
 function groupedConvPoolInference(args: KernelArgs): TensorInfo {
   const backend = args.backend as BackendWasm;

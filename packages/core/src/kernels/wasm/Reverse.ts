@@ -7,14 +7,9 @@
  * cases go to the package's kernel.
  */
 import type { BackendWasm } from "@tensorflow/tfjs-backend-wasm";
+import { sizeFromShape } from "../../shape.ts";
 import { tf } from "../../tf.ts";
-import {
-  axisBlock,
-  type KernelArgs,
-  replacingPackageKernel,
-  sizeOf,
-  type TensorInfo,
-} from "./kernel-utils.ts";
+import { axisBlock, type KernelArgs, replacingPackageKernel, type TensorInfo } from "./kernel-utils.ts";
 import { simdKernels } from "./simd/instance.ts";
 
 export const KERNEL_NAME = "Reverse";
@@ -23,7 +18,7 @@ function reverse(args: KernelArgs): TensorInfo | null {
   const backend = args.backend as BackendWasm;
   const { x } = args.inputs as { x: TensorInfo };
   const { dims } = args.attrs as unknown as tf.ReverseAttrs;
-  if ((x.dtype !== "float32" && x.dtype !== "int32") || sizeOf(x.shape) === 0) return null;
+  if ((x.dtype !== "float32" && x.dtype !== "int32") || sizeFromShape(x.shape) === 0) return null;
   const block = axisBlock(x.shape, tf.util.parseAxisParam(dims, x.shape));
   const simd = block && block.inner >= 4 ? simdKernels(backend) : null;
   if (!block || !simd) return null;

@@ -11,12 +11,12 @@
  * regrouping transpose.
  */
 import type { BackendWasm } from "@tensorflow/tfjs-backend-wasm";
-import { SHARED_CONV_POOL } from "../../ops/conv-pool-inference.ts";
 import type { tf } from "../../tf.ts";
+import { SHARED_CONV_POOL, type SharedConvPoolAttrs } from "../names.ts";
 import { poolReluRegroupJs } from "./conv-pool.ts";
-import { bind, view, type WasmBackendLike } from "./GroupedKernels.ts";
 import { heapF32, type KernelArgs, release, type TensorInfo } from "./kernel-utils.ts";
 import { simdKernels } from "./simd/instance.ts";
+import { bind, view, type WasmBackendLike } from "./xnnpack.ts";
 
 /**
  * The most bytes of matMul output per slice (attr `sliceBytes` overrides it), at least one pooled
@@ -32,7 +32,7 @@ function sharedConvPool(args: KernelArgs): TensorInfo {
   const b = backend as unknown as WasmBackendLike;
   const { patches, side } = args.inputs as Record<string, TensorInfo | undefined>;
   if (!patches || !side) throw new Error(`${SHARED_CONV_POOL}: needs patches and side`);
-  const { oh, ow, M, sliceBytes } = args.attrs as { oh: number; ow: number; M: number; sliceBytes?: number };
+  const { oh, ow, M, sliceBytes } = args.attrs as unknown as SharedConvPoolAttrs;
   const [R, K] = patches.shape as [number, number];
   const [K2, MO] = side.shape as [number, number];
   const B = R / (oh * ow);

@@ -9,8 +9,9 @@
  * else (the last axis moving, blocks under 4 values, other dtypes) goes to the package's kernel.
  */
 import type { BackendWasm } from "@tensorflow/tfjs-backend-wasm";
+import { sizeFromShape } from "../../shape.ts";
 import type { tf } from "../../tf.ts";
-import { type KernelArgs, replacingPackageKernel, sizeOf, type TensorInfo } from "./kernel-utils.ts";
+import { type KernelArgs, replacingPackageKernel, type TensorInfo } from "./kernel-utils.ts";
 import { simdKernels } from "./simd/instance.ts";
 
 export const KERNEL_NAME = "Transpose";
@@ -37,10 +38,10 @@ export function middleSwap(
     if (perm[i] !== want) return null;
   }
   return [
-    sizeOf(shape.slice(0, a)),
-    sizeOf(shape.slice(a, b)),
-    sizeOf(shape.slice(b, t)),
-    sizeOf(shape.slice(t)),
+    sizeFromShape(shape.slice(0, a)),
+    sizeFromShape(shape.slice(a, b)),
+    sizeFromShape(shape.slice(b, t)),
+    sizeFromShape(shape.slice(t)),
   ];
 }
 
@@ -50,7 +51,7 @@ function transpose(args: KernelArgs): TensorInfo | null {
   const { perm } = args.attrs as unknown as tf.TransposeAttrs;
   const outShape = perm.map((p) => x.shape[p]!);
   // Nothing to move (the package's kernel divides by zero on an empty tensor).
-  if (sizeOf(x.shape) === 0) return backend.makeOutput(outShape, x.dtype);
+  if (sizeFromShape(x.shape) === 0) return backend.makeOutput(outShape, x.dtype);
   const swap = x.dtype === "float32" || x.dtype === "int32" ? middleSwap(x.shape, perm) : null;
   const simd = swap && swap[3] >= 4 ? simdKernels(backend) : null;
   if (!swap || !simd) return null;

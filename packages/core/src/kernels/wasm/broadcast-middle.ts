@@ -8,8 +8,9 @@
  * shapes and dtypes go to the package's kernel.
  */
 import type { BackendWasm } from "@tensorflow/tfjs-backend-wasm";
+import { sizeFromShape } from "../../shape.ts";
 import type { tf } from "../../tf.ts";
-import { type KernelArgs, replacingPackageKernel, sizeOf, type TensorInfo } from "./kernel-utils.ts";
+import { type KernelArgs, replacingPackageKernel, type TensorInfo } from "./kernel-utils.ts";
 import { simdKernels } from "./simd/instance.ts";
 
 /**
@@ -29,7 +30,7 @@ export function broadcastBlock(
   let hi = r;
   while (s[hi - 1] === full[hi - 1]) hi--;
   for (let i = lo; i < hi; i++) if (s[i] !== 1) return null;
-  return [sizeOf(full.slice(0, lo)), sizeOf(full.slice(lo, hi)), sizeOf(full.slice(hi))];
+  return [sizeFromShape(full.slice(0, lo)), sizeFromShape(full.slice(lo, hi)), sizeFromShape(full.slice(hi))];
 }
 
 /** A kernel config for `name` (op 0: Add, 1: Multiply) with the SIMD path and the package's fallback. */
@@ -38,10 +39,10 @@ export function broadcastMiddleConfig(name: "Add" | "Multiply", op: 0 | 1): tf.K
     const backend = args.backend as BackendWasm;
     const { a, b } = args.inputs as { a: TensorInfo; b: TensorInfo };
     if (a.dtype !== "float32" || b.dtype !== "float32") return null;
-    const aFull = a.shape.length >= b.shape.length && sizeOf(a.shape) >= sizeOf(b.shape);
+    const aFull = a.shape.length >= b.shape.length && sizeFromShape(a.shape) >= sizeFromShape(b.shape);
     const [x, y] = aFull ? [a, b] : [b, a];
     const block = broadcastBlock(x.shape, y.shape);
-    const simd = block && block[2] >= 4 && sizeOf(x.shape) > 0 ? simdKernels(backend) : null;
+    const simd = block && block[2] >= 4 && sizeFromShape(x.shape) > 0 ? simdKernels(backend) : null;
     if (!block || !simd) return null;
     const out = backend.makeOutput(x.shape, "float32");
     const at = (t: TensorInfo) => backend.getMemoryOffset(t.dataId);

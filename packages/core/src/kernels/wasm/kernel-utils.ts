@@ -5,6 +5,7 @@
  * must be released with `release`, never tf.Tensors.
  */
 import type { BackendWasm } from "@tensorflow/tfjs-backend-wasm";
+import { sizeFromShape } from "../../shape.ts";
 import { tf } from "../../tf.ts";
 
 export type TensorInfo = tf.TensorInfo;
@@ -106,17 +107,10 @@ export function axisBlock(
   return {
     first,
     last,
-    outer: sizeOf(shape.slice(0, first)),
-    mid: sizeOf(shape.slice(first, last + 1)),
-    inner: sizeOf(shape.slice(last + 1)),
+    outer: sizeFromShape(shape.slice(0, first)),
+    mid: sizeFromShape(shape.slice(first, last + 1)),
+    inner: sizeFromShape(shape.slice(last + 1)),
   };
-}
-
-/** Product of the dimensions. */
-export function sizeOf(shape: readonly number[]): number {
-  let n = 1;
-  for (const d of shape) n *= d;
-  return n;
 }
 
 /** Shape with the last two axes swapped. */

@@ -12,8 +12,9 @@
  * conv2d's up to float32 rounding (ops/grouped.test.ts runs on every available backend).
  */
 import type { WebGPUProgram } from "@tensorflow/tfjs-backend-webgpu";
-import { GROUPED_CONV2D, groupedConvOutShape } from "../../ops/grouped.ts";
+import { groupedConvOutShape } from "../../ops/grouped.ts";
 import { tf } from "../../tf.ts";
+import { GROUPED_CONV2D, type GroupedConv2DAttrs } from "../names.ts";
 
 /** Invocations per workgroup, along x (a flat dispatch: the backend folds x over y and z past the limit). */
 const WORKGROUP = 64;
@@ -34,7 +35,7 @@ class GroupedConv2DProgram implements WebGPUProgram {
     this.hasBias = hasBias;
     this.variableNames = hasBias ? ["x", "w", "bias"] : ["x", "w"];
     this.dispatchLayout = { x: outputShape.map((_, i) => i) };
-    const size = outputShape.reduce((a, b) => a * b, 1);
+    const size = tf.util.sizeFromShape(outputShape);
     this.dispatch = [Math.ceil(size / WORKGROUP), 1, 1];
     this.shaderKey = `groupedConv2d_${hasBias}`;
   }
@@ -83,7 +84,7 @@ function groupedConv2D(args: {
 }): tf.TensorInfo {
   const backend = args.backend as WebGpuBackendLike;
   const { x, w, bias } = args.inputs as { x: tf.TensorInfo; w: tf.TensorInfo; bias?: tf.TensorInfo };
-  const pad = (args.attrs?.pad as number | undefined) ?? 0;
+  const pad = (args.attrs as GroupedConv2DAttrs | undefined)?.pad ?? 0;
   const outShape = groupedConvOutShape(GROUPED_CONV2D, x.shape, w.shape, bias?.shape, pad);
   const [GB, , , C] = x.shape as [number, number, number, number];
   const [G, k, , , O] = w.shape as [number, number, number, number, number];
@@ -107,12 +108,9 @@ function groupedConv2D(args: {
   }
 }
 
-/** Registers the kernel for webgpu (once; call after tfjs-backend-webgpu is imported). */
-export function registerWebGpuGroupedConv2D(): void {
-  if (tf.getKernel(GROUPED_CONV2D, "webgpu")) return;
-  tf.registerKernel({
-    kernelName: GROUPED_CONV2D,
-    backendName: "webgpu",
-    kernelFunc: groupedConv2D as tf.KernelFunc,
-  });
-}
+/** The kernel's config (register_all_kernels.ts registers it). */
+export const groupedConv2DConfig: tf.KernelConfig = {
+  kernelName: GROUPED_CONV2D,
+  backendName: "webgpu",
+  kernelFunc: groupedConv2D as tf.KernelFunc,
+};

@@ -3,6 +3,7 @@ import { computeOn, relativeError } from "../../backend/compare.ts";
 import { selectBackend } from "../../backend/select.ts";
 import { probeWebGpu } from "../../backend/webgpu.ts";
 import { Rng } from "../../random.ts";
+import { sizeFromShape } from "../../shape.ts";
 import { tf } from "../../tf.ts";
 import { collapseReverse } from "./Reverse.ts";
 
@@ -42,7 +43,7 @@ describe.skipIf(!usable)("webgpu Reverse at rank > 4", () => {
     ];
     const before = tf.memory().numTensors;
     for (const [shape, axes] of cases) {
-      const x = { shape, data: rng.normals(shape.reduce((a, b) => a * b, 1)) };
+      const x = { shape, data: rng.normals(sizeFromShape(shape)) };
       const f = (t: Record<string, tf.Tensor>) => tf.reverse(t.x!, axes);
       const [got] = await computeOn("webgpu", { x }, f);
       const [want] = await computeOn("cpu", { x }, f);

@@ -61,12 +61,20 @@ function reverse(args: {
   return out;
 }
 
-/** Replaces the webgpu Reverse kernel (once; call after tfjs-backend-webgpu is imported). */
-export function registerWebGpuReverse(): void {
+/**
+ * Records the package's webgpu Reverse (once, before it is replaced; call after
+ * tfjs-backend-webgpu is imported). Throws if the package has none.
+ */
+export function capturePackageReverse(): void {
   if (packageReverse) return;
   const original = tf.getKernel(KERNEL_NAME, "webgpu");
   if (!original) throw new Error("tfjs-backend-webgpu: kernel 'Reverse' is not registered");
   packageReverse = original;
-  tf.unregisterKernel(KERNEL_NAME, "webgpu");
-  tf.registerKernel({ kernelName: KERNEL_NAME, backendName: "webgpu", kernelFunc: reverse as tf.KernelFunc });
 }
+
+/** Reverse at any rank, in place of the package's (register_all_kernels.ts registers it). */
+export const reverseConfig: tf.KernelConfig = {
+  kernelName: KERNEL_NAME,
+  backendName: "webgpu",
+  kernelFunc: reverse as tf.KernelFunc,
+};
