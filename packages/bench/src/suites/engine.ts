@@ -21,11 +21,11 @@ import {
   mnistCnn,
   PAPER_SGD,
   Rng,
+  randomUpdateSets,
   referenceDeltas,
   sizeFromShape,
   tf,
   UpdateEngine,
-  type UpdateSets,
 } from "@updates-leak/core";
 import { FLOP_FORMULA, forwardFlops, layerFlops, matMulFlops, updatedModelFlops } from "../flops.ts";
 import { measure, type RepeatPolicy } from "../measure.ts";
@@ -34,7 +34,7 @@ import { round4 } from "../stats.ts";
 import { primaryVariants } from "../variants.ts";
 import type { SuiteContext } from "./context.ts";
 import { runCase, startVariant } from "./start.ts";
-import { randomLabels, randomTensor, readAndDispose } from "./tensors.ts";
+import { randomTensor, readAndDispose } from "./tensors.ts";
 
 export const ENGINE_MODELS: readonly [string, ModelSpec][] = [
   ["mnist", mnistCnn],
@@ -74,16 +74,6 @@ export function peakSize(backend: string, softwareGpu: boolean, smoke: boolean):
   if (smoke) return 64;
   if (backend === "webgpu") return softwareGpu ? 512 : 4096;
   return backend === "cpu" ? 512 : 1024;
-}
-
-function randomSets(spec: ModelSpec, count: number, setSize: number, rng: Rng): UpdateSets {
-  const size = sizeFromShape(spec.inputShape);
-  return {
-    count,
-    setSize,
-    x: rng.normals(count * setSize * size),
-    y: randomLabels(rng, count * setSize, spec.numClasses),
-  };
 }
 
 function maskRngs(rng: Rng, run: number, count: number): Rng[] {
@@ -200,7 +190,7 @@ async function engineCase(
   const engine = new UpdateEngine(opts);
   const chunk = fixedChunk > 0 ? fixedChunk : engine.chunkSize(setSize);
   onChunk(chunk);
-  const sets = randomSets(spec, chunk, setSize, rng.fork("sets"));
+  const sets = randomUpdateSets(spec, chunk, setSize, rng.fork("sets"));
   let run = 0;
   let engineTiming: Awaited<ReturnType<typeof measure>>;
   try {
@@ -211,7 +201,7 @@ async function engineCase(
   } finally {
     engine.dispose();
   }
-  const refSets = randomSets(spec, refModels, setSize, rng.fork("ref-sets"));
+  const refSets = randomUpdateSets(spec, refModels, setSize, rng.fork("ref-sets"));
   const refTiming = await measure(
     () => referenceDeltas(opts, refSets, maskRngs(rng, run++, refModels)),
     ctx.policy,
