@@ -1,23 +1,13 @@
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { relativeError } from "./backend/compare.ts";
 import { availableBackends, selectBackend } from "./backend/select.ts";
-import { bytesPerModel, referenceDeltas, UpdateEngine, type UpdateSets } from "./engine.ts";
+import { bytesPerModel, randomUpdateSets, referenceDeltas, UpdateEngine } from "./engine.ts";
 import { cifarCnn, initParams, instaMlp, type ModelSpec, mnistCnn } from "./models/spec.ts";
 import { convPoolInferenceFusable } from "./ops/conv-pool-inference.ts";
 import { Rng } from "./random.ts";
 import { sizeFromShape } from "./shape.ts";
 import { tf } from "./tf.ts";
 import { PAPER_SGD } from "./train.ts";
-
-function randomSets(spec: ModelSpec, count: number, setSize: number, rng: Rng): UpdateSets {
-  const size = sizeFromShape(spec.inputShape);
-  return {
-    count,
-    setSize,
-    x: rng.normals(count * setSize * size),
-    y: Int32Array.from({ length: count * setSize }, () => rng.int(spec.numClasses)),
-  };
-}
 
 /**
  * Small CNNs whose first conv is followed by other layers than the paper models' pool and ReLU:
@@ -86,7 +76,7 @@ describe.each(backends)("engine vs reference on %s", (backend) => {
           sgd: { ...PAPER_SGD, lr: 0.05 },
           dropout,
         };
-        const sets = randomSets(spec, count, setSize, rng.fork("sets"));
+        const sets = randomUpdateSets(spec, count, setSize, rng.fork("sets"));
         const masks = () => Array.from({ length: count }, (_, m) => rng.fork("masks", m));
         const before = tf.memory().numTensors;
         const ref = referenceDeltas(opts, sets, masks());
@@ -130,7 +120,7 @@ describe.each(backends)("engine memory on %s", (backend) => {
         dropout: true,
         memoryBudget: chunk * per,
       };
-      const sets = randomSets(spec, count, setSize, rng.fork("sets"));
+      const sets = randomUpdateSets(spec, count, setSize, rng.fork("sets"));
       const masks = (n: number) => Array.from({ length: n }, (_, m) => rng.fork("masks", m));
       const engine = new UpdateEngine(opts);
       expect(engine.chunkSize(setSize)).toBe(chunk);

@@ -25,7 +25,7 @@
  */
 
 import { batchedForward, convPoolBlock } from "./models/batched.ts";
-import { forward, type ParamTensors, toTensors, unparametrisedLayer } from "./models/forward.ts";
+import { forward, forwardLayer, type LayerCursor, type ParamTensors, toTensors } from "./models/forward.ts";
 import { type DropoutMasks, drawMasks, hasDropout, stackedMasks } from "./models/masks.ts";
 import { layerOutputShapes, type ModelSpec, type Params, paramCount } from "./models/spec.ts";
 import { convPoolFusable, convPoolReluPerSample } from "./ops/conv-pool.ts";
@@ -43,6 +43,20 @@ export interface UpdateSets {
   setSize: number;
   x: Float32Array;
   y: Int32Array;
+}
+
+/**
+ * `count` random updating sets of `setSize` samples for tests and benchmarks: standard normal
+ * samples, then uniform labels, both drawn from `rng` in that order.
+ */
+export function randomUpdateSets(spec: ModelSpec, count: number, setSize: number, rng: Rng): UpdateSets {
+  const n = count * setSize;
+  return {
+    count,
+    setSize,
+    x: rng.normals(n * sizeFromShape(spec.inputShape)),
+    y: Int32Array.from({ length: n }, () => rng.int(spec.numClasses)),
+  };
 }
 
 export interface EngineOptions {
@@ -353,40 +367,20 @@ function tappedForward(
   record: Tensor[],
   blocks: ({ last: number; dropout: boolean } | null)[],
 ): Tensor {
+  const at: LayerCursor = { p: 0, d: 0, t: 0 };
   let h = x;
-  let p = 0;
-  let d = 0;
-  let t = 0;
   for (let i = 0; i < spec.layers.length; i++) {
     const l = spec.layers[i]!;
     const block = blocks[i];
     if (block && l.kind === "conv") {
-      const mask = block.dropout && masks ? masks[d]! : null;
+      const mask = block.dropout && masks ? masks[at.d]! : null;
+      const { p, t } = at;
       h = convPoolReluPerSample(h, params[p]!, params[p + 1]!, mask, taps[t]!, taps[t + 1]!, i > 0);
-      if (block.dropout) d++;
-      p += 2;
-      t += 2;
+      if (block.dropout) at.d++;
+      at.p += 2;
+      at.t += 2;
       i = block.last;
-      continue;
-    }
-    switch (l.kind) {
-      case "conv":
-      case "dense": {
-        record.push(tf.keep(h));
-        const z =
-          l.kind === "conv"
-            ? tf.conv2d(h as tf.Tensor4D, params[p]! as tf.Tensor4D, 1, "valid")
-            : tf.matMul(h as tf.Tensor2D, params[p]! as tf.Tensor2D);
-        h = tf.add(tf.add(z, params[p + 1]!), taps[t++]!);
-        p += 2;
-        break;
-      }
-      default: {
-        const dropout = l.kind === "dropout2d" || l.kind === "dropout";
-        h = unparametrisedLayer(l, h, dropout && masks ? masks[d]! : null);
-        if (dropout) d++;
-      }
-    }
+    } else h = forwardLayer(l, h, params, masks, at, taps, record);
   }
   return h;
 }

@@ -46,7 +46,11 @@ export interface ImageDatasetArgs extends CommonArgs {
   readonly normDescription: string;
 }
 
-class ImageDataset implements Dataset {
+/**
+ * What both kinds hold alike, from their arguments: `sampleShape`, one label per sample, and a
+ * check that `values` (what the samples hold, named `what`) is a whole sample per label.
+ */
+abstract class LabelledSamples {
   readonly name: DatasetName;
   readonly numClasses: number;
   readonly classNames: readonly string[];
@@ -54,11 +58,32 @@ class ImageDataset implements Dataset {
   readonly sampleSize: number;
   readonly count: number;
   readonly labels: Uint8Array;
-  readonly normalization: Normalization;
-  readonly reconSpace: ReconSpace = "unit";
   readonly files: readonly FileReport[];
   readonly warnings: readonly string[];
   readonly source: string;
+
+  constructor(a: CommonArgs, sampleShape: number[], values: number, what: string) {
+    this.name = a.name;
+    this.numClasses = a.numClasses;
+    this.classNames = a.classNames;
+    this.sampleShape = sampleShape;
+    this.sampleSize = sampleShape.reduce((p, d) => p * d, 1);
+    this.count = a.labels.length;
+    if (values !== this.count * this.sampleSize) {
+      throw new DataError(
+        `${a.name}: ${values} ${what} for ${this.count} labels, expected ${this.count * this.sampleSize}`,
+      );
+    }
+    this.labels = a.labels;
+    this.files = a.files;
+    this.warnings = a.warnings;
+    this.source = a.source;
+  }
+}
+
+class ImageDataset extends LabelledSamples implements Dataset {
+  readonly normalization: Normalization;
+  readonly reconSpace: ReconSpace = "unit";
   /** Raw pixels, NHWC bytes. */
   readonly pixels: Uint8Array;
   private readonly channels: number;
@@ -69,23 +94,9 @@ class ImageDataset implements Dataset {
 
   constructor(a: ImageDatasetArgs) {
     const [h, w, c] = a.sampleShape;
-    this.name = a.name;
-    this.numClasses = a.numClasses;
-    this.classNames = a.classNames;
-    this.sampleShape = [h, w, c];
-    this.sampleSize = h * w * c;
-    this.count = a.labels.length;
-    if (a.pixels.length !== this.count * this.sampleSize) {
-      throw new DataError(
-        `${a.name}: ${a.pixels.length} pixel bytes for ${this.count} labels, expected ${this.count * this.sampleSize}`,
-      );
-    }
-    this.labels = a.labels;
+    super(a, [h, w, c], a.pixels.length, "pixel bytes");
     this.pixels = a.pixels;
     this.channels = c;
-    this.files = a.files;
-    this.warnings = a.warnings;
-    this.source = a.source;
     const scale = 1 / 255;
     this.normalization = {
       scale,
@@ -184,45 +195,21 @@ export interface FeatureDatasetArgs extends CommonArgs {
   readonly normalization: Normalization;
 }
 
-class FeatureDataset implements Dataset {
-  readonly name: DatasetName;
-  readonly numClasses: number;
-  readonly classNames: readonly string[];
-  readonly sampleShape: readonly number[];
-  readonly sampleSize: number;
-  readonly count: number;
-  readonly labels: Uint8Array;
+class FeatureDataset extends LabelledSamples implements Dataset {
   readonly x: Float32Array;
   /** Values before standardisation. */
   readonly raw: Float32Array;
   readonly normalization: Normalization;
   readonly reconSpace: ReconSpace = "standardised";
-  readonly files: readonly FileReport[];
-  readonly warnings: readonly string[];
-  readonly source: string;
 
   constructor(a: FeatureDatasetArgs) {
-    this.name = a.name;
-    this.numClasses = a.numClasses;
-    this.classNames = a.classNames;
-    this.sampleShape = [a.featureCount];
-    this.sampleSize = a.featureCount;
-    this.count = a.labels.length;
-    if (a.x.length !== this.count * this.sampleSize) {
-      throw new DataError(
-        `${a.name}: ${a.x.length} feature values for ${this.count} labels, expected ${this.count * this.sampleSize}`,
-      );
-    }
+    super(a, [a.featureCount], a.x.length, "feature values");
     if (a.raw.length !== a.x.length) {
       throw new DataError(`${a.name}: ${a.raw.length} raw values for ${a.x.length} standardised ones`);
     }
-    this.labels = a.labels;
     this.x = a.x;
     this.raw = a.raw;
     this.normalization = a.normalization;
-    this.files = a.files;
-    this.warnings = a.warnings;
-    this.source = a.source;
   }
 
   gather(indices: ArrayLike<number>): Gathered {

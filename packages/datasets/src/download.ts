@@ -205,7 +205,6 @@ async function fetchCifar10(dir: string, opts: DownloadOptions): Promise<void> {
         ? CIFAR10_ARCHIVE.md5
         : null;
   const log = opts.log ?? defaultLog;
-  const stallMs = opts.stallTimeoutMs ?? 30_000;
   const wanted: MemberFile[] = [
     ...CIFAR10_TRAIN_FILES.map((k) => ({ member: k.name, candidates: [k], bytes: 0 })),
     {
@@ -215,7 +214,25 @@ async function fetchCifar10(dir: string, opts: DownloadOptions): Promise<void> {
     },
   ];
   const seen: string[] = [];
-  const parser = new TarParser(url, (h) => {
+  try {
+    const got = await streamArchive(url, opts, memberParser(url, dir, wanted, seen), wanted);
+    if (md5 !== null && got !== md5) {
+      throw new DataError(`checksum mismatch: archive md5 ${got}, expected ${md5}`, url);
+    }
+    const keep = verifiedMembers(url, dir, wanted, seen);
+    for (const k of keep) renameSync(k.tmp, k.dest);
+    log(`CIFAR-10: ${keep.length} verified files in ${dir}`);
+  } finally {
+    for (const w of wanted) if (w.tmp !== undefined) rmSync(w.tmp, { force: true });
+  }
+}
+
+/**
+ * A tar parser that writes each wanted member (its first copy) to a temporary name in `dir`,
+ * hashing it on the way; every file member's name is added to `seen`.
+ */
+function memberParser(url: string, dir: string, wanted: MemberFile[], seen: string[]): TarParser {
+  return new TarParser(url, (h) => {
     if (h.type !== "file") return null;
     seen.push(basename(h.name));
     const w = wanted.find((m) => m.member === basename(h.name));
@@ -229,6 +246,19 @@ async function fetchCifar10(dir: string, opts: DownloadOptions): Promise<void> {
       w.bytes += chunk.length;
     };
   });
+}
+
+/**
+ * Streams the archive at `url` through gunzip into `parser`, with a progress bar, aborting when no
+ * data comes for the stall timeout; closes the members' writers. Returns the archive's md5.
+ */
+async function streamArchive(
+  url: string,
+  opts: DownloadOptions,
+  parser: TarParser,
+  wanted: readonly MemberFile[],
+): Promise<string> {
+  const stallMs = opts.stallTimeoutMs ?? 30_000;
   const archiveMd5 = new Bun.CryptoHasher("md5");
   const ctrl = new AbortController();
   let timer = setTimeout(() => ctrl.abort(), stallMs);
@@ -236,64 +266,65 @@ async function fetchCifar10(dir: string, opts: DownloadOptions): Promise<void> {
     clearTimeout(timer);
     timer = setTimeout(() => ctrl.abort(), stallMs);
   };
+  (opts.log ?? defaultLog)(`downloading ${url}`);
+  opts.onFetch?.(url);
   try {
-    log(`downloading ${url}`);
-    opts.onFetch?.(url);
-    try {
-      const res = await fetch(url, { signal: ctrl.signal, redirect: "follow" });
-      if (!res.ok || res.body === null) throw new Error(`HTTP ${res.status} ${res.statusText}`.trim());
-      const length = Number(res.headers.get("content-length"));
-      const bar =
-        opts.progress === false
-          ? null
-          : new ProgressBar("CIFAR-10", Number.isFinite(length) && length > 0 ? length : null, opts.progress);
-      const hashing = new TransformStream<Uint8Array, Uint8Array<ArrayBuffer>>({
-        transform(chunk, out) {
-          bump();
-          archiveMd5.update(chunk);
-          bar?.add(chunk.length);
-          out.enqueue(chunk as Uint8Array<ArrayBuffer>);
-        },
-      });
-      const tar = res.body.pipeThrough(hashing).pipeThrough(new DecompressionStream("gzip"));
-      for await (const chunk of tar) parser.push(chunk);
-      parser.end();
-      bar?.finish();
-    } catch (e) {
-      if (e instanceof DataError) throw e;
-      const why = ctrl.signal.aborted
-        ? `no data for ${stallMs / 1000} s`
-        : e instanceof Error
-          ? e.message
-          : String(e);
-      throw new DataError(`download failed: ${why}`, url);
-    } finally {
-      clearTimeout(timer);
-      for (const w of wanted) await w.writer?.end();
-    }
-    if (md5 !== null) {
-      const got = archiveMd5.digest("hex");
-      if (got !== md5) throw new DataError(`checksum mismatch: archive md5 ${got}, expected ${md5}`, url);
-    }
-    const keep: { tmp: string; dest: string }[] = [];
-    for (const w of wanted) {
-      if (w.tmp === undefined) {
-        throw new DataError(`archive has no member ${w.member}; members: ${seen.join(", ")}`, url);
-      }
-      const sha = w.hasher!.digest("hex");
-      const known = w.candidates.find((k) => k.rawSha256 === sha && k.rawBytes === w.bytes);
-      if (known === undefined) {
-        const exp = w.candidates[0]!;
-        throw new DataError(
-          `member ${w.member}: checksum mismatch: sha256 ${sha} (${w.bytes} bytes), expected ${exp.rawSha256} (${exp.rawBytes} bytes)`,
-          url,
-        );
-      }
-      keep.push({ tmp: w.tmp, dest: join(dir, w.member) }); // the published name, also for a prefix
-    }
-    for (const k of keep) renameSync(k.tmp, k.dest);
-    log(`CIFAR-10: ${keep.length} verified files in ${dir}`);
+    const res = await fetch(url, { signal: ctrl.signal, redirect: "follow" });
+    if (!res.ok || res.body === null) throw new Error(`HTTP ${res.status} ${res.statusText}`.trim());
+    const length = Number(res.headers.get("content-length"));
+    const bar =
+      opts.progress === false
+        ? null
+        : new ProgressBar("CIFAR-10", Number.isFinite(length) && length > 0 ? length : null, opts.progress);
+    const hashing = new TransformStream<Uint8Array, Uint8Array<ArrayBuffer>>({
+      transform(chunk, out) {
+        bump();
+        archiveMd5.update(chunk);
+        bar?.add(chunk.length);
+        out.enqueue(chunk as Uint8Array<ArrayBuffer>);
+      },
+    });
+    const tar = res.body.pipeThrough(hashing).pipeThrough(new DecompressionStream("gzip"));
+    for await (const chunk of tar) parser.push(chunk);
+    parser.end();
+    bar?.finish();
+  } catch (e) {
+    if (e instanceof DataError) throw e;
+    const why = ctrl.signal.aborted
+      ? `no data for ${stallMs / 1000} s`
+      : e instanceof Error
+        ? e.message
+        : String(e);
+    throw new DataError(`download failed: ${why}`, url);
   } finally {
-    for (const w of wanted) if (w.tmp !== undefined) rmSync(w.tmp, { force: true });
+    clearTimeout(timer);
+    for (const w of wanted) await w.writer?.end();
   }
+  return archiveMd5.digest("hex");
+}
+
+/** Each wanted member's temporary file and published name, once its sha256 and size are checked. */
+function verifiedMembers(
+  url: string,
+  dir: string,
+  wanted: readonly MemberFile[],
+  seen: readonly string[],
+): { tmp: string; dest: string }[] {
+  const keep: { tmp: string; dest: string }[] = [];
+  for (const w of wanted) {
+    if (w.tmp === undefined) {
+      throw new DataError(`archive has no member ${w.member}; members: ${seen.join(", ")}`, url);
+    }
+    const sha = w.hasher!.digest("hex");
+    const known = w.candidates.find((k) => k.rawSha256 === sha && k.rawBytes === w.bytes);
+    if (known === undefined) {
+      const exp = w.candidates[0]!;
+      throw new DataError(
+        `member ${w.member}: checksum mismatch: sha256 ${sha} (${w.bytes} bytes), expected ${exp.rawSha256} (${exp.rawBytes} bytes)`,
+        url,
+      );
+    }
+    keep.push({ tmp: w.tmp, dest: join(dir, w.member) }); // the published name, also for a prefix
+  }
+  return keep;
 }

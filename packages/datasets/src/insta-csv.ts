@@ -62,6 +62,56 @@ export async function loadInstaCsv(path: string, opts: InstaCsvOptions = {}): Pr
   while (lines.length > 0 && lines[lines.length - 1]!.trim() === "") lines.pop();
   if (lines.length === 0)
     throw new DataError("empty CSV; expected 168 feature columns and a label column", path);
+  const layout = columnLayout(path, lines, opts);
+  const { x, rawLabels } = readRecords(path, lines, layout);
+  const count = rawLabels.length;
+  const { labels, classNames } = labelClasses(path, rawLabels, layout.hasHeader, opts.numClasses);
+  const raw = x.slice();
+  const normalization = standardiseInPlace(
+    x,
+    count,
+    layout.featureCols.length,
+    "per-feature standardisation with the mean and population std of all records of the CSV",
+  );
+  return makeFeatureDataset({
+    name: "insta-ny",
+    numClasses: classNames.length,
+    classNames,
+    labels,
+    x,
+    raw,
+    featureCount: layout.featureCols.length,
+    normalization,
+    files: [
+      {
+        role: "csv",
+        path,
+        bytes: file.diskBytes,
+        gzip: file.gzip,
+        rawBytes: file.data.length,
+        records: count,
+        expectedRecords: count,
+        partial: false,
+        sha256: "",
+        verification: "structure-only",
+      },
+    ],
+    warnings: [`${path}: Insta-NY has no published checksum; structure checked only`],
+    source: `Insta-NY CSV ${path} (${count} records)`,
+  });
+}
+
+/** Where things stand in every line: the header (if any), the label column, the feature columns. */
+interface ColumnLayout {
+  hasHeader: boolean;
+  header: string[] | null;
+  width: number;
+  labelIndex: number;
+  featureCols: number[];
+}
+
+/** The CSV's columns, from its first lines and the options; checks the feature count. */
+function columnLayout(path: string, lines: readonly string[], opts: InstaCsvOptions): ColumnLayout {
   const first = splitLine(lines[0]!);
   // A header has more non-numeric fields than a data line (labels may be strings).
   const nonNumeric = (fields: string[]) => fields.filter((f) => !isNumber(f)).length;
@@ -69,30 +119,7 @@ export async function loadInstaCsv(path: string, opts: InstaCsvOptions = {}): Pr
     lines.length > 1 ? nonNumeric(first) > nonNumeric(splitLine(lines[1]!)) : nonNumeric(first) > 1;
   const header = hasHeader ? first.map((h) => h.trim()) : null;
   const width = first.length;
-
-  let labelIndex: number;
-  if (typeof opts.labelColumn === "number") labelIndex = opts.labelColumn;
-  else if (typeof opts.labelColumn === "string") {
-    if (header === null) {
-      throw new DataError(
-        `option labelColumn "${opts.labelColumn}" names a column, but the CSV has no header`,
-        path,
-      );
-    }
-    labelIndex = header.indexOf(opts.labelColumn);
-    if (labelIndex < 0) {
-      throw new DataError(
-        `no column named "${opts.labelColumn}" (option labelColumn); header: ${header.join(",")}`,
-        path,
-      );
-    }
-  } else {
-    const named = header?.findIndex((h) => LABEL_NAMES.includes(h.toLowerCase())) ?? -1;
-    labelIndex = named >= 0 ? named : width - 1;
-  }
-  if (!Number.isInteger(labelIndex) || labelIndex < 0 || labelIndex >= width) {
-    throw new DataError(`label column index ${labelIndex} out of range for ${width} columns`, path);
-  }
+  const labelIndex = labelColumn(path, header, width, opts.labelColumn);
   const drop = new Set(opts.dropColumns ?? ["locid"]);
   const featureCols: number[] = [];
   for (let c = 0; c < width; c++) {
@@ -109,7 +136,47 @@ export async function loadInstaCsv(path: string, opts: InstaCsvOptions = {}): Pr
       path,
     );
   }
+  return { hasHeader, header, width, labelIndex, featureCols };
+}
 
+/** The label column's index: the option's (a name needs the header), else a known name, else the last. */
+function labelColumn(
+  path: string,
+  header: string[] | null,
+  width: number,
+  option: string | number | undefined,
+): number {
+  let labelIndex: number;
+  if (typeof option === "number") labelIndex = option;
+  else if (typeof option === "string") {
+    if (header === null) {
+      throw new DataError(`option labelColumn "${option}" names a column, but the CSV has no header`, path);
+    }
+    labelIndex = header.indexOf(option);
+    if (labelIndex < 0) {
+      throw new DataError(
+        `no column named "${option}" (option labelColumn); header: ${header.join(",")}`,
+        path,
+      );
+    }
+  } else {
+    const named = header?.findIndex((h) => LABEL_NAMES.includes(h.toLowerCase())) ?? -1;
+    labelIndex = named >= 0 ? named : width - 1;
+  }
+  if (!Number.isInteger(labelIndex) || labelIndex < 0 || labelIndex >= width) {
+    throw new DataError(`label column index ${labelIndex} out of range for ${width} columns`, path);
+  }
+  return labelIndex;
+}
+
+/** Every record's features (count x featureCount, as read) and its label as written. */
+function readRecords(
+  path: string,
+  lines: readonly string[],
+  layout: ColumnLayout,
+): { x: Float32Array; rawLabels: string[] } {
+  const { hasHeader, header, width, labelIndex, featureCols } = layout;
+  const featureCount = featureCols.length;
   const body = hasHeader ? lines.slice(1) : lines;
   const count = body.length;
   const x = new Float32Array(count * featureCount);
@@ -131,14 +198,27 @@ export async function loadInstaCsv(path: string, opts: InstaCsvOptions = {}): Pr
     }
     rawLabels[r] = fields[labelIndex]!.trim();
   }
+  return { x, rawLabels };
+}
 
+/**
+ * Class indices and names from the labels as written: non-negative integers are the indices
+ * themselves, other labels are classes in sorted order; `numClasses` (default: inferred) pads.
+ */
+function labelClasses(
+  path: string,
+  rawLabels: readonly string[],
+  hasHeader: boolean,
+  numClasses: number | undefined,
+): { labels: Uint8Array; classNames: string[] } {
+  const count = rawLabels.length;
   const numeric = rawLabels.every((s) => /^\d+$/.test(s));
   let classNames: string[];
   const labels = new Uint8Array(count);
   if (numeric) {
     const values = rawLabels.map(Number);
     const max = values.reduce((a, b) => Math.max(a, b), 0);
-    const k = opts.numClasses ?? max + 1;
+    const k = numClasses ?? max + 1;
     for (let r = 0; r < count; r++) {
       const v = values[r]!;
       if (v >= k) {
@@ -152,7 +232,7 @@ export async function loadInstaCsv(path: string, opts: InstaCsvOptions = {}): Pr
     classNames = Array.from({ length: k }, (_, i) => String(i));
   } else {
     classNames = [...new Set(rawLabels)].sort();
-    const k = opts.numClasses ?? classNames.length;
+    const k = numClasses ?? classNames.length;
     if (classNames.length > k) {
       throw new DataError(
         `${classNames.length} distinct labels, expected at most ${k} (option numClasses)`,
@@ -165,38 +245,5 @@ export async function loadInstaCsv(path: string, opts: InstaCsvOptions = {}): Pr
   }
   if (classNames.length > 256)
     throw new DataError(`${classNames.length} classes, at most 256 supported`, path);
-
-  const raw = x.slice();
-  const normalization = standardiseInPlace(
-    x,
-    count,
-    featureCount,
-    "per-feature standardisation with the mean and population std of all records of the CSV",
-  );
-  return makeFeatureDataset({
-    name: "insta-ny",
-    numClasses: classNames.length,
-    classNames,
-    labels,
-    x,
-    raw,
-    featureCount,
-    normalization,
-    files: [
-      {
-        role: "csv",
-        path,
-        bytes: file.diskBytes,
-        gzip: file.gzip,
-        rawBytes: file.data.length,
-        records: count,
-        expectedRecords: count,
-        partial: false,
-        sha256: "",
-        verification: "structure-only",
-      },
-    ],
-    warnings: [`${path}: Insta-NY has no published checksum; structure checked only`],
-    source: `Insta-NY CSV ${path} (${count} records)`,
-  });
+  return { labels, classNames };
 }

@@ -21,20 +21,20 @@ import {
   mnistCnn,
   PAPER_SGD,
   Rng,
+  randomUpdateSets,
   referenceDeltas,
   sizeFromShape,
   tf,
   UpdateEngine,
-  type UpdateSets,
 } from "@updates-leak/core";
 import { FLOP_FORMULA, forwardFlops, layerFlops, matMulFlops, updatedModelFlops } from "../flops.ts";
-import { measure } from "../measure.ts";
+import { measure, type RepeatPolicy } from "../measure.ts";
 import type { BenchRecord } from "../record.ts";
 import { round4 } from "../stats.ts";
 import { primaryVariants } from "../variants.ts";
 import type { SuiteContext } from "./context.ts";
-import { startVariant } from "./start.ts";
-import { randomLabels, randomTensor, readAndDispose } from "./tensors.ts";
+import { runCase, startVariant } from "./start.ts";
+import { randomTensor, readAndDispose } from "./tensors.ts";
 
 export const ENGINE_MODELS: readonly [string, ModelSpec][] = [
   ["mnist", mnistCnn],
@@ -76,16 +76,6 @@ export function peakSize(backend: string, softwareGpu: boolean, smoke: boolean):
   return backend === "cpu" ? 512 : 1024;
 }
 
-function randomSets(spec: ModelSpec, count: number, setSize: number, rng: Rng): UpdateSets {
-  const size = sizeFromShape(spec.inputShape);
-  return {
-    count,
-    setSize,
-    x: rng.normals(count * setSize * size),
-    y: randomLabels(rng, count * setSize, spec.numClasses),
-  };
-}
-
 function maskRngs(rng: Rng, run: number, count: number): Rng[] {
   return Array.from({ length: count }, (_, m) => rng.fork("masks", run, m));
 }
@@ -103,113 +93,140 @@ export async function engineSuite(ctx: SuiteContext): Promise<BenchRecord[]> {
     const report = await startVariant(ctx, v, records);
     if (!report) continue;
     ctx.log(`engine on ${v.label}`);
-    const n = peakSize(v.backend, report.softwareAdapter, ctx.opts.smoke);
-    const rng = new Rng("bench-engine-peak");
-    const a = randomTensor(rng, [n, n]);
-    const b = randomTensor(rng, [n, n]);
-    const peakTiming = await measure(() => readAndDispose(tf.matMul(a, b)), ctx.policy);
-    tf.dispose([a, b]);
-    const peakRec = ctx.record({
-      case: `peak matMul ${n}x${n}x${n}`,
-      params: { a: [n, n], b: [n, n] },
-      timing: peakTiming,
-      flop: matMulFlops(n, n, n),
-      formula: FLOP_FORMULA.matMul,
-      notes: ["the matMul peak the engine's GFLOP/s are compared with"],
-    });
-    records.push(peakRec);
-    const peak = peakRec.gflops?.median ?? null;
-
-    // A chunk of 200 MNIST models takes 0.4 s, so the 1.5 s budget would time only 3-4 of them:
-    // at least 6 runs (and 3 s) for the engine, whose median is the figure the targets name.
-    const enginePolicy = ctx.opts.smoke
-      ? ctx.policy
-      : {
-          ...ctx.policy,
-          minRuns: Math.min(ctx.policy.maxRuns, Math.max(ctx.policy.minRuns, 6)),
-          budgetMs: Math.max(ctx.policy.budgetMs, 3000),
-        };
+    const peak = await measurePeak(ctx, peakSize(v.backend, report.softwareAdapter, ctx.opts.smoke), records);
     for (const [name, spec] of ENGINE_MODELS) {
       for (const setSize of sizes.setSizes) {
-        const single = setSize === 1;
-        const fixedChunk = single ? sizes.chunkSingle : sizes.chunkMulti;
-        const refModels = single ? sizes.refSingle : sizes.refMulti;
-        const P = sizes.probes;
-        const fpm = updatedModelFlops(spec, setSize, P);
-        const rng = new Rng(`bench-engine-${name}-${setSize}`);
-        const size = sizeFromShape(spec.inputShape);
-        const opts: EngineOptions = {
-          spec,
-          original: initParams(spec, rng.fork("init")),
-          probes: rng.fork("probes").normals(P * size),
-          sgd: PAPER_SGD,
-          dropout: true,
-        };
-        const params = { dataset: name, model: spec.name, setSize, probes: P, dropout: true };
-        const before = tf.memory().numTensors;
-        let chunk = fixedChunk;
-        try {
-          const engine = new UpdateEngine(opts);
-          chunk = fixedChunk > 0 ? fixedChunk : engine.chunkSize(setSize);
-          const sets = randomSets(spec, chunk, setSize, rng.fork("sets"));
-          let run = 0;
-          let engineTiming: Awaited<ReturnType<typeof measure>>;
-          try {
-            engineTiming = await measure(
-              () => engine.deltas(sets, maskRngs(rng, run++, chunk), chunk),
-              enginePolicy,
+        const c: EngineCase = { name, spec, setSize, sizes, peak };
+        let chunk = setSize === 1 ? sizes.chunkSingle : sizes.chunkMulti;
+        await runCase(
+          ctx,
+          records,
+          `engine: ${name} ${setSize}-sample on ${v.label}`,
+          () => ({ case: `engine ${name} ${setSize}-sample`, params: { ...caseParams(c), chunk } }),
+          async () => {
+            records.push(
+              ...(await engineCase(ctx, c, (k) => {
+                chunk = k;
+              })),
             );
-          } finally {
-            engine.dispose();
-          }
-          const refSets = randomSets(spec, refModels, setSize, rng.fork("ref-sets"));
-          const refTiming = await measure(
-            () => referenceDeltas(opts, refSets, maskRngs(rng, run++, refModels)),
-            ctx.policy,
-          );
-          const eng = ctx.record({
-            case: `engine ${name} ${setSize}-sample`,
-            params: { ...params, chunk },
-            timing: engineTiming,
-            flop: chunk * fpm,
-            formula: formulaFor(spec, setSize, P, chunk),
-            rate: { unit: "models/s", perRun: chunk },
-          });
-          const ref = ctx.record({
-            case: `reference ${name} ${setSize}-sample`,
-            params: { ...params, models: refModels },
-            timing: refTiming,
-            flop: refModels * fpm,
-            formula: formulaFor(spec, setSize, P, refModels),
-            rate: { unit: "models/s", perRun: refModels },
-          });
-          eng.derived.flop_per_model = fpm;
-          eng.derived.speedup_vs_reference =
-            eng.rate && ref.rate ? round4(eng.rate.median / ref.rate.median) : null;
-          eng.derived.peak_gflops = peak;
-          eng.derived.fraction_of_peak = peak && eng.gflops ? round4(eng.gflops.median / peak) : null;
-          ref.derived.flop_per_model = fpm;
-          ref.derived.fraction_of_peak = peak && ref.gflops ? round4(ref.gflops.median / peak) : null;
-          records.push(eng, ref);
-        } catch (err) {
-          ctx.warn(`engine: ${name} ${setSize}-sample on ${v.label} failed: ${(err as Error).message}`);
-          records.push(
-            ctx.record({
-              case: `engine ${name} ${setSize}-sample`,
-              params: { ...params, chunk },
-              timing: null,
-              status: "skipped",
-              notes: [`failed: ${(err as Error).message}`],
-            }),
-          );
-        }
-        const leaked = tf.memory().numTensors - before;
-        if (leaked !== 0) {
-          ctx.warn(`engine: ${name} ${setSize}-sample on ${v.label}: ${leaked} tensor(s) leaked`);
-          records[records.length - 1]!.notes.push(`${leaked} tensor(s) leaked`);
-        }
+          },
+        );
       }
     }
   }
   return records;
+}
+
+/** The matMul peak (n x n x n) on the running backend: its record is pushed, its GFLOP/s returned. */
+async function measurePeak(ctx: SuiteContext, n: number, records: BenchRecord[]): Promise<number | null> {
+  const rng = new Rng("bench-engine-peak");
+  const a = randomTensor(rng, [n, n]);
+  const b = randomTensor(rng, [n, n]);
+  const peakTiming = await measure(() => readAndDispose(tf.matMul(a, b)), ctx.policy);
+  tf.dispose([a, b]);
+  const peakRec = ctx.record({
+    case: `peak matMul ${n}x${n}x${n}`,
+    params: { a: [n, n], b: [n, n] },
+    timing: peakTiming,
+    flop: matMulFlops(n, n, n),
+    formula: FLOP_FORMULA.matMul,
+    notes: ["the matMul peak the engine's GFLOP/s are compared with"],
+  });
+  records.push(peakRec);
+  return peakRec.gflops?.median ?? null;
+}
+
+/** One engine case: a model, a set size, the suite's sizes and the backend's matMul peak. */
+interface EngineCase {
+  name: string;
+  spec: ModelSpec;
+  setSize: number;
+  sizes: EngineSizes;
+  peak: number | null;
+}
+
+function caseParams(c: EngineCase) {
+  return { dataset: c.name, model: c.spec.name, setSize: c.setSize, probes: c.sizes.probes, dropout: true };
+}
+
+/**
+ * A chunk of 200 MNIST models takes 0.4 s, so the 1.5 s budget would time only 3-4 of them: at
+ * least 6 runs (and 3 s) for the engine, whose median is the figure the targets name.
+ */
+function enginePolicy(ctx: SuiteContext): RepeatPolicy {
+  if (ctx.opts.smoke) return ctx.policy;
+  return {
+    ...ctx.policy,
+    minRuns: Math.min(ctx.policy.maxRuns, Math.max(ctx.policy.minRuns, 6)),
+    budgetMs: Math.max(ctx.policy.budgetMs, 3000),
+  };
+}
+
+/**
+ * The engine on one chunk against the reference on `refModels` models: their two records, the
+ * engine's with its speedup and fraction of the peak. `onChunk` hears the chunk once it is known.
+ */
+async function engineCase(
+  ctx: SuiteContext,
+  c: EngineCase,
+  onChunk: (chunk: number) => void,
+): Promise<BenchRecord[]> {
+  const { name, spec, setSize, sizes, peak } = c;
+  const single = setSize === 1;
+  const fixedChunk = single ? sizes.chunkSingle : sizes.chunkMulti;
+  const refModels = single ? sizes.refSingle : sizes.refMulti;
+  const P = sizes.probes;
+  const fpm = updatedModelFlops(spec, setSize, P);
+  const rng = new Rng(`bench-engine-${name}-${setSize}`);
+  const size = sizeFromShape(spec.inputShape);
+  const opts: EngineOptions = {
+    spec,
+    original: initParams(spec, rng.fork("init")),
+    probes: rng.fork("probes").normals(P * size),
+    sgd: PAPER_SGD,
+    dropout: true,
+  };
+  const params = caseParams(c);
+  const engine = new UpdateEngine(opts);
+  const chunk = fixedChunk > 0 ? fixedChunk : engine.chunkSize(setSize);
+  onChunk(chunk);
+  const sets = randomUpdateSets(spec, chunk, setSize, rng.fork("sets"));
+  let run = 0;
+  let engineTiming: Awaited<ReturnType<typeof measure>>;
+  try {
+    engineTiming = await measure(
+      () => engine.deltas(sets, maskRngs(rng, run++, chunk), chunk),
+      enginePolicy(ctx),
+    );
+  } finally {
+    engine.dispose();
+  }
+  const refSets = randomUpdateSets(spec, refModels, setSize, rng.fork("ref-sets"));
+  const refTiming = await measure(
+    () => referenceDeltas(opts, refSets, maskRngs(rng, run++, refModels)),
+    ctx.policy,
+  );
+  const eng = ctx.record({
+    case: `engine ${name} ${setSize}-sample`,
+    params: { ...params, chunk },
+    timing: engineTiming,
+    flop: chunk * fpm,
+    formula: formulaFor(spec, setSize, P, chunk),
+    rate: { unit: "models/s", perRun: chunk },
+  });
+  const ref = ctx.record({
+    case: `reference ${name} ${setSize}-sample`,
+    params: { ...params, models: refModels },
+    timing: refTiming,
+    flop: refModels * fpm,
+    formula: formulaFor(spec, setSize, P, refModels),
+    rate: { unit: "models/s", perRun: refModels },
+  });
+  eng.derived.flop_per_model = fpm;
+  eng.derived.speedup_vs_reference = eng.rate && ref.rate ? round4(eng.rate.median / ref.rate.median) : null;
+  eng.derived.peak_gflops = peak;
+  eng.derived.fraction_of_peak = peak && eng.gflops ? round4(eng.gflops.median / peak) : null;
+  ref.derived.flop_per_model = fpm;
+  ref.derived.fraction_of_peak = peak && ref.gflops ? round4(ref.gflops.median / peak) : null;
+  return [eng, ref];
 }

@@ -57,7 +57,7 @@ import type { BenchRecord } from "../record.ts";
 import { round4 } from "../stats.ts";
 import { kernelVariants } from "../variants.ts";
 import type { SuiteContext } from "./context.ts";
-import { startVariant } from "./start.ts";
+import { runCase, startVariant } from "./start.ts";
 import { finishAndDispose, randomLabels, randomTensor, readAndDispose } from "./tensors.ts";
 
 interface Prepared {
@@ -451,31 +451,22 @@ export async function kernelsSuite(ctx: SuiteContext): Promise<BenchRecord[]> {
         params: c.params,
         ...(c.flop !== undefined ? { flop: c.flop, formula: c.formula ?? "" } : {}),
       };
-      const before = tf.memory().numTensors;
-      let prepared: Prepared | null = null;
-      try {
-        prepared = c.setup(new Rng(`bench-kernels-${c.name}`));
-        const timing = await measure(prepared.run, ctx.policy);
-        records.push(ctx.record({ ...base, timing }));
-      } catch (err) {
-        ctx.warn(`kernels: ${c.name} on ${v.label} failed: ${(err as Error).message}`);
-        records.push(
-          ctx.record({
-            ...base,
-            timing: null,
-            status: "skipped",
-            notes: [`failed: ${(err as Error).message}`],
-          }),
-        );
-      } finally {
-        prepared?.dispose();
-      }
-      const leaked = tf.memory().numTensors - before;
-      if (leaked !== 0) {
-        const note = `${leaked} tensor(s) leaked`;
-        ctx.warn(`kernels: ${c.name} on ${v.label}: ${note}`);
-        records[records.length - 1]!.notes.push(note);
-      }
+      await runCase(
+        ctx,
+        records,
+        `kernels: ${c.name} on ${v.label}`,
+        () => base,
+        async () => {
+          let prepared: Prepared | null = null;
+          try {
+            prepared = c.setup(new Rng(`bench-kernels-${c.name}`));
+            const timing = await measure(prepared.run, ctx.policy);
+            records.push(ctx.record({ ...base, timing }));
+          } finally {
+            prepared?.dispose();
+          }
+        },
+      );
     }
   }
   addSpeedRatios(records);

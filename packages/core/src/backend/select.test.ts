@@ -1,5 +1,6 @@
 import { afterAll, describe, expect, spyOn, test } from "bun:test";
 import path from "node:path";
+import { CPU_KERNELS, OWN_KERNELS } from "../kernels/test-kernel-names.ts";
 import { tf } from "../tf.ts";
 import { formatBackendReport } from "./report.ts";
 import { runtimeFacts } from "./runtime.ts";
@@ -19,20 +20,6 @@ const FIXES = [
   "Add",
   "Multiply",
 ];
-/** The kernels of our own ops (kernels/names.ts) on wasm, after the fixes. */
-const WASM_OWN = [
-  "GroupedConv2D",
-  "GroupedMatMul",
-  "GroupedConvPool",
-  "GroupedConvPoolGrad",
-  "GroupedConvPoolInference",
-  "SharedConvPool",
-  "AdamUpdate",
-  "SgdMomentumUpdate",
-  "TakeRows",
-];
-const CPU_KERNELS = ["AdamUpdate", "SgdMomentumUpdate", "TakeRows"];
-
 afterAll(async () => {
   await selectBackend({ backend: "cpu", quiet: true });
 });
@@ -57,8 +44,8 @@ describe("selectBackend", () => {
   test("wasm: threaded SIMD build with the kernel fixes and our kernels, threads = cores by default", async () => {
     const r = await selectBackend({ backend: "wasm", quiet: true });
     expect(tf.getBackend()).toBe("wasm");
-    expect(r.kernels).toEqual([...FIXES, ...WASM_OWN]);
-    for (const k of WASM_OWN) expect(tf.getKernel(k, "wasm")).toBeDefined();
+    expect(r.kernels).toEqual([...FIXES, ...OWN_KERNELS]);
+    for (const k of OWN_KERNELS) expect(tf.getKernel(k, "wasm")).toBeDefined();
     const expected = Math.min(coreCount(), 8);
     expect(r.threads).toBe(expected);
     expect(r.wasmBuild).toBe(

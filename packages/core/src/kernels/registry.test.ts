@@ -2,19 +2,7 @@ import { describe, expect, test } from "bun:test";
 import path from "node:path";
 import { tf } from "../tf.ts";
 import { type KernelBackend, registeredKernels, registerKernels } from "./registry.ts";
-
-/** Our own ops' kernel names (kernels/names.ts), written out independently of it. */
-const OWN = [
-  "GroupedConv2D",
-  "GroupedMatMul",
-  "GroupedConvPool",
-  "GroupedConvPoolGrad",
-  "GroupedConvPoolInference",
-  "SharedConvPool",
-  "AdamUpdate",
-  "SgdMomentumUpdate",
-  "TakeRows",
-];
+import { CPU_KERNELS, OWN_KERNELS } from "./test-kernel-names.ts";
 
 describe("kernel registry", () => {
   test("importing the whole package registers no kernel of ours; starting a backend does", async () => {
@@ -22,7 +10,7 @@ describe("kernel registry", () => {
     const index = path.join(import.meta.dir, "..", "index.ts");
     const code =
       `import { selectBackend, shutdownBackends, tf } from ${JSON.stringify(index)};` +
-      `const own = ${JSON.stringify(OWN)};` +
+      `const own = ${JSON.stringify(OWN_KERNELS)};` +
       `const has = (b) => own.filter((k) => tf.getKernel(k, b) !== undefined);` +
       `const before = { wasm: has("wasm"), cpu: has("cpu") };` +
       `const r = await selectBackend({ backend: "wasm", threads: 1, quiet: true });` +
@@ -38,7 +26,7 @@ describe("kernel registry", () => {
     expect(JSON.parse(out)).toEqual({
       before: { wasm: [], cpu: [] },
       // 10 fixes of tfjs-backend-wasm's kernels + our 9.
-      after: { wasm: OWN, cpu: ["AdamUpdate", "SgdMomentumUpdate", "TakeRows"], report: 19 },
+      after: { wasm: OWN_KERNELS, cpu: CPU_KERNELS, report: 19 },
     });
   });
 

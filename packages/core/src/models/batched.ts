@@ -41,7 +41,32 @@ import {
 } from "../ops/grouped.ts";
 import { type Tensor, tf } from "../tf.ts";
 import { dropoutLayerSizes } from "./masks.ts";
-import { layerOutputShapes, type ModelSpec } from "./spec.ts";
+import { type Layer, layerOutputShapes, type ModelSpec } from "./spec.ts";
+
+/** Where the walk over the layers stands: the activations and the next weight and mask. */
+interface Walk {
+  h: Tensor;
+  /** The next layer's weights at weights[p] (its bias at p + 1). */
+  p: number;
+  /** The next dropout layer's mask at masks[d]. */
+  d: number;
+  /** Models in the channel axis ([B, h, w, M*c], after a shared first conv) until regrouped. */
+  modelsInChannels: boolean;
+}
+
+/** What every layer step reads: the call's arguments, B inputs per model, the dropout sizes. */
+interface Pass {
+  spec: ModelSpec;
+  weights: Tensor[];
+  x: Tensor;
+  M: number;
+  B: number;
+  masks: Tensor[] | null;
+  shared: { patches: Tensor | null } | undefined;
+  sizes: number[];
+}
+
+type ConvLayer = Extract<Layer, { kind: "conv" }>;
 
 export function batchedForward(
   spec: ModelSpec,
@@ -52,98 +77,101 @@ export function batchedForward(
   shared?: { patches: Tensor | null },
 ): Tensor {
   const B = shared ? x.shape[0]! : x.shape[0]! / M;
-  const sizes = dropoutLayerSizes(spec);
-  let h = spec.inputShape.length === 1 && !shared ? tf.reshape(x, [M, B, -1]) : x;
-  // Models in the channel axis ([B, h, w, M*c], after a shared first conv) until regrouped.
-  let modelsInChannels = false;
-  let p = 0;
-  let d = 0;
+  const pass: Pass = { spec, weights, x, M, B, masks, shared, sizes: dropoutLayerSizes(spec) };
+  const h = spec.inputShape.length === 1 && !shared ? tf.reshape(x, [M, B, -1]) : x;
+  const s: Walk = { h, p: 0, d: 0, modelsInChannels: false };
   const fusable = shared ? convPoolInferenceFusable() : convPoolFusable();
   for (let i = 0; i < spec.layers.length; i++) {
     const l = spec.layers[i]!;
-    const first = i === 0 && shared !== undefined;
     const block = fusable && l.kind === "conv" ? convPoolBlock(spec, i) : null;
-    if (modelsInChannels && (block || (l.kind !== "maxpool" && l.kind !== "relu"))) {
-      h = modelMajor(h, M);
-      modelsInChannels = false;
-    }
-    if (block && shared && l.kind === "conv") {
-      // Inference (no masks, so a dropout2d in the block is the identity): one op per block.
-      const b = tf.reshape(weights[p + 1]!, [M, l.out]);
-      if (first) {
-        const [oh, ow] = [x.shape[1]! - l.k + 1, x.shape[2]! - l.k + 1];
-        h = sharedConvPoolRelu(sharedPatches(shared), firstSide(weights[p]!, b, l), oh, ow, M);
-      } else h = groupedConvPoolReluInference(h, weights[p]!, b);
-      p += 2;
-      i = block.last;
-      continue;
+    if (s.modelsInChannels && (block || (l.kind !== "maxpool" && l.kind !== "relu"))) {
+      s.h = modelMajor(s.h, M);
+      s.modelsInChannels = false;
     }
     if (block && l.kind === "conv") {
-      // conv [dropout2d] maxpool relu (or relu maxpool) as one op with a sparse gradient.
-      const mask = block.dropout ? (masks?.[d] ?? null) : null;
-      const b = tf.reshape(weights[p + 1]!, [M, l.out]);
-      h = groupedConvPoolRelu(h, weights[p]!, b, mask, i > 0);
-      if (block.dropout) d++;
-      p += 2;
+      fusedBlock(pass, s, l, i, block.dropout);
       i = block.last;
-      continue;
-    }
-    switch (l.kind) {
-      case "conv": {
-        if (first) {
-          const side = firstSide(weights[p]!, weights[p + 1]!, l);
-          const [oh, ow] = [x.shape[1]! - l.k + 1, x.shape[2]! - l.k + 1];
-          h = tf.reshape(tf.matMul(sharedPatches(shared), side), [B, oh, ow, M * l.out]);
-          modelsInChannels = true;
-          p += 2;
-          break;
-        }
-        if (shared) {
-          // Inference: no gradient needed, so the bias rides along in the same op.
-          h = groupedConv2d(h, weights[p]!, { bias: weights[p + 1]! });
-          p += 2;
-          break;
-        }
-        // The first layer's input is data: only the filters need a gradient.
-        const y =
-          i === 0 ? groupedConv2dFilterTrainable(h, weights[p]!) : groupedConv2dTrainable(h, weights[p]!);
-        const [, oh, ow] = y.shape as [number, number, number, number];
-        const yb = tf.add(tf.reshape(y, [M, -1, l.out]), tf.reshape(weights[p + 1]!, [M, 1, l.out]));
-        h = tf.reshape(yb, [M * B, oh, ow, l.out]);
-        p += 2;
-        break;
-      }
-      case "dense":
-        h = tf.add(
-          shared
-            ? groupedMatMul(h, weights[p]!)
-            : i === 0
-              ? groupedMatMulWeightTrainable(h, weights[p]!)
-              : groupedMatMulTrainable(h, weights[p]!),
-          tf.reshape(weights[p + 1]!, [M, 1, l.out]),
-        );
-        p += 2;
-        break;
-      case "maxpool":
-        h = tf.maxPool(h as tf.Tensor4D, l.size, l.size, "valid");
-        break;
-      case "relu":
-        h = tf.relu(h);
-        break;
-      case "flatten":
-        h = tf.reshape(h, [M, B, -1]);
-        break;
-      case "dropout2d":
-        if (masks) h = tf.mul(h, tf.reshape(masks[d]!, [M * B, 1, 1, sizes[d]!]));
-        d++;
-        break;
-      case "dropout":
-        if (masks) h = tf.mul(h, tf.reshape(masks[d]!, [M, B, sizes[d]!]));
-        d++;
-        break;
-    }
+    } else if (l.kind === "conv") convLayer(pass, s, l, i);
+    else layer(pass, s, l, i);
   }
-  return modelsInChannels ? modelMajor(h, M) : h;
+  return s.modelsInChannels ? modelMajor(s.h, M) : s.h;
+}
+
+/** A conv block (the conv at layer i, [dropout2d], maxpool and relu in either order) as one op. */
+function fusedBlock(pass: Pass, s: Walk, l: ConvLayer, i: number, dropout: boolean): void {
+  const { weights, M, shared } = pass;
+  const b = tf.reshape(weights[s.p + 1]!, [M, l.out]);
+  if (shared) {
+    // Inference (no masks, so a dropout2d in the block is the identity): one op per block.
+    if (i === 0) {
+      const [oh, ow] = [pass.x.shape[1]! - l.k + 1, pass.x.shape[2]! - l.k + 1];
+      s.h = sharedConvPoolRelu(sharedPatches(shared), firstSide(weights[s.p]!, b, l), oh, ow, M);
+    } else s.h = groupedConvPoolReluInference(s.h, weights[s.p]!, b);
+  } else {
+    // conv [dropout2d] maxpool relu (or relu maxpool) as one op with a sparse gradient.
+    const mask = dropout ? (pass.masks?.[s.d] ?? null) : null;
+    s.h = groupedConvPoolRelu(s.h, weights[s.p]!, b, mask, i > 0);
+    if (dropout) s.d++;
+  }
+  s.p += 2;
+}
+
+/** A conv layer alone: over shared inputs, over per-model activations, or in training. */
+function convLayer(pass: Pass, s: Walk, l: ConvLayer, i: number): void {
+  const { weights, M, B, shared } = pass;
+  const w = weights[s.p]!;
+  const bias = weights[s.p + 1]!;
+  s.p += 2;
+  if (i === 0 && shared !== undefined) {
+    const side = firstSide(w, bias, l);
+    const [oh, ow] = [pass.x.shape[1]! - l.k + 1, pass.x.shape[2]! - l.k + 1];
+    s.h = tf.reshape(tf.matMul(sharedPatches(shared), side), [B, oh, ow, M * l.out]);
+    s.modelsInChannels = true;
+  } else if (shared) {
+    // Inference: no gradient needed, so the bias rides along in the same op.
+    s.h = groupedConv2d(s.h, w, { bias });
+  } else {
+    // The first layer's input is data: only the filters need a gradient.
+    const y = i === 0 ? groupedConv2dFilterTrainable(s.h, w) : groupedConv2dTrainable(s.h, w);
+    const [, oh, ow] = y.shape as [number, number, number, number];
+    const yb = tf.add(tf.reshape(y, [M, -1, l.out]), tf.reshape(bias, [M, 1, l.out]));
+    s.h = tf.reshape(yb, [M * B, oh, ow, l.out]);
+  }
+}
+
+/** Any layer but a conv. */
+function layer(pass: Pass, s: Walk, l: Layer, i: number): void {
+  const { weights, M, B, masks, sizes } = pass;
+  switch (l.kind) {
+    case "dense":
+      s.h = tf.add(
+        pass.shared
+          ? groupedMatMul(s.h, weights[s.p]!)
+          : i === 0
+            ? groupedMatMulWeightTrainable(s.h, weights[s.p]!)
+            : groupedMatMulTrainable(s.h, weights[s.p]!),
+        tf.reshape(weights[s.p + 1]!, [M, 1, l.out]),
+      );
+      s.p += 2;
+      break;
+    case "maxpool":
+      s.h = tf.maxPool(s.h as tf.Tensor4D, l.size, l.size, "valid");
+      break;
+    case "relu":
+      s.h = tf.relu(s.h);
+      break;
+    case "flatten":
+      s.h = tf.reshape(s.h, [M, B, -1]);
+      break;
+    case "dropout2d":
+      if (masks) s.h = tf.mul(s.h, tf.reshape(masks[s.d]!, [M * B, 1, 1, sizes[s.d]!]));
+      s.d++;
+      break;
+    case "dropout":
+      if (masks) s.h = tf.mul(s.h, tf.reshape(masks[s.d]!, [M, B, sizes[s.d]!]));
+      s.d++;
+      break;
+  }
 }
 
 /**

@@ -33,34 +33,52 @@ export function forward(
   taps?: Tensor[],
   record?: Tensor[],
 ): Tensor {
+  const at: LayerCursor = { p: 0, d: 0, t: 0 };
   let h = x;
-  let p = 0;
-  let d = 0;
-  let t = 0;
-  for (const l of spec.layers) {
-    switch (l.kind) {
-      case "conv": {
-        if (record) record.push(tf.keep(h));
-        h = tf.add(tf.conv2d(h as tf.Tensor4D, params[p]! as tf.Tensor4D, 1, "valid"), params[p + 1]!);
-        p += 2;
-        if (taps) h = tf.add(h, taps[t++]!);
-        break;
-      }
-      case "dense": {
-        if (record) record.push(tf.keep(h));
-        h = tf.add(tf.matMul(h as tf.Tensor2D, params[p]! as tf.Tensor2D), params[p + 1]!);
-        p += 2;
-        if (taps) h = tf.add(h, taps[t++]!);
-        break;
-      }
-      default: {
-        const dropout = l.kind === "dropout2d" || l.kind === "dropout";
-        h = unparametrisedLayer(l, h, dropout && masks ? masks[d]! : null);
-        if (dropout) d++;
-      }
-    }
-  }
+  for (const l of spec.layers) h = forwardLayer(l, h, params, masks, at, taps, record);
   return h;
+}
+
+/** Where a forward pass stands: the next layer's parameters at p, its mask at d, its tap at t. */
+export interface LayerCursor {
+  p: number;
+  d: number;
+  t: number;
+}
+
+/**
+ * Layer l of `forward` on h (its taps and record as there), with the parameters, mask and tap
+ * at `at`, which it moves past those it uses.
+ */
+export function forwardLayer(
+  l: Layer,
+  h: Tensor,
+  params: ParamTensors,
+  masks: Tensor[] | null,
+  at: LayerCursor,
+  taps?: Tensor[],
+  record?: Tensor[],
+): Tensor {
+  if (l.kind === "conv" || l.kind === "dense") {
+    if (record) record.push(tf.keep(h));
+    let z = linearLayer(l, h, params[at.p]!, params[at.p + 1]!);
+    at.p += 2;
+    if (taps) z = tf.add(z, taps[at.t++]!);
+    return z;
+  }
+  const dropout = l.kind === "dropout2d" || l.kind === "dropout";
+  const out = unparametrisedLayer(l, h, dropout && masks ? masks[at.d]! : null);
+  if (dropout) at.d++;
+  return out;
+}
+
+/** A conv layer's (valid, stride 1) or dense layer's output on one model's activations h: h * w + b. */
+function linearLayer(l: Extract<Layer, { kind: "conv" | "dense" }>, h: Tensor, w: Tensor, b: Tensor): Tensor {
+  const z =
+    l.kind === "conv"
+      ? tf.conv2d(h as tf.Tensor4D, w as tf.Tensor4D, 1, "valid")
+      : tf.matMul(h as tf.Tensor2D, w as tf.Tensor2D);
+  return tf.add(z, b);
 }
 
 /**

@@ -8,7 +8,15 @@
 import { beforeAll, describe, expect, test } from "bun:test";
 import { computeOn, type HostTensor, sameBits } from "../backend/compare.ts";
 import { selectBackend } from "../backend/select.ts";
-import { convPoolLayers, expectClose, randomTensor, rngFor, TEST_SEED } from "../kernels/wasm/test-cases.ts";
+import {
+  type ConvBlockCase,
+  convBlockInputs,
+  convPoolLayers,
+  expectClose,
+  randomTensor,
+  rngFor,
+  TEST_SEED,
+} from "../kernels/wasm/test-cases.ts";
 import { type Tensor, tf } from "../tf.ts";
 import { groupedConvPoolReluInference, sharedConvPoolRelu } from "./conv-pool-inference.ts";
 import { groupedConv2d } from "./grouped.ts";
@@ -57,29 +65,14 @@ function sharedLayers(c: SharedCase, t: Record<string, Tensor>): Tensor {
   ]);
 }
 
-interface GroupedCase {
-  name: string;
-  G: number;
-  B: number;
-  H: number;
-  C: number;
-  O: number;
-  k: number;
-}
-
-const GROUPED: GroupedCase[] = [
+const GROUPED: ConvBlockCase[] = [
   { name: "MNIST conv2", G: 3, B: 4, H: 12, C: 10, O: 20, k: 5 },
   { name: "6 channels out, 3x3 filters", G: 2, B: 3, H: 10, C: 3, O: 6, k: 3 },
   { name: "3 channels out (JavaScript pool)", G: 2, B: 2, H: 7, C: 2, O: 3, k: 2 },
 ];
 
-function groupedInputs(c: GroupedCase): Record<string, HostTensor> {
-  const rng = rngFor(`grouped-conv-pool-${c.name}`);
-  return {
-    x: randomTensor(rng, [c.G * c.B, c.H, c.H, c.C]),
-    w: randomTensor(rng, [c.G, c.k, c.k, c.C, c.O]),
-    b: randomTensor(rng, [c.G, c.O]),
-  };
+function groupedInputs(c: ConvBlockCase): Record<string, HostTensor> {
+  return convBlockInputs(c, rngFor(`grouped-conv-pool-${c.name}`));
 }
 
 describe("the probe forward's fused conv blocks", () => {

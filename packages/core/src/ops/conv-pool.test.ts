@@ -6,19 +6,20 @@
 import { beforeAll, describe, expect, test } from "bun:test";
 import { computeOn, type HostTensor } from "../backend/compare.ts";
 import { availableBackends, selectBackend } from "../backend/select.ts";
-import { convPoolLayers, expectClose, randomTensor, rngFor, TEST_SEED } from "../kernels/wasm/test-cases.ts";
+import {
+  type ConvBlockCase,
+  convBlockInputs,
+  convPoolLayers,
+  expectClose,
+  randomTensor,
+  rngFor,
+  TEST_SEED,
+} from "../kernels/wasm/test-cases.ts";
 import { type Tensor, tf } from "../tf.ts";
 import { convPoolFusable, groupedConvPoolRelu } from "./conv-pool.ts";
 import { convPoolInferenceFusable } from "./conv-pool-inference.ts";
 
-interface BlockCase {
-  name: string;
-  G: number;
-  B: number;
-  H: number;
-  C: number;
-  O: number;
-  k: number;
+interface BlockCase extends ConvBlockCase {
   mask: boolean;
   inputGrad: boolean;
 }
@@ -61,9 +62,7 @@ function inputsFor(c: BlockCase, seed: string): Record<string, HostTensor> {
   const p = (c.H - c.k + 1) / 2;
   const mask = { shape: [c.G * c.B, c.O], data: rng.normals(c.G * c.B * c.O).map((v) => (v > 0 ? 2 : 0)) };
   return {
-    x: randomTensor(rng, [c.G * c.B, c.H, c.H, c.C]),
-    w: randomTensor(rng, [c.G, c.k, c.k, c.C, c.O]),
-    b: randomTensor(rng, [c.G, c.O]),
+    ...convBlockInputs(c, rng),
     up: randomTensor(rng, [c.G * c.B, p, p, c.O]),
     ...(c.mask ? { mask } : {}),
   };

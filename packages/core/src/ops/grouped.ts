@@ -5,7 +5,7 @@
  * kernels/wasm) that call XNNPACK once per group on views into wasm memory: no copies, no
  * per-group op dispatch. Other backends get the plain formulation below.
  */
-import { GROUPED_CONV2D, GROUPED_MATMUL } from "../kernels/names.ts";
+import { GROUPED_CONV2D, GROUPED_MATMUL, type GroupedConv2DAttrs } from "../kernels/names.ts";
 import { type Tensor, tf } from "../tf.ts";
 
 export { GROUPED_CONV2D, GROUPED_MATMUL };
@@ -42,6 +42,39 @@ export function groupedConvOutShape(
     throw new Error(`${kernel}: bias ${bias} is not [${G}, ${O}]`);
   }
   return [GB, H + 2 * pad - k + 1, W + 2 * pad - k + 1, O];
+}
+
+/** A grouped conv's sizes: G groups of B samples, x [G*B, H, W, C], filters k x k, O channels out. */
+export interface GroupedConvDims {
+  G: number;
+  B: number;
+  H: number;
+  W: number;
+  C: number;
+  k: number;
+  O: number;
+}
+
+/** A GroupedConv2D kernel call's inputs, its attr pad, its checked output shape and its sizes. */
+export interface GroupedConvCall extends GroupedConvDims {
+  x: tf.TensorInfo;
+  w: tf.TensorInfo;
+  bias: tf.TensorInfo | undefined;
+  pad: number;
+  outShape: [number, number, number, number];
+}
+
+/** Reads a GroupedConv2D kernel's inputs and attrs, checked (`groupedConvOutShape`). Shared by the backends. */
+export function groupedConvCall(args: {
+  inputs: tf.NamedTensorInfoMap;
+  attrs?: tf.NamedAttrMap;
+}): GroupedConvCall {
+  const { x, w, bias } = args.inputs as { x: tf.TensorInfo; w: tf.TensorInfo; bias?: tf.TensorInfo };
+  const pad = (args.attrs as GroupedConv2DAttrs | undefined)?.pad ?? 0;
+  const outShape = groupedConvOutShape(GROUPED_CONV2D, x.shape, w.shape, bias?.shape, pad);
+  const [GB, H, W, C] = x.shape as [number, number, number, number];
+  const [G, k, , , O] = w.shape as [number, number, number, number, number];
+  return { x, w, bias, pad, outShape, G, B: GB / G, H, W, C, k, O };
 }
 
 /**

@@ -19,7 +19,7 @@ import type { tf } from "../../tf.ts";
 import { GROUPED_CONV_POOL_GRAD, type GroupedConvPoolGradAttrs } from "../names.ts";
 import { type ConvPoolDims, convPoolGradJs, transposeFilters, untransposeFilters } from "./conv-pool.ts";
 import { copyF32, heapF32, type KernelArgs, release, type TensorInfo } from "./kernel-utils.ts";
-import { simdKernels } from "./simd/instance.ts";
+import { type SimdKernels, simdKernels } from "./simd/instance.ts";
 
 /**
  * The sizes, from x and w and the attr `groups` (default: w's first axis). w may hold one set of
@@ -52,6 +52,20 @@ function fillTransposed(
   if (d.shared) for (let g = 1; g < d.G; g++) out.copyWithin(g * per, 0, per);
 }
 
+/** The kernel's tensors: its inputs, its outputs (dx only with the attr inputGrad), its sizes. */
+interface GradTensors {
+  dy: TensorInfo;
+  y: TensorInfo;
+  idx: TensorInfo;
+  x: TensorInfo;
+  w: TensorInfo;
+  mask: TensorInfo | undefined;
+  dw: TensorInfo;
+  db: TensorInfo;
+  dx: TensorInfo | null;
+  d: ConvPoolDims & { shared: boolean };
+}
+
 function groupedConvPoolGrad(args: KernelArgs): TensorInfo[] {
   const backend = args.backend as BackendWasm;
   const { dy, y, idx, x, w, mask } = args.inputs as Record<string, TensorInfo | undefined>;
@@ -59,62 +73,66 @@ function groupedConvPoolGrad(args: KernelArgs): TensorInfo[] {
   const inputGrad = attrs?.inputGrad === true;
   if (!dy || !y || !idx || !x || !w) throw new Error(`${GROUPED_CONV_POOL_GRAD}: needs dy, y, idx, x and w`);
   const d = dimsOf(x, w, attrs?.groups);
-  const kC = d.k * d.C;
   const dw = backend.makeOutput([d.G, d.k, d.k, d.C, d.O], "float32");
   const db = backend.makeOutput([d.G, d.O], "float32");
   const dx = inputGrad ? backend.makeOutput(x.shape, "float32") : null;
+  const t: GradTensors = { dy, y, idx, x, w, mask, dw, db, dx, d };
   const simd = simdKernels(backend);
-  if (!simd) {
-    const wT = inputGrad ? new Float32Array(d.G * d.O * d.k * kC) : null;
-    if (wT) fillTransposed(heapF32(backend, w), d, wT, kC);
-    const dwT = new Float32Array(d.G * d.O * d.k * kC);
-    const dbs = heapF32(backend, db);
-    dbs.fill(0);
-    const dxs = dx ? heapF32(backend, dx) : null;
-    dxs?.fill(0);
-    const idxs = backend.typedArrayFromHeap(idx) as Int32Array;
-    // prettier-ignore
-    convPoolGradJs(
-      d,
-      heapF32(backend, dy),
-      heapF32(backend, y),
-      idxs,
-      heapF32(backend, x),
-      mask ? heapF32(backend, mask) : null,
-      wT,
-      dwT,
-      dbs,
-      dxs,
-    );
-    untransposeFilters(dwT, d, heapF32(backend, dw));
-    return dx ? [dw, db, dx] : [dw, db];
-  }
+  if (simd) gradSimd(backend, simd, t);
+  else gradJs(backend, t);
+  return dx ? [dw, db, dx] : [dw, db];
+}
+
+/** The JavaScript path, where WebAssembly SIMD is missing: filters transposed in host arrays. */
+function gradJs(backend: BackendWasm, t: GradTensors): void {
+  const { d, dx } = t;
+  const kC = d.k * d.C;
+  const wT = dx ? new Float32Array(d.G * d.O * d.k * kC) : null;
+  if (wT) fillTransposed(heapF32(backend, t.w), d, wT, kC);
+  const dwT = new Float32Array(d.G * d.O * d.k * kC);
+  const dbs = heapF32(backend, t.db);
+  dbs.fill(0);
+  const dxs = dx ? heapF32(backend, dx) : null;
+  dxs?.fill(0);
+  const idxs = backend.typedArrayFromHeap(t.idx) as Int32Array;
+  // prettier-ignore
+  convPoolGradJs(
+    d,
+    heapF32(backend, t.dy),
+    heapF32(backend, t.y),
+    idxs,
+    heapF32(backend, t.x),
+    t.mask ? heapF32(backend, t.mask) : null,
+    wT,
+    dwT,
+    dbs,
+    dxs,
+  );
+  untransposeFilters(dwT, d, heapF32(backend, t.dw));
+}
+
+/** The SIMD kernels, on the heap: filters and their gradient transposed in scratch tensors. */
+function gradSimd(backend: BackendWasm, simd: SimdKernels, t: GradTensors): void {
+  const { d, dx } = t;
+  const kC = d.k * d.C;
   const stride = Math.ceil(kC / 4) * 4;
   const padded = d.G * d.O * d.k * stride;
-  const wT = inputGrad ? backend.makeOutput([padded], "float32") : null;
+  const wT = dx ? backend.makeOutput([padded], "float32") : null;
   const dwT = backend.makeOutput([padded], "float32");
-  // The kernels read up to stride - k*C values past x's rows, so past x's end too: where x ends
-  // less than a vector before the heap's end, they read a copy with room after it.
-  const heapBytes = (backend.wasm as unknown as { HEAPU8: Uint8Array }).HEAPU8.byteLength;
-  const xSize = sizeFromShape(x.shape);
-  const xCopy =
-    backend.getMemoryOffset(x.dataId) + 4 * xSize + 16 > heapBytes
-      ? backend.makeOutput([xSize + 4], "float32")
-      : null;
-  if (xCopy) copyF32(backend, x, 0, xCopy, 0, xSize);
-  if (wT) fillTransposed(heapF32(backend, w), d, heapF32(backend, wT), stride);
-  const at = (t: TensorInfo | null | undefined) => (t ? backend.getMemoryOffset(t.dataId) : 0);
-  const xp = at(xCopy ?? x);
-  if (!inputGrad && d.k === 5 && stride === 8) {
+  const xCopy = roomyCopy(backend, t.x);
+  if (wT) fillTransposed(heapF32(backend, t.w), d, heapF32(backend, wT), stride);
+  const at = (u: TensorInfo | null | undefined) => (u ? backend.getMemoryOffset(u.dataId) : 0);
+  const xp = at(xCopy ?? t.x);
+  if (!dx && d.k === 5 && stride === 8) {
     // prettier-ignore
     simd.convPoolFilterGrad5x8(
-      at(dy),
-      at(y),
-      at(idx),
+      at(t.dy),
+      at(t.y),
+      at(t.idx),
       xp,
-      at(mask),
+      at(t.mask),
       at(dwT),
-      at(db),
+      at(t.db),
       d.G,
       d.B,
       d.H,
@@ -124,18 +142,18 @@ function groupedConvPoolGrad(args: KernelArgs): TensorInfo[] {
     );
   } else {
     heapF32(backend, dwT).fill(0);
-    heapF32(backend, db).fill(0);
+    heapF32(backend, t.db).fill(0);
     if (dx) heapF32(backend, dx).fill(0);
     // prettier-ignore
     simd.convPoolGrad(
-      at(dy),
-      at(y),
-      at(idx),
+      at(t.dy),
+      at(t.y),
+      at(t.idx),
       xp,
-      at(mask),
+      at(t.mask),
       at(wT),
       at(dwT),
-      at(db),
+      at(t.db),
       at(dx),
       d.G * d.B,
       d.B,
@@ -146,9 +164,24 @@ function groupedConvPoolGrad(args: KernelArgs): TensorInfo[] {
       d.O,
     );
   }
-  untransposeFilters(heapF32(backend, dwT), d, heapF32(backend, dw), stride);
+  untransposeFilters(heapF32(backend, dwT), d, heapF32(backend, t.dw), stride);
   release(backend, dwT, ...(wT ? [wT] : []), ...(xCopy ? [xCopy] : []));
-  return dx ? [dw, db, dx] : [dw, db];
+}
+
+/**
+ * The kernels read up to stride - k*C values past x's rows, so past x's end too: where x ends
+ * less than a vector before the heap's end, they read a copy with room after it (returned; the
+ * caller releases it). Null where x itself has the room.
+ */
+function roomyCopy(backend: BackendWasm, x: TensorInfo): TensorInfo | null {
+  const heapBytes = (backend.wasm as unknown as { HEAPU8: Uint8Array }).HEAPU8.byteLength;
+  const xSize = sizeFromShape(x.shape);
+  const xCopy =
+    backend.getMemoryOffset(x.dataId) + 4 * xSize + 16 > heapBytes
+      ? backend.makeOutput([xSize + 4], "float32")
+      : null;
+  if (xCopy) copyF32(backend, x, 0, xCopy, 0, xSize);
+  return xCopy;
 }
 
 export const groupedConvPoolGradConfig: tf.KernelConfig = {

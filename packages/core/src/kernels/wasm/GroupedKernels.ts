@@ -3,9 +3,9 @@
  * call per group on views into the wasm heap (xnnpack.ts). Registered by register_all_kernels.ts.
  */
 
-import { groupedConvOutShape } from "../../ops/grouped.ts";
+import { groupedConvCall } from "../../ops/grouped.ts";
 import type { tf } from "../../tf.ts";
-import { GROUPED_CONV2D, GROUPED_MATMUL, type GroupedConv2DAttrs } from "../names.ts";
+import { GROUPED_CONV2D, GROUPED_MATMUL } from "../names.ts";
 import { bind, convGroup, type GroupConv, view, type WasmBackendLike } from "./xnnpack.ts";
 
 function groupedConv2D(args: {
@@ -14,15 +14,11 @@ function groupedConv2D(args: {
   attrs?: tf.NamedAttrMap;
 }): tf.TensorInfo {
   const b = args.backend as WasmBackendLike;
-  const { x, w, bias } = args.inputs as { x: tf.TensorInfo; w: tf.TensorInfo; bias?: tf.TensorInfo };
-  const pad = (args.attrs as GroupedConv2DAttrs | undefined)?.pad ?? 0;
-  const outShape = groupedConvOutShape(GROUPED_CONV2D, x.shape, w.shape, bias?.shape, pad);
-  const [GB, H, W, C] = x.shape as [number, number, number, number];
-  const [G, k, , , O] = w.shape as [number, number, number, number, number];
+  const { x, w, bias, pad, outShape, G, B, H, W, C, k, O } = groupedConvCall(args);
   const out = b.makeOutput(outShape, "float32");
   const at = (t: tf.TensorInfo) => b.dataIdMap.get(t.dataId).memoryOffset;
-  const conv: GroupConv = { x: at(x), w: at(w), bias: bias ? at(bias) : null, B: GB / G, H, W, C, k, O, pad };
-  const os = (GB / G) * outShape[1] * outShape[2] * O;
+  const conv: GroupConv = { x: at(x), w: at(w), bias: bias ? at(bias) : null, B, H, W, C, k, O, pad };
+  const os = B * outShape[1] * outShape[2] * O;
   for (let g = 0; g < G; g++) convGroup(b, conv, g, at(out) + 4 * g * os);
   return out;
 }

@@ -5,16 +5,10 @@
  * order the SIMD kernels use, and ties and NaN follow the same rules.
  */
 
+import type { GroupedConvDims } from "../../ops/grouped.ts";
+
 /** The block's sizes: G groups of B samples, x [G*B, H, W, C], filters k x k, O channels out. */
-export interface ConvPoolDims {
-  G: number;
-  B: number;
-  H: number;
-  W: number;
-  C: number;
-  k: number;
-  O: number;
-}
+export type ConvPoolDims = GroupedConvDims;
 
 const f32 = Math.fround;
 

@@ -2,7 +2,7 @@
  * Random convolution and pooling configurations for the wasm kernel tests (shared by the test
  * files of this folder), with the seed shown in every failure message.
  */
-import { type HostTensor, relativeError } from "../../backend/compare.ts";
+import { type HostTensor, relativeError, runKernelOn } from "../../backend/compare.ts";
 import { Rng } from "../../random.ts";
 import { tf } from "../../tf.ts";
 
@@ -29,6 +29,19 @@ export interface ConvCase {
 }
 
 /** A random NHWC conv case: batch 1-3, spatial 1-9, channels 1-4, filter 1-5, strides 1-3. */
+/** Explicit padding, unequal on each side (2 rows on top, a column each side), stride 1. */
+export const EXPLICIT_PAD_CASE: ConvCase = {
+  x: [2, 6, 7, 2],
+  filter: [3, 2, 2, 3],
+  strides: [1, 1],
+  pad: [
+    [0, 0],
+    [2, 0],
+    [1, 1],
+    [0, 0],
+  ],
+};
+
 export function randomConvCase(rng: Rng): ConvCase {
   for (;;) {
     const fh = 1 + rng.int(5);
@@ -107,4 +120,68 @@ export function convPoolLayers(
   );
   const masked = t.mask ? tf.mul(z, tf.reshape(t.mask, [t.x.shape[0]!, 1, 1, O])) : z;
   return tf.relu(tf.maxPool(masked as tf.Tensor4D, 2, 2, "valid"));
+}
+
+/**
+ * The wasm kernel of a convolution's filter or input gradient against cpu's, on case c's random
+ * inputs (x or the filter, then dy) from rngFor(seedName): the failure message, or null.
+ */
+export async function checkConvBackprop(
+  kernel: "Conv2DBackpropFilter" | "Conv2DBackpropInput",
+  c: ConvCase,
+  seedName: string,
+): Promise<string | null> {
+  const rng = rngFor(seedName);
+  const info = convInfo(c);
+  const filterGrad = kernel === "Conv2DBackpropFilter";
+  const given = randomTensor(rng, filterGrad ? c.x : c.filter);
+  const dy = randomTensor(rng, [c.x[0], info.outHeight, info.outWidth, c.filter[3]]);
+  const common = { strides: c.strides, pad: c.pad, dataFormat: "NHWC" };
+  const [inputs, attrs] = filterGrad
+    ? [
+        { x: given, dy },
+        { ...common, filterShape: c.filter },
+      ]
+    : [
+        { dy, filter: given },
+        { ...common, inputShape: c.x },
+      ];
+  const [got] = await runKernelOn("wasm", kernel, inputs, attrs);
+  const [want] = await runKernelOn("cpu", kernel, inputs, attrs);
+  return expectClose(got!, want!, describeCase(c));
+}
+
+/** `check` on `n` random cases drawn from rngFor(name) (seeds random0, random1, ...): the failure messages. */
+export async function randomCaseFailures(
+  name: string,
+  n: number,
+  check: (c: ConvCase, seedName: string) => Promise<string | null>,
+): Promise<string[]> {
+  const rng = rngFor(name);
+  const failures: string[] = [];
+  for (let i = 0; i < n; i++) {
+    const f = await check(randomConvCase(rng), `random${i}`);
+    if (f) failures.push(f);
+  }
+  return failures;
+}
+
+/** A conv block case: G groups of B samples, x [G*B, H, H, C], k x k filters, O channels out. */
+export interface ConvBlockCase {
+  name: string;
+  G: number;
+  B: number;
+  H: number;
+  C: number;
+  O: number;
+  k: number;
+}
+
+/** Random x, w [G, k, k, C, O] and b [G, O] for case c, drawn from `rng` in that order. */
+export function convBlockInputs(c: ConvBlockCase, rng: Rng): { x: HostTensor; w: HostTensor; b: HostTensor } {
+  return {
+    x: randomTensor(rng, [c.G * c.B, c.H, c.H, c.C]),
+    w: randomTensor(rng, [c.G, c.k, c.k, c.C, c.O]),
+    b: randomTensor(rng, [c.G, c.O]),
+  };
 }

@@ -6,6 +6,7 @@
  * cached operators; memory stays owned by the real tensors). Used by GroupedKernels.ts,
  * SharedConvPool.ts and GroupedConvPoolInference.ts.
  */
+import type { GroupedConvDims } from "../../ops/grouped.ts";
 import type { tf } from "../../tf.ts";
 
 export interface WasmBackendLike {
@@ -62,17 +63,11 @@ export function view(b: WasmBackendLike, size: number, offset: number): number {
 const LINEAR = 0;
 
 /** One grouped convolution's operands on the heap (byte offsets) and sizes, for `convGroup`. */
-export interface GroupConv {
+export interface GroupConv extends Omit<GroupedConvDims, "G"> {
   x: number;
   w: number;
   /** Byte offset of the bias [G, O], or null for none. */
   bias: number | null;
-  B: number;
-  H: number;
-  W: number;
-  C: number;
-  k: number;
-  O: number;
   pad: number;
 }
 

@@ -12,9 +12,9 @@
  * conv2d's up to float32 rounding (ops/grouped.test.ts runs on every available backend).
  */
 import type { WebGPUProgram } from "@tensorflow/tfjs-backend-webgpu";
-import { groupedConvOutShape } from "../../ops/grouped.ts";
+import { groupedConvCall } from "../../ops/grouped.ts";
 import { tf } from "../../tf.ts";
-import { GROUPED_CONV2D, type GroupedConv2DAttrs } from "../names.ts";
+import { GROUPED_CONV2D } from "../names.ts";
 
 /** Invocations per workgroup, along x (a flat dispatch: the backend folds x over y and z past the limit). */
 const WORKGROUP = 64;
@@ -83,11 +83,7 @@ function groupedConv2D(args: {
   attrs?: tf.NamedAttrMap;
 }): tf.TensorInfo {
   const backend = args.backend as WebGpuBackendLike;
-  const { x, w, bias } = args.inputs as { x: tf.TensorInfo; w: tf.TensorInfo; bias?: tf.TensorInfo };
-  const pad = (args.attrs as GroupedConv2DAttrs | undefined)?.pad ?? 0;
-  const outShape = groupedConvOutShape(GROUPED_CONV2D, x.shape, w.shape, bias?.shape, pad);
-  const [GB, , , C] = x.shape as [number, number, number, number];
-  const [G, k, , , O] = w.shape as [number, number, number, number, number];
+  const { x, w, bias, pad, outShape, G, B, C, k, O } = groupedConvCall(args);
   // Rank-4 filters [G*k, k, C, O]: the shader's getters cover rank 4 in every tfjs-webgpu version.
   const reshape = tf.getKernel("Reshape", "webgpu")!;
   const w4 = reshape.kernelFunc({
@@ -100,7 +96,7 @@ function groupedConv2D(args: {
     const inputs = bias ? [x, w4, bias] : [x, w4];
     return backend.runWebGPUProgram(program, inputs, "float32", [
       { type: "int32", data: [pad] },
-      { type: "int32", data: [GB / G] },
+      { type: "int32", data: [B] },
       { type: "int32", data: [k] },
     ]);
   } finally {
