@@ -28,22 +28,12 @@ import {
 } from "./encoder.ts";
 import { type KMeansConfig, kmeans, nearestRows } from "./kmeans.ts";
 import { matchedMse, meanStd } from "./metrics.ts";
-import {
-  type AdamConfig,
-  AdamStep,
-  checkRows,
-  createMlp,
-  disposeMlp,
-  EVAL,
-  type ForwardMode,
-  gatherRows,
-  LossTracker,
-  type Mlp,
-  matMulT,
-  mlpForward,
-  mlpParams,
-  predictInChunks,
-} from "./nn.ts";
+import { type AdamConfig, AdamStep } from "./nn/adam.ts";
+import { matMulT } from "./nn/layers.ts";
+import { createMlp, disposeMlp, EVAL, type ForwardMode, type Mlp, mlpForward, mlpParams } from "./nn/mlp.ts";
+import { predictInChunks } from "./nn/predict.ts";
+import { checkRows, gatherRows } from "./nn/rows.ts";
+import { LossTracker } from "./nn/train.ts";
 
 /** The real updating set of shadow model i: [setSize, sampleSize] row-major. */
 export type SetSource = (i: number) => Float32Array;

@@ -11,17 +11,9 @@
  *   which fixes the overall scale but keeps features that barely move small. [choice]
  */
 import type { Rng } from "@updates-leak/core";
-import {
-  type Activation,
-  type AdamConfig,
-  checkRows,
-  createMlp,
-  type EpochReport,
-  type InitName,
-  type LayerSpec,
-  type LrSchedule,
-  type Mlp,
-} from "./nn.ts";
+import type { Activation, InitName } from "./nn/layers.ts";
+import { createMlp, type LayerSpec, type Mlp } from "./nn/mlp.ts";
+import { checkRows } from "./nn/rows.ts";
 
 export interface EncoderConfig {
   /** Layer widths. Paper: [128, 64]. */
@@ -207,22 +199,4 @@ export function fitDeltaScaler(
       return out;
     },
   };
-}
-
-/**
- * Training settings shared by the attack heads behind the encoder (A_LI, A_SSR, A_LDE). Each head
- * keeps its own defaults, with the measurements behind its choices, next to its trainer.
- */
-export interface AttackHeadConfig {
-  encoder: EncoderConfig;
-  /** Delta preprocessing, fitted on the shadow deltas only. The paper feeds raw delta ("none"). */
-  preprocessing: DeltaPreprocessing;
-  epochs: number;
-  batchSize: number;
-  adam: AdamConfig;
-  /** Learning rate over the run; undefined = "constant". */
-  lrSchedule?: LrSchedule;
-  /** Rows per forward pass at prediction time. */
-  predictChunk: number;
-  onEpoch?: (r: EpochReport) => void;
 }

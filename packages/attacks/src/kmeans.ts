@@ -6,7 +6,8 @@
  * centroid [choice]. Stops when no assignment changes or after maxIter iterations.
  */
 import { type Rng, tf } from "@updates-leak/core";
-import { checkRows, readTidy } from "./nn.ts";
+import { readTidy } from "./nn/predict.ts";
+import { checkRows } from "./nn/rows.ts";
 
 export interface KMeansConfig {
   /** [choice] 100 */

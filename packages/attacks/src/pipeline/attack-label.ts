@@ -7,7 +7,7 @@ import { Rng } from "@updates-leak/core";
 import { classFrequencies, randomLabels } from "../baselines.ts";
 import { trainLabelAttack } from "../label.ts";
 import { accuracy } from "../metrics.ts";
-import type { LrSchedule } from "../nn.ts";
+import type { LrSchedule } from "../nn/train.ts";
 import type { ExperimentConfig } from "./config.ts";
 import type { ExperimentResult, RunContext } from "./context.ts";
 import type { ExperimentData } from "./data.ts";
