@@ -10,8 +10,9 @@
  *     every shard's and figure's sha256, and every value of result.json, shard manifests and
  *     metrics.jsonl, timings and clock times left out.
  *
- *   npx bun tools/check-bits.ts --compare A.json B.json
- *     prints each value that differs, or is in one file only, and exits 1 if there is any.
+ *   npx bun tools/check-bits.ts --compare A.json B.json [--common]
+ *     prints each value that differs, or is in one file only, and exits 1 if there is any;
+ *     --common compares only the runs both files hold and lists the others.
  *
  * Data: --data-dir, else $UPDATES_LEAK_DATA (as the CLI). A data set whose folder is missing is
  * reported skipped with the reason, never passed.
@@ -164,24 +165,49 @@ function runAll(args: string[]): void {
       }
       runs[name] = collectRun(runDir);
       process.stdout.write(`${name}: ${secs.toFixed(1)} s\n`);
+      // Written after every run, so an interrupted check keeps what it has.
+      writeBits(out, { format: "updates-leak-check-bits", backend, threads, runs, skipped });
     }
   }
   const seconds = (performance.now() - started) / 1000;
-  const file = path.join(out, "bits.json");
-  const doc = { format: "updates-leak-check-bits", backend, threads, runs, skipped };
-  fs.writeFileSync(file, `${JSON.stringify(doc, null, 1)}\n`);
+  const file = writeBits(out, { format: "updates-leak-check-bits", backend, threads, runs, skipped });
   process.stdout.write(`wrote ${file} (${Object.keys(runs).length} runs in ${seconds.toFixed(0)} s)\n`);
 }
 
-function compare(a: string, b: string): number {
-  const read = (f: string): Flat => {
+function writeBits(out: string, doc: object): string {
+  const file = path.join(out, "bits.json");
+  fs.writeFileSync(file, `${JSON.stringify(doc, null, 1)}\n`);
+  return file;
+}
+
+/**
+ * Every value of A and B, compared; with `common`, only the runs both hold (the others are listed,
+ * not counted as differences).
+ */
+function compare(a: string, b: string, common: boolean): number {
+  const read = (f: string): { runs: Record<string, unknown>; skipped: Record<string, unknown> } => {
     if (!fs.existsSync(f)) usage(`--compare ${f}: no such file`);
     const doc = JSON.parse(fs.readFileSync(f, "utf8"));
     if (doc?.format !== "updates-leak-check-bits") usage(`${f}: not a check-bits JSON`);
-    return flatten({ runs: doc.runs, skipped: doc.skipped }, "", {});
+    return { runs: doc.runs ?? {}, skipped: doc.skipped ?? {} };
   };
-  const fa = read(a);
-  const fb = read(b);
+  const da = read(a);
+  const db = read(b);
+  if (common) {
+    for (const [x, y, label] of [
+      [da, db, "A"],
+      [db, da, "B"],
+    ] as const) {
+      for (const name of Object.keys(x.runs)) {
+        if (!(name in y.runs)) {
+          process.stdout.write(`not compared (only in ${label}): ${name}\n`);
+          delete x.runs[name];
+        }
+      }
+    }
+  }
+  const fa = flatten(da, "", {});
+  const fb = flatten(db, "", {});
   const diffs: string[] = [];
   for (const k of new Set([...Object.keys(fa), ...Object.keys(fb)])) {
     if (!(k in fb)) diffs.push(`only in A: ${k} = ${JSON.stringify(fa[k])}`);
@@ -202,7 +228,7 @@ if (import.meta.main) {
   if (i >= 0) {
     const [a, b] = [args[i + 1], args[i + 2]];
     if (a === undefined || b === undefined) usage("--compare needs two files: A.json B.json");
-    process.exit(compare(a, b));
+    process.exit(compare(a, b, args.includes("--common")));
   }
   runAll(args);
 }

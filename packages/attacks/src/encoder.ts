@@ -113,6 +113,51 @@ export interface DeltaScaler {
 }
 
 /**
+ * Per-feature means of deltas [n, deltaSize], and the divisors: each feature's std
+ * ("standardize") or one shared root mean per-feature variance ("scale"); a divisor below
+ * `minStd` becomes 1.
+ */
+function meanAndDivisor(
+  kind: "standardize" | "scale",
+  deltas: Float32Array,
+  n: number,
+  deltaSize: number,
+  minStd: number,
+): { mean: Float32Array; std: Float32Array } {
+  const sum = new Float64Array(deltaSize);
+  const sq = new Float64Array(deltaSize);
+  for (let i = 0; i < n; i++) {
+    const row = i * deltaSize;
+    for (let j = 0; j < deltaSize; j++) {
+      const v = deltas[row + j] as number;
+      sum[j] = (sum[j] as number) + v;
+    }
+  }
+  const mean = new Float32Array(deltaSize);
+  for (let j = 0; j < deltaSize; j++) mean[j] = (sum[j] as number) / n;
+  for (let i = 0; i < n; i++) {
+    const row = i * deltaSize;
+    for (let j = 0; j < deltaSize; j++) {
+      const v = (deltas[row + j] as number) - (mean[j] as number);
+      sq[j] = (sq[j] as number) + v * v;
+    }
+  }
+  const std = new Float32Array(deltaSize);
+  if (kind === "standardize") {
+    for (let j = 0; j < deltaSize; j++) {
+      const s = Math.sqrt((sq[j] as number) / n);
+      std[j] = s >= minStd ? s : 1;
+    }
+  } else {
+    let v = 0;
+    for (let j = 0; j < deltaSize; j++) v += (sq[j] as number) / n;
+    const s = Math.sqrt(v / deltaSize);
+    std.fill(s >= minStd ? s : 1);
+  }
+  return { mean, std };
+}
+
+/**
  * Fits the preprocessing on shadow deltas ([n, deltaSize] row-major). A feature whose std is below
  * `minStd` (constant over the shadow set) is only centred.
  */
@@ -152,36 +197,7 @@ export function fitDeltaScaler(
       `delta preprocessing must be "none", "standardize", "scale" or "unit-scale", got ${kind}`,
     );
   }
-  const sum = new Float64Array(deltaSize);
-  const sq = new Float64Array(deltaSize);
-  for (let i = 0; i < n; i++) {
-    const row = i * deltaSize;
-    for (let j = 0; j < deltaSize; j++) {
-      const v = deltas[row + j] as number;
-      sum[j] = (sum[j] as number) + v;
-    }
-  }
-  const mean = new Float32Array(deltaSize);
-  for (let j = 0; j < deltaSize; j++) mean[j] = (sum[j] as number) / n;
-  for (let i = 0; i < n; i++) {
-    const row = i * deltaSize;
-    for (let j = 0; j < deltaSize; j++) {
-      const v = (deltas[row + j] as number) - (mean[j] as number);
-      sq[j] = (sq[j] as number) + v * v;
-    }
-  }
-  const std = new Float32Array(deltaSize);
-  if (kind === "standardize") {
-    for (let j = 0; j < deltaSize; j++) {
-      const s = Math.sqrt((sq[j] as number) / n);
-      std[j] = s >= minStd ? s : 1;
-    }
-  } else {
-    let v = 0;
-    for (let j = 0; j < deltaSize; j++) v += (sq[j] as number) / n;
-    const s = Math.sqrt(v / deltaSize);
-    std.fill(s >= minStd ? s : 1);
-  }
+  const { mean, std } = meanAndDivisor(kind, deltas, n, deltaSize, minStd);
   return {
     kind,
     deltaSize,

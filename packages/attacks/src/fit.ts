@@ -10,9 +10,16 @@
  * A trainer brings what differs: its model (`build`), its loss, its output transform (softmax for
  * the classifiers) and its checks. CBM-GAN trains two models in turn and keeps its own loop.
  */
-import type { Rng, tf } from "@updates-leak/core";
-import { type DeltaPreprocessing, type DeltaScaler, type EncoderConfig, fitDeltaScaler } from "./encoder.ts";
-import type { AdamConfig } from "./nn/adam.ts";
+import { type Rng, tf } from "@updates-leak/core";
+import {
+  createEncoderWithHead,
+  type DeltaPreprocessing,
+  type DeltaScaler,
+  ENCODER_DEFAULTS,
+  type EncoderConfig,
+  fitDeltaScaler,
+} from "./encoder.ts";
+import { ADAM_DEFAULTS, type AdamConfig } from "./nn/adam.ts";
 import { disposeMlp, type ForwardMode, type Mlp, mlpForward, mlpParams, trainMode } from "./nn/mlp.ts";
 import { predictRows } from "./nn/predict.ts";
 import { checkRows, DeviceRows } from "./nn/rows.ts";
@@ -42,6 +49,17 @@ export interface AttackHeadConfig extends FitSettings {
   preprocessing: DeltaPreprocessing;
 }
 
+/**
+ * The defaults the attack heads share [choice]: the paper's encoder, batch 64, PyTorch's Adam,
+ * 1024 rows per prediction pass. Each head adds its preprocessing and epochs (and may override).
+ */
+export const HEAD_DEFAULTS: Omit<AttackHeadConfig, "preprocessing" | "epochs"> = {
+  encoder: ENCODER_DEFAULTS,
+  batchSize: 64,
+  adam: ADAM_DEFAULTS,
+  predictChunk: 1024,
+};
+
 /** A trainable model: its parameters, its forward pass, and how to free it. */
 export interface FitModel {
   params: tf.Variable[];
@@ -56,6 +74,18 @@ export function mlpModel(mlp: Mlp): FitModel {
     params: mlpParams(mlp),
     forward: (x, mode, dataInput) => mlpForward(mlp, x, mode, dataInput),
     dispose: () => disposeMlp(mlp),
+  };
+}
+
+/**
+ * The classifier of A_LI and A_LDE, as `build`, `outWidth` and `output` of a FitSpec: the encoder
+ * and a linear layer of `classes` logits; softmax probabilities at prediction time.
+ */
+export function encoderClassifier(deltaSize: number, classes: number, encoder: EncoderConfig) {
+  return {
+    build: (rng: Rng) => mlpModel(createEncoderWithHead(rng, deltaSize, classes, encoder)),
+    outWidth: classes,
+    output: (logits: T2) => tf.softmax(logits),
   };
 }
 

@@ -4,9 +4,8 @@
  * Epochs, batch size and learning rate are not given by the paper: [choice]s below.
  */
 import { type Rng, tf } from "@updates-leak/core";
-import { createEncoderWithHead, type DeltaScaler, ENCODER_DEFAULTS } from "./encoder.ts";
-import { type AttackHeadConfig, fitDeltaModel, mlpModel } from "./fit.ts";
-import { ADAM_DEFAULTS } from "./nn/adam.ts";
+import type { DeltaScaler } from "./encoder.ts";
+import { type AttackHeadConfig, encoderClassifier, fitDeltaModel, HEAD_DEFAULTS } from "./fit.ts";
 import type { TrainHistory } from "./nn/train.ts";
 
 /**
@@ -21,12 +20,9 @@ import type { TrainHistory } from "./nn/train.ts";
 export type LabelAttackConfig = AttackHeadConfig;
 
 export const LABEL_DEFAULTS: LabelAttackConfig = {
-  encoder: ENCODER_DEFAULTS,
+  ...HEAD_DEFAULTS,
   preprocessing: "unit-scale",
   epochs: 20,
-  batchSize: 64,
-  adam: ADAM_DEFAULTS,
-  predictChunk: 1024,
 };
 
 export interface LabelAttack {
@@ -79,14 +75,12 @@ export function trainLabelAttack(
     preprocessing: c.preprocessing,
     settings: c,
     rng,
-    build: (r) => mlpModel(createEncoderWithHead(r, deltaSize, numClasses, c.encoder)),
+    ...encoderClassifier(deltaSize, numClasses, c.encoder),
     loss: (logits, batch) => {
       const yb = new Int32Array(batch.indices.length);
       for (let i = 0; i < yb.length; i++) yb[i] = labels[batch.indices[i] as number] as number;
       return softmaxCrossEntropy(logits, yb, numClasses);
     },
-    outWidth: numClasses,
-    output: (logits) => tf.softmax(logits),
   });
   return {
     numClasses,

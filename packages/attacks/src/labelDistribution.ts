@@ -6,8 +6,8 @@
  * batch 128, 50 epochs.
  */
 import { type Rng, tf } from "@updates-leak/core";
-import { createEncoderWithHead, type DeltaScaler, ENCODER_DEFAULTS } from "./encoder.ts";
-import { type AttackHeadConfig, fitDeltaModel, mlpModel } from "./fit.ts";
+import type { DeltaScaler } from "./encoder.ts";
+import { type AttackHeadConfig, encoderClassifier, fitDeltaModel, HEAD_DEFAULTS } from "./fit.ts";
 import { ADAM_DEFAULTS } from "./nn/adam.ts";
 import type { TrainHistory } from "./nn/train.ts";
 
@@ -20,12 +20,11 @@ import type { TrainHistory } from "./nn/train.ts";
 export type LabelDistributionConfig = AttackHeadConfig;
 
 export const LABEL_DISTRIBUTION_DEFAULTS: LabelDistributionConfig = {
-  encoder: ENCODER_DEFAULTS,
+  ...HEAD_DEFAULTS,
   preprocessing: "none",
   epochs: 50,
   batchSize: 128,
   adam: { ...ADAM_DEFAULTS, lr: 1e-3, weightDecay: 1e-5 },
-  predictChunk: 1024,
 };
 
 export interface LabelDistributionAttack {
@@ -71,10 +70,8 @@ export function trainLabelDistributionAttack(
     preprocessing: c.preprocessing,
     settings: c,
     rng,
-    build: (r) => mlpModel(createEncoderWithHead(r, deltaSize, numClasses, c.encoder)),
+    ...encoderClassifier(deltaSize, numClasses, c.encoder),
     loss: (logits, batch) => klDivLoss(batch.y as tf.Tensor2D, logits),
-    outWidth: numClasses,
-    output: (logits) => tf.softmax(logits),
   });
   return {
     numClasses,

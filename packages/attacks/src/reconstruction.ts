@@ -7,9 +7,8 @@
 import type { Rng, tf } from "@updates-leak/core";
 import type { Autoencoder } from "./autoencoder.ts";
 import { mseLoss } from "./autoencoder.ts";
-import { createEncoderWithHead, type DeltaScaler, ENCODER_DEFAULTS } from "./encoder.ts";
-import { type AttackHeadConfig, chainedModel, fitDeltaModel } from "./fit.ts";
-import { ADAM_DEFAULTS } from "./nn/adam.ts";
+import { createEncoderWithHead, type DeltaScaler } from "./encoder.ts";
+import { type AttackHeadConfig, chainedModel, fitDeltaModel, HEAD_DEFAULTS } from "./fit.ts";
 import { cloneMlp } from "./nn/mlp.ts";
 import type { TrainHistory } from "./nn/train.ts";
 
@@ -20,12 +19,9 @@ import type { TrainHistory } from "./nn/train.ts";
 export type ReconstructionAttackConfig = AttackHeadConfig;
 
 export const RECONSTRUCTION_DEFAULTS: ReconstructionAttackConfig = {
-  encoder: ENCODER_DEFAULTS,
+  ...HEAD_DEFAULTS,
   preprocessing: "scale",
   epochs: 50,
-  batchSize: 64,
-  adam: ADAM_DEFAULTS,
-  predictChunk: 1024,
 };
 
 export interface ReconstructionAttack {

@@ -8,52 +8,52 @@ beforeAll(async () => {
   await selectBackend({ backend: "wasm", quiet: true });
 });
 
+// y = x @ wTrue + noise; a linear model must recover wTrue.
+const n = 200;
+const dIn = 5;
+const rng = new Rng(11);
+const X = rng.normals(n * dIn);
+const wTrue = rng.normals(dIn);
+const Y = new Float32Array(n);
+for (let i = 0; i < n; i++) {
+  let s = 0;
+  for (let j = 0; j < dIn; j++) s += (X[i * dIn + j] as number) * (wTrue[j] as number);
+  Y[i] = s + 0.01 * rng.normal();
+}
+
+function run(seed: number, dropoutRate = 0, nanAt?: [number, number], lrSchedule?: "constant" | "cosine") {
+  const m = createMlp(new Rng(seed), dIn, [{ units: 1, activation: "linear", dropout: dropoutRate }]);
+  const reports: number[] = [];
+  try {
+    const h = trainMinibatches(
+      n,
+      mlpParams(m),
+      (ctx) => {
+        const xb = tf.tensor2d(gatherRows(X, dIn, ctx.indices), [ctx.indices.length, dIn]);
+        const yb = tf.tensor2d(gatherRows(Y, 1, ctx.indices), [ctx.indices.length, 1]);
+        const loss = tf.mean(tf.square(tf.sub(mlpForward(m, xb, trainMode(ctx.rng)), yb))) as tf.Scalar;
+        if (nanAt && ctx.epoch === nanAt[0] && ctx.step === nanAt[1])
+          return tf.mul(loss, Number.NaN) as tf.Scalar;
+        return loss;
+      },
+      {
+        epochs: 20,
+        batchSize: 25,
+        adam: { lr: 0.1, beta1: 0.9, beta2: 0.999, epsilon: 1e-8, weightDecay: 0 },
+        rng: new Rng(seed).fork("loop"),
+        label: "test-regression",
+        onEpoch: (r) => reports.push(r.epoch),
+        syncEvery: 4,
+        ...(lrSchedule ? { lrSchedule } : {}),
+      },
+    );
+    return { h, w: Array.from(m.layers[0]?.dense.w.dataSync() ?? []), reports };
+  } finally {
+    disposeMlp(m);
+  }
+}
+
 describe("trainMinibatches", () => {
-  // y = x @ wTrue + noise; a linear model must recover wTrue.
-  const n = 200;
-  const dIn = 5;
-  const rng = new Rng(11);
-  const X = rng.normals(n * dIn);
-  const wTrue = rng.normals(dIn);
-  const Y = new Float32Array(n);
-  for (let i = 0; i < n; i++) {
-    let s = 0;
-    for (let j = 0; j < dIn; j++) s += (X[i * dIn + j] as number) * (wTrue[j] as number);
-    Y[i] = s + 0.01 * rng.normal();
-  }
-
-  function run(seed: number, dropoutRate = 0, nanAt?: [number, number], lrSchedule?: "constant" | "cosine") {
-    const m = createMlp(new Rng(seed), dIn, [{ units: 1, activation: "linear", dropout: dropoutRate }]);
-    const reports: number[] = [];
-    try {
-      const h = trainMinibatches(
-        n,
-        mlpParams(m),
-        (ctx) => {
-          const xb = tf.tensor2d(gatherRows(X, dIn, ctx.indices), [ctx.indices.length, dIn]);
-          const yb = tf.tensor2d(gatherRows(Y, 1, ctx.indices), [ctx.indices.length, 1]);
-          const loss = tf.mean(tf.square(tf.sub(mlpForward(m, xb, trainMode(ctx.rng)), yb))) as tf.Scalar;
-          if (nanAt && ctx.epoch === nanAt[0] && ctx.step === nanAt[1])
-            return tf.mul(loss, Number.NaN) as tf.Scalar;
-          return loss;
-        },
-        {
-          epochs: 20,
-          batchSize: 25,
-          adam: { lr: 0.1, beta1: 0.9, beta2: 0.999, epsilon: 1e-8, weightDecay: 0 },
-          rng: new Rng(seed).fork("loop"),
-          label: "test-regression",
-          onEpoch: (r) => reports.push(r.epoch),
-          syncEvery: 4,
-          ...(lrSchedule ? { lrSchedule } : {}),
-        },
-      );
-      return { h, w: Array.from(m.layers[0]?.dense.w.dataSync() ?? []), reports };
-    } finally {
-      disposeMlp(m);
-    }
-  }
-
   test("cosine schedule: the rate falls from lr to 0, and training with it still fits", () => {
     expect(scheduledLr("cosine", 0.1, 0, 100)).toBeCloseTo(0.1, 12);
     expect(scheduledLr("cosine", 0.1, 50, 100)).toBeCloseTo(0.05, 12);
