@@ -193,22 +193,21 @@ function compare(a: string, b: string, common: boolean): number {
   };
   const da = read(a);
   const db = read(b);
-  if (common) {
-    for (const [x, y, label] of [
-      [da, db, "A"],
-      [db, da, "B"],
-    ] as const) {
-      for (const name of Object.keys(x.runs)) {
-        if (!(name in y.runs)) {
-          process.stdout.write(`not compared (only in ${label}): ${name}\n`);
-          delete x.runs[name];
-        }
-      }
+  const diffs: string[] = [];
+  // A run in one file only is one line (a difference unless --common), not one per value.
+  for (const [x, y, label] of [
+    [da, db, "A"],
+    [db, da, "B"],
+  ] as const) {
+    for (const name of Object.keys(x.runs)) {
+      if (name in y.runs) continue;
+      if (common) process.stdout.write(`not compared (only in ${label}): ${name}\n`);
+      else diffs.push(`run only in ${label}: ${name}`);
+      delete x.runs[name];
     }
   }
   const fa = flatten(da, "", {});
   const fb = flatten(db, "", {});
-  const diffs: string[] = [];
   for (const k of new Set([...Object.keys(fa), ...Object.keys(fb)])) {
     if (!(k in fb)) diffs.push(`only in A: ${k} = ${JSON.stringify(fa[k])}`);
     else if (!(k in fa)) diffs.push(`only in B: ${k} = ${JSON.stringify(fb[k])}`);
