@@ -8,27 +8,17 @@
  * `autoencode` is also the AE oracle baseline (encode-decode the true sample).
  */
 import { type Rng, tf } from "@updates-leak/core";
-import {
-  type Activation,
-  ADAM_DEFAULTS,
-  type AdamConfig,
-  checkRows,
-  createMlp,
-  DeviceRows,
-  disposeMlp,
-  type EpochReport,
-  type Mlp,
-  mlpForward,
-  mlpParams,
-  predictInChunks,
-  type TrainHistory,
-  trainMinibatches,
-  trainMode,
-} from "./nn.ts";
+import { chainedModel, type FitSettings, fitDeltaModel } from "./fit.ts";
+import { ADAM_DEFAULTS } from "./nn/adam.ts";
+import type { Activation } from "./nn/layers.ts";
+import { createMlp, type Mlp, mlpForward } from "./nn/mlp.ts";
+import { predictRows } from "./nn/predict.ts";
+import { checkRows } from "./nn/rows.ts";
+import type { TrainHistory } from "./nn/train.ts";
 
 export type OutputActivation = "sigmoid" | "linear";
 
-export interface AutoencoderConfig {
+export interface AutoencoderConfig extends FitSettings {
   /** Encoder hidden widths (decoder mirrors them). [choice] [512] */
   hidden: number[];
   /** [choice] 128 */
@@ -40,9 +30,6 @@ export interface AutoencoderConfig {
   epochs: number;
   /** [choice] 64 */
   batchSize: number;
-  adam: AdamConfig;
-  predictChunk: number;
-  onEpoch?: (r: EpochReport) => void;
 }
 
 export const AUTOENCODER_DEFAULTS: AutoencoderConfig = {
@@ -98,38 +85,23 @@ export function trainAutoencoder(
   cfg: Partial<AutoencoderConfig> = {},
 ): Autoencoder {
   const c: AutoencoderConfig = { ...AUTOENCODER_DEFAULTS, ...cfg };
-  checkRows("trainAutoencoder samples", samples, n, sampleSize);
-  const { encoder, decoder } = createAutoencoderNets(rng.fork("init"), sampleSize, c);
-  const dispose = () => {
-    disposeMlp(encoder);
-    disposeMlp(decoder);
-  };
-  let history: TrainHistory;
-  const rows = new DeviceRows("trainAutoencoder samples", samples, n, sampleSize);
-  try {
-    history = trainMinibatches(
-      n,
-      [...mlpParams(encoder), ...mlpParams(decoder)],
-      (ctx) => {
-        const xb = rows.take(ctx.indices);
-        const mode = trainMode(ctx.rng);
-        return mseLoss(mlpForward(decoder, mlpForward(encoder, xb, mode, true), mode), xb);
-      },
-      {
-        epochs: c.epochs,
-        batchSize: c.batchSize,
-        adam: c.adam,
-        rng: rng.fork("train"),
-        label: "autoencoder",
-        onEpoch: c.onEpoch,
-      },
-    );
-  } catch (e) {
-    dispose();
-    throw e;
-  } finally {
-    rows.dispose();
-  }
+  const { model, history } = fitDeltaModel({
+    name: "trainAutoencoder",
+    label: "autoencoder",
+    n,
+    input: { what: "samples", data: samples, width: sampleSize },
+    // Samples, not deltas: used as they are.
+    preprocessing: "none",
+    settings: c,
+    rng,
+    build: (r) => {
+      const { encoder, decoder } = createAutoencoderNets(r, sampleSize, c);
+      return { ...chainedModel(encoder, decoder), encoder, decoder };
+    },
+    loss: (out, batch) => mseLoss(out, batch.x),
+    outWidth: sampleSize,
+  });
+  const { encoder, decoder, dispose } = model;
   return { sampleSize, latent: c.latent, output: c.output, encoder, decoder, history, dispose };
 }
 
@@ -137,10 +109,5 @@ export function trainAutoencoder(
 export function autoencode(ae: Autoencoder, samples: Float32Array, n: number, chunk = 1024): Float32Array {
   checkRows("autoencode samples", samples, n, ae.sampleSize);
   const d = ae.sampleSize;
-  return predictInChunks(n, d, chunk, (start, count) =>
-    mlpForward(
-      ae.decoder,
-      mlpForward(ae.encoder, tf.tensor2d(samples.subarray(start * d, (start + count) * d), [count, d])),
-    ),
-  );
+  return predictRows(samples, n, d, d, chunk, (x) => mlpForward(ae.decoder, mlpForward(ae.encoder, x)));
 }

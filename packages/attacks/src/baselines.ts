@@ -9,7 +9,7 @@
  * The AE oracle lives in autoencoder.ts (it needs the trained autoencoder).
  */
 import type { Rng } from "@updates-leak/core";
-import { checkRows } from "./nn.ts";
+import { checkRows } from "./nn/rows.ts";
 
 /** Label frequencies (sum 1) of integer labels in [0, numClasses). */
 export function classFrequencies(labels: ArrayLike<number>, numClasses: number): Float64Array {

@@ -20,7 +20,7 @@ const protos = 5;
 const d = 16;
 const setSize = 6;
 
-describe("CBM-GAN", () => {
+describe("CBM-GAN losses", () => {
   test("bestMatchLoss: mean over real rows of the squared distance to the nearest fake row", () => {
     const before = tf.memory().numTensors;
     const real = [0, 0, 1, 1, 5, 5];
@@ -36,7 +36,9 @@ describe("CBM-GAN", () => {
     expect(m).toBeCloseTo(2 / 3, 5);
     expect(tf.memory().numTensors).toBe(before);
   });
+});
 
+describe("CBM-GAN training", () => {
   test("reconstructs sets of prototypes from linear deltas better than random sets; seeded; no leak", () => {
     const before = tf.memory().numTensors;
     const nTrain = 120;
@@ -92,7 +94,9 @@ describe("CBM-GAN", () => {
     gan.dispose();
     expect(tf.memory().numTensors).toBe(before);
   }, 60_000); // about 3 s on an idle 2-core machine; generous for a loaded one
+});
 
+describe("CBM-GAN conditioning and sets", () => {
   test("with one model per step and batch norm after the first layer, training-mode output ignores delta", () => {
     // The batch norm subtracts the batch mean, which contains the (constant) delta latent.
     const before = tf.memory().numTensors;

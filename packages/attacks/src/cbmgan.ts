@@ -28,22 +28,12 @@ import {
 } from "./encoder.ts";
 import { type KMeansConfig, kmeans, nearestRows } from "./kmeans.ts";
 import { matchedMse, meanStd } from "./metrics.ts";
-import {
-  type AdamConfig,
-  AdamStep,
-  checkRows,
-  createMlp,
-  disposeMlp,
-  EVAL,
-  type ForwardMode,
-  gatherRows,
-  LossTracker,
-  type Mlp,
-  matMulT,
-  mlpForward,
-  mlpParams,
-  predictInChunks,
-} from "./nn.ts";
+import { type AdamConfig, AdamStep } from "./nn/adam.ts";
+import { matMulT } from "./nn/layers.ts";
+import { createMlp, disposeMlp, EVAL, type ForwardMode, type Mlp, mlpForward, mlpParams } from "./nn/mlp.ts";
+import { predictInChunks } from "./nn/predict.ts";
+import { checkRows, gatherRows } from "./nn/rows.ts";
+import { LossTracker } from "./nn/train.ts";
 
 /** The real updating set of shadow model i: [setSize, sampleSize] row-major. */
 export type SetSource = (i: number) => Float32Array;
@@ -233,22 +223,8 @@ function generateWith(
   return mlpForward(nets.gen, tf.concat([noise, tiled], 1), mode);
 }
 
-/**
- * Trains CBM-GAN on shadow deltas [n, deltaSize] and their real updating sets (`sets(i)`, each
- * [setSize, sampleSize] on the scale the output activation produces). `cfg` is merged shallowly.
- */
-export function trainCbmGan(
-  deltas: Float32Array,
-  n: number,
-  deltaSize: number,
-  sets: SetSource,
-  setSize: number,
-  sampleSize: number,
-  rng: Rng,
-  cfg: Partial<CbmGanConfig> = {},
-): CbmGan {
-  const c: CbmGanConfig = { ...CBMGAN_DEFAULTS, ...cfg };
-  checkRows("trainCbmGan deltas", deltas, n, deltaSize);
+/** Generated samples per step and shadow models per step, checked. */
+function checkGanConfig(c: CbmGanConfig, setSize: number): { fakes: number; modelsPerStep: number } {
   if (!Number.isInteger(c.epochs) || c.epochs < 0)
     throw new Error(`CbmGanConfig.epochs must be a non-negative integer, got ${c.epochs}`);
   const fakes = c.fakesPerStep > 0 ? c.fakesPerStep : setSize;
@@ -257,10 +233,12 @@ export function trainCbmGan(
   const g = c.modelsPerStep;
   if (!Number.isInteger(g) || g < 1)
     throw new Error(`CbmGanConfig.modelsPerStep must be a positive integer, got ${g}`);
-  const scaler = fitDeltaScaler(c.preprocessing, deltas, n, deltaSize);
-  const x = scaler.apply(deltas, n);
-  const irng = rng.fork("init");
-  const nets: Nets = {
+  return { fakes, modelsPerStep: g };
+}
+
+/** The three untrained nets: delta branch, generator, discriminator. */
+function createGanNets(irng: Rng, deltaSize: number, sampleSize: number, c: CbmGanConfig): Nets {
+  return {
     delta: createMlp(irng.fork("delta"), deltaSize, [
       ...encoderSpecs(c.encoder),
       { units: c.latentDim, activation: "linear", init: "glorot" },
@@ -282,87 +260,178 @@ export function trainCbmGan(
       { units: 1, activation: "linear" as const, init: "glorot" as const },
     ]),
   };
-  const dispose = () => {
-    disposeMlp(nets.delta);
-    disposeMlp(nets.gen);
-    disposeMlp(nets.disc);
+}
+
+function disposeNets(nets: Nets): void {
+  disposeMlp(nets.delta);
+  disposeMlp(nets.gen);
+  disposeMlp(nets.disc);
+}
+
+/** What the training steps share: the nets, the scaled deltas, the optimisers and loss trackers. */
+interface GanTraining {
+  c: CbmGanConfig;
+  nets: Nets;
+  /** Preprocessed shadow deltas [n, deltaSize]. */
+  x: Float32Array;
+  n: number;
+  deltaSize: number;
+  sets: SetSource;
+  setSize: number;
+  sampleSize: number;
+  fakes: number;
+  modelsPerStep: number;
+  dAdam: AdamStep;
+  gAdam: AdamStep;
+  dT: LossTracker;
+  gT: LossTracker;
+  bT: LossTracker;
+}
+
+const TRAIN_BN: ForwardMode = { rng: null, batchStats: true, updateStats: true };
+const BATCH_ONLY: ForwardMode = { rng: null, batchStats: true, updateStats: false };
+
+/** The real sets of shadow models `idx`, stacked: [idx.length * setSize, sampleSize]. */
+function realSets(t: GanTraining, idx: Int32Array): Float32Array {
+  const { setSize, sampleSize } = t;
+  const realData = new Float32Array(idx.length * setSize * sampleSize);
+  for (let j = 0; j < idx.length; j++) {
+    const i = idx[j] as number;
+    const one = t.sets(i);
+    checkRows(`trainCbmGan sets(${i})`, one, setSize, sampleSize);
+    realData.set(one, j * setSize * sampleSize);
+  }
+  return realData;
+}
+
+/**
+ * One step on the shadow models `idx`: a discriminator update on their real sets against generated
+ * ones, then a generator update with the same noise and dropout masks.
+ */
+function ganStep(t: GanTraining, idx: Int32Array, epoch: number, step: number, srng: Rng): void {
+  const { c, nets, fakes } = t;
+  const gs = idx.length;
+  const real = tf.tensor2d(realSets(t, idx), [gs * t.setSize, t.sampleSize]);
+  const delta = tf.tensor2d(gatherRows(t.x, t.deltaSize, idx), [gs, t.deltaSize]);
+  const noise = tf.tensor2d(srng.normals(gs * fakes * c.noiseDim), [gs * fakes, c.noiseDim]);
+  const dropSeed = srng.nextU32();
+  try {
+    const fake = tf.tidy(() => generateWith(nets, delta, noise, srng.fork(dropSeed), BATCH_ONLY));
+    const dLoss = t.dAdam.step(() =>
+      tf.add(
+        bceWithLogits(mlpForward(nets.disc, real, TRAIN_BN), 1),
+        bceWithLogits(mlpForward(nets.disc, fake, TRAIN_BN), 0),
+      ),
+    );
+    fake.dispose();
+    t.dT.add(epoch, step, dLoss);
+    const bm: { t: tf.Scalar | null } = { t: null };
+    const gLoss = t.gAdam.step(() => {
+      const f = generateWith(nets, delta, noise, srng.fork(dropSeed), TRAIN_BN);
+      const adv = bceWithLogits(mlpForward(nets.disc, f, BATCH_ONLY), 1);
+      const b = bestMatchLoss(real, f, c.bestMatchReduction, gs);
+      bm.t = tf.keep(b);
+      return c.bestMatch ? tf.add(adv, tf.mul(b, c.bestMatchWeight)) : adv;
+    });
+    t.gT.add(epoch, step, gLoss);
+    if (bm.t) t.bT.add(epoch, step, bm.t);
+  } finally {
+    tf.dispose([real, delta, noise]);
+  }
+}
+
+/** One pass over the shadow models, `modelsPerStep` at a time, in a seeded order. */
+function ganEpoch(t: GanTraining, rng: Rng, epoch: number): GanEpochReport {
+  const t0 = performance.now();
+  const erng = rng.fork("epoch", epoch);
+  const perm = erng.permutation(t.n);
+  let step = 0;
+  for (let s0 = 0; s0 < t.n; s0 += t.modelsPerStep) {
+    step++;
+    const idx = perm.subarray(s0, Math.min(t.n, s0 + t.modelsPerStep));
+    ganStep(t, idx, epoch, step, erng.fork("step", step));
+  }
+  return {
+    epoch,
+    epochs: t.c.epochs,
+    dLoss: t.dT.take(epoch),
+    gLoss: t.gT.take(epoch),
+    bestMatch: t.bT.take(epoch),
+    seconds: (performance.now() - t0) / 1000,
+  };
+}
+
+/** Trains the nets for `c.epochs` epochs; frees the optimisers and trackers, not the nets. */
+function trainGan(
+  base: Omit<GanTraining, "dAdam" | "gAdam" | "dT" | "gT" | "bT">,
+  rng: Rng,
+): GanEpochReport[] {
+  const { nets, c } = base;
+  const t: GanTraining = {
+    ...base,
+    dAdam: new AdamStep(mlpParams(nets.disc), c.adam),
+    gAdam: new AdamStep([...mlpParams(nets.delta), ...mlpParams(nets.gen)], c.adam),
+    dT: new LossTracker("CBM-GAN discriminator"),
+    gT: new LossTracker("CBM-GAN generator"),
+    bT: new LossTracker("CBM-GAN best match"),
   };
   const history: GanEpochReport[] = [];
-  const dAdam = new AdamStep(mlpParams(nets.disc), c.adam);
-  const gAdam = new AdamStep([...mlpParams(nets.delta), ...mlpParams(nets.gen)], c.adam);
-  const dT = new LossTracker("CBM-GAN discriminator");
-  const gT = new LossTracker("CBM-GAN generator");
-  const bT = new LossTracker("CBM-GAN best match");
-  const trainBn: ForwardMode = { rng: null, batchStats: true, updateStats: true };
-  const batchOnly: ForwardMode = { rng: null, batchStats: true, updateStats: false };
   try {
     for (let epoch = 1; epoch <= c.epochs; epoch++) {
-      const t0 = performance.now();
-      const erng = rng.fork("epoch", epoch);
-      const perm = erng.permutation(n);
-      let step = 0;
-      for (let s0 = 0; s0 < n; s0 += g) {
-        step++;
-        const idx = perm.subarray(s0, Math.min(n, s0 + g));
-        const gs = idx.length;
-        const srng = erng.fork("step", step);
-        const realData = new Float32Array(gs * setSize * sampleSize);
-        for (let j = 0; j < gs; j++) {
-          const i = idx[j] as number;
-          const one = sets(i);
-          checkRows(`trainCbmGan sets(${i})`, one, setSize, sampleSize);
-          realData.set(one, j * setSize * sampleSize);
-        }
-        const real = tf.tensor2d(realData, [gs * setSize, sampleSize]);
-        const delta = tf.tensor2d(gatherRows(x, deltaSize, idx), [gs, deltaSize]);
-        const noise = tf.tensor2d(srng.normals(gs * fakes * c.noiseDim), [gs * fakes, c.noiseDim]);
-        const dropSeed = srng.nextU32();
-        try {
-          const fake = tf.tidy(() => generateWith(nets, delta, noise, srng.fork(dropSeed), batchOnly));
-          const dLoss = dAdam.step(() =>
-            tf.add(
-              bceWithLogits(mlpForward(nets.disc, real, trainBn), 1),
-              bceWithLogits(mlpForward(nets.disc, fake, trainBn), 0),
-            ),
-          );
-          fake.dispose();
-          dT.add(epoch, step, dLoss);
-          const bm: { t: tf.Scalar | null } = { t: null };
-          const gLoss = gAdam.step(() => {
-            const f = generateWith(nets, delta, noise, srng.fork(dropSeed), trainBn);
-            const adv = bceWithLogits(mlpForward(nets.disc, f, batchOnly), 1);
-            const b = bestMatchLoss(real, f, c.bestMatchReduction, gs);
-            bm.t = tf.keep(b);
-            return c.bestMatch ? tf.add(adv, tf.mul(b, c.bestMatchWeight)) : adv;
-          });
-          gT.add(epoch, step, gLoss);
-          if (bm.t) bT.add(epoch, step, bm.t);
-        } finally {
-          tf.dispose([real, delta, noise]);
-        }
-      }
-      const report: GanEpochReport = {
-        epoch,
-        epochs: c.epochs,
-        dLoss: dT.take(epoch),
-        gLoss: gT.take(epoch),
-        bestMatch: bT.take(epoch),
-        seconds: (performance.now() - t0) / 1000,
-      };
+      const report = ganEpoch(t, rng, epoch);
       history.push(report);
       c.onEpoch?.(report);
     }
-  } catch (e) {
-    dispose();
-    throw e;
   } finally {
-    dT.dispose();
-    gT.dispose();
-    bT.dispose();
-    dAdam.dispose();
-    gAdam.dispose();
+    t.dT.dispose();
+    t.gT.dispose();
+    t.bT.dispose();
+    t.dAdam.dispose();
+    t.gAdam.dispose();
   }
+  return history;
+}
 
+/**
+ * Trains CBM-GAN on shadow deltas [n, deltaSize] and their real updating sets (`sets(i)`, each
+ * [setSize, sampleSize] on the scale the output activation produces). `cfg` is merged shallowly.
+ */
+export function trainCbmGan(
+  deltas: Float32Array,
+  n: number,
+  deltaSize: number,
+  sets: SetSource,
+  setSize: number,
+  sampleSize: number,
+  rng: Rng,
+  cfg: Partial<CbmGanConfig> = {},
+): CbmGan {
+  const c: CbmGanConfig = { ...CBMGAN_DEFAULTS, ...cfg };
+  checkRows("trainCbmGan deltas", deltas, n, deltaSize);
+  const { fakes, modelsPerStep } = checkGanConfig(c, setSize);
+  const scaler = fitDeltaScaler(c.preprocessing, deltas, n, deltaSize);
+  const x = scaler.apply(deltas, n);
+  const nets = createGanNets(rng.fork("init"), deltaSize, sampleSize, c);
+  let history: GanEpochReport[];
+  try {
+    const base = { c, nets, x, n, deltaSize, sets, setSize, sampleSize, fakes, modelsPerStep };
+    history = trainGan(base, rng);
+  } catch (e) {
+    disposeNets(nets);
+    throw e;
+  }
+  return trainedCbmGan(nets, scaler, c, sampleSize, history);
+}
+
+/** Generation and set reconstruction with trained nets. */
+function trainedCbmGan(
+  nets: Nets,
+  scaler: DeltaScaler,
+  c: CbmGanConfig,
+  sampleSize: number,
+  history: GanEpochReport[],
+): CbmGan {
+  const deltaSize = scaler.deltaSize;
   const genMode: ForwardMode =
     c.inferenceBatchNorm === "batch" ? { rng: null, batchStats: true, updateStats: false } : EVAL;
   const generate = (
@@ -396,14 +465,9 @@ export function trainCbmGan(
       const gen = generate(delta, o.samples, grng.fork("noise"), o.chunk);
       const km = kmeans(gen, o.samples, sampleSize, k, grng.fork("kmeans"), o.kmeans);
       const idx = nearestRows(gen, o.samples, sampleSize, km.centroids, k);
-      const out = new Float32Array(k * sampleSize);
-      for (let j = 0; j < k; j++) {
-        const r = idx[j] as number;
-        out.set(gen.subarray(r * sampleSize, (r + 1) * sampleSize), j * sampleSize);
-      }
-      return out;
+      return gatherRows(gen, sampleSize, idx);
     },
-    dispose,
+    dispose: () => disposeNets(nets),
   };
 }
 

@@ -1,7 +1,7 @@
 import { beforeAll, describe, expect, test } from "bun:test";
 import { Rng, selectBackend, tf } from "@updates-leak/core";
 import { createEncoder, ENCODER_DEFAULTS, encoderSpecs, fitDeltaScaler, unitRows } from "./encoder.ts";
-import { disposeMlp, EVAL, mlpForward, trainMode } from "./nn.ts";
+import { disposeMlp, EVAL, mlpForward, trainMode } from "./nn/mlp.ts";
 
 beforeAll(async () => {
   await selectBackend({ backend: "wasm", quiet: true });

@@ -11,17 +11,9 @@
  *   which fixes the overall scale but keeps features that barely move small. [choice]
  */
 import type { Rng } from "@updates-leak/core";
-import {
-  type Activation,
-  type AdamConfig,
-  checkRows,
-  createMlp,
-  type EpochReport,
-  type InitName,
-  type LayerSpec,
-  type LrSchedule,
-  type Mlp,
-} from "./nn.ts";
+import type { Activation, InitName } from "./nn/layers.ts";
+import { createMlp, type LayerSpec, type Mlp } from "./nn/mlp.ts";
+import { checkRows } from "./nn/rows.ts";
 
 export interface EncoderConfig {
   /** Layer widths. Paper: [128, 64]. */
@@ -121,6 +113,51 @@ export interface DeltaScaler {
 }
 
 /**
+ * Per-feature means of deltas [n, deltaSize], and the divisors: each feature's std
+ * ("standardize") or one shared root mean per-feature variance ("scale"); a divisor below
+ * `minStd` becomes 1.
+ */
+function meanAndDivisor(
+  kind: "standardize" | "scale",
+  deltas: Float32Array,
+  n: number,
+  deltaSize: number,
+  minStd: number,
+): { mean: Float32Array; std: Float32Array } {
+  const sum = new Float64Array(deltaSize);
+  const sq = new Float64Array(deltaSize);
+  for (let i = 0; i < n; i++) {
+    const row = i * deltaSize;
+    for (let j = 0; j < deltaSize; j++) {
+      const v = deltas[row + j] as number;
+      sum[j] = (sum[j] as number) + v;
+    }
+  }
+  const mean = new Float32Array(deltaSize);
+  for (let j = 0; j < deltaSize; j++) mean[j] = (sum[j] as number) / n;
+  for (let i = 0; i < n; i++) {
+    const row = i * deltaSize;
+    for (let j = 0; j < deltaSize; j++) {
+      const v = (deltas[row + j] as number) - (mean[j] as number);
+      sq[j] = (sq[j] as number) + v * v;
+    }
+  }
+  const std = new Float32Array(deltaSize);
+  if (kind === "standardize") {
+    for (let j = 0; j < deltaSize; j++) {
+      const s = Math.sqrt((sq[j] as number) / n);
+      std[j] = s >= minStd ? s : 1;
+    }
+  } else {
+    let v = 0;
+    for (let j = 0; j < deltaSize; j++) v += (sq[j] as number) / n;
+    const s = Math.sqrt(v / deltaSize);
+    std.fill(s >= minStd ? s : 1);
+  }
+  return { mean, std };
+}
+
+/**
  * Fits the preprocessing on shadow deltas ([n, deltaSize] row-major). A feature whose std is below
  * `minStd` (constant over the shadow set) is only centred.
  */
@@ -160,36 +197,7 @@ export function fitDeltaScaler(
       `delta preprocessing must be "none", "standardize", "scale" or "unit-scale", got ${kind}`,
     );
   }
-  const sum = new Float64Array(deltaSize);
-  const sq = new Float64Array(deltaSize);
-  for (let i = 0; i < n; i++) {
-    const row = i * deltaSize;
-    for (let j = 0; j < deltaSize; j++) {
-      const v = deltas[row + j] as number;
-      sum[j] = (sum[j] as number) + v;
-    }
-  }
-  const mean = new Float32Array(deltaSize);
-  for (let j = 0; j < deltaSize; j++) mean[j] = (sum[j] as number) / n;
-  for (let i = 0; i < n; i++) {
-    const row = i * deltaSize;
-    for (let j = 0; j < deltaSize; j++) {
-      const v = (deltas[row + j] as number) - (mean[j] as number);
-      sq[j] = (sq[j] as number) + v * v;
-    }
-  }
-  const std = new Float32Array(deltaSize);
-  if (kind === "standardize") {
-    for (let j = 0; j < deltaSize; j++) {
-      const s = Math.sqrt((sq[j] as number) / n);
-      std[j] = s >= minStd ? s : 1;
-    }
-  } else {
-    let v = 0;
-    for (let j = 0; j < deltaSize; j++) v += (sq[j] as number) / n;
-    const s = Math.sqrt(v / deltaSize);
-    std.fill(s >= minStd ? s : 1);
-  }
+  const { mean, std } = meanAndDivisor(kind, deltas, n, deltaSize, minStd);
   return {
     kind,
     deltaSize,
@@ -207,22 +215,4 @@ export function fitDeltaScaler(
       return out;
     },
   };
-}
-
-/**
- * Training settings shared by the attack heads behind the encoder (A_LI, A_SSR, A_LDE). Each head
- * keeps its own defaults, with the measurements behind its choices, next to its trainer.
- */
-export interface AttackHeadConfig {
-  encoder: EncoderConfig;
-  /** Delta preprocessing, fitted on the shadow deltas only. The paper feeds raw delta ("none"). */
-  preprocessing: DeltaPreprocessing;
-  epochs: number;
-  batchSize: number;
-  adam: AdamConfig;
-  /** Learning rate over the run; undefined = "constant". */
-  lrSchedule?: LrSchedule;
-  /** Rows per forward pass at prediction time. */
-  predictChunk: number;
-  onEpoch?: (r: EpochReport) => void;
 }

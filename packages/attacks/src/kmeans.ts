@@ -6,7 +6,8 @@
  * centroid [choice]. Stops when no assignment changes or after maxIter iterations.
  */
 import { type Rng, tf } from "@updates-leak/core";
-import { checkRows, readTidy } from "./nn.ts";
+import { readTidy } from "./nn/predict.ts";
+import { checkRows } from "./nn/rows.ts";
 
 export interface KMeansConfig {
   /** [choice] 100 */
@@ -98,6 +99,46 @@ function seedPlusPlus(
   return centers;
 }
 
+/**
+ * Lloyd's update step: each centroid becomes the mean of its points (sums and counts are scratch
+ * space). An emptied cluster is re-seeded with the point farthest from its centroid, which is then
+ * unassigned so that another iteration runs.
+ */
+function updateCentroids(
+  data: Float32Array,
+  n: number,
+  d: number,
+  k: number,
+  assignments: Int32Array,
+  minDist: Float32Array,
+  centroids: Float32Array,
+  sums: Float64Array,
+  counts: Int32Array,
+): void {
+  sums.fill(0);
+  counts.fill(0);
+  for (let i = 0; i < n; i++) {
+    const a = assignments[i] as number;
+    counts[a] = (counts[a] as number) + 1;
+    const so = a * d;
+    const xo = i * d;
+    for (let j = 0; j < d; j++) sums[so + j] = (sums[so + j] as number) + (data[xo + j] as number);
+  }
+  for (let j = 0; j < k; j++) {
+    const cnt = counts[j] as number;
+    if (cnt > 0) {
+      for (let t = 0; t < d; t++) centroids[j * d + t] = (sums[j * d + t] as number) / cnt;
+    } else {
+      // Re-seed an empty cluster with the point farthest from its centroid.
+      let far = 0;
+      for (let i = 1; i < n; i++) if ((minDist[i] as number) > (minDist[far] as number)) far = i;
+      centroids.set(data.subarray(far * d, (far + 1) * d), j * d);
+      minDist[far] = 0;
+      assignments[far] = -1; // forces another iteration
+    }
+  }
+}
+
 /** Clusters n points of dimension d (row-major) into k clusters. */
 export function kmeans(
   data: Float32Array,
@@ -151,29 +192,7 @@ export function kmeans(
         converged = true;
         break;
       }
-      // Update step.
-      sums.fill(0);
-      counts.fill(0);
-      for (let i = 0; i < n; i++) {
-        const a = assignments[i] as number;
-        counts[a] = (counts[a] as number) + 1;
-        const so = a * d;
-        const xo = i * d;
-        for (let j = 0; j < d; j++) sums[so + j] = (sums[so + j] as number) + (data[xo + j] as number);
-      }
-      for (let j = 0; j < k; j++) {
-        const cnt = counts[j] as number;
-        if (cnt > 0) {
-          for (let t = 0; t < d; t++) centroids[j * d + t] = (sums[j * d + t] as number) / cnt;
-        } else {
-          // Re-seed an empty cluster with the point farthest from its centroid.
-          let far = 0;
-          for (let i = 1; i < n; i++) if ((minDist[i] as number) > (minDist[far] as number)) far = i;
-          centroids.set(data.subarray(far * d, (far + 1) * d), j * d);
-          minDist[far] = 0;
-          assignments[far] = -1; // forces another iteration
-        }
-      }
+      updateCentroids(data, n, d, k, assignments, minDist, centroids, sums, counts);
     }
     return { k, centroids, assignments, iterations, inertia, converged };
   } finally {

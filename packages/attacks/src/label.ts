@@ -4,26 +4,9 @@
  * Epochs, batch size and learning rate are not given by the paper: [choice]s below.
  */
 import { type Rng, tf } from "@updates-leak/core";
-import {
-  type AttackHeadConfig,
-  createEncoderWithHead,
-  type DeltaScaler,
-  ENCODER_DEFAULTS,
-  fitDeltaScaler,
-} from "./encoder.ts";
-import {
-  ADAM_DEFAULTS,
-  checkRows,
-  DeviceRows,
-  disposeMlp,
-  type Mlp,
-  mlpForward,
-  mlpParams,
-  predictInChunks,
-  type TrainHistory,
-  trainMinibatches,
-  trainMode,
-} from "./nn.ts";
+import type { DeltaScaler } from "./encoder.ts";
+import { type AttackHeadConfig, encoderClassifier, fitDeltaModel, HEAD_DEFAULTS } from "./fit.ts";
+import type { TrainHistory } from "./nn/train.ts";
 
 /**
  * A_LI settings. Defaults, all [choice] but Adam [paper]: "unit-scale" preprocessing, 20 epochs
@@ -37,12 +20,9 @@ import {
 export type LabelAttackConfig = AttackHeadConfig;
 
 export const LABEL_DEFAULTS: LabelAttackConfig = {
-  encoder: ENCODER_DEFAULTS,
+  ...HEAD_DEFAULTS,
   preprocessing: "unit-scale",
   epochs: 20,
-  batchSize: 64,
-  adam: ADAM_DEFAULTS,
-  predictChunk: 1024,
 };
 
 export interface LabelAttack {
@@ -79,63 +59,37 @@ export function trainLabelAttack(
   cfg: Partial<LabelAttackConfig> = {},
 ): LabelAttack {
   const c: LabelAttackConfig = { ...LABEL_DEFAULTS, ...cfg };
-  checkRows("trainLabelAttack deltas", deltas, n, deltaSize);
-  checkRows("trainLabelAttack labels", labels, n, 1);
-  for (let i = 0; i < n; i++) {
-    const l = labels[i] as number;
-    if (l < 0 || l >= numClasses)
-      throw new Error(`trainLabelAttack: labels[${i}] = ${l} is not in [0, ${numClasses})`);
-  }
-  const scaler = fitDeltaScaler(c.preprocessing, deltas, n, deltaSize);
-  const x = scaler.apply(deltas, n);
-  const model: Mlp = createEncoderWithHead(rng.fork("init"), deltaSize, numClasses, c.encoder);
-  let history: TrainHistory;
-  const rows = new DeviceRows("trainLabelAttack deltas", x, n, deltaSize);
-  try {
-    history = trainMinibatches(
-      n,
-      mlpParams(model),
-      (ctx) => {
-        const xb = rows.take(ctx.indices);
-        const yb = new Int32Array(ctx.indices.length);
-        for (let i = 0; i < yb.length; i++) yb[i] = labels[ctx.indices[i] as number] as number;
-        return softmaxCrossEntropy(mlpForward(model, xb, trainMode(ctx.rng), true), yb, numClasses);
-      },
-      {
-        epochs: c.epochs,
-        batchSize: c.batchSize,
-        adam: c.adam,
-        rng: rng.fork("train"),
-        label: "A_LI",
-        onEpoch: c.onEpoch,
-        ...(c.lrSchedule ? { lrSchedule: c.lrSchedule } : {}),
-      },
-    );
-  } catch (e) {
-    disposeMlp(model);
-    throw e;
-  } finally {
-    rows.dispose();
-  }
-  const predictProba = (d: Float32Array, m: number): Float32Array => {
-    const xs = scaler.apply(d, m);
-    return predictInChunks(m, numClasses, c.predictChunk, (start, count) =>
-      tf.softmax(
-        mlpForward(
-          model,
-          tf.tensor2d(xs.subarray(start * deltaSize, (start + count) * deltaSize), [count, deltaSize]),
-        ),
-      ),
-    );
-  };
+  const fitted = fitDeltaModel({
+    name: "trainLabelAttack",
+    label: "A_LI",
+    n,
+    input: { what: "deltas", data: deltas, width: deltaSize },
+    hostTargets: { what: "labels", data: labels, width: 1 },
+    validate: () => {
+      for (let i = 0; i < n; i++) {
+        const l = labels[i] as number;
+        if (l < 0 || l >= numClasses)
+          throw new Error(`trainLabelAttack: labels[${i}] = ${l} is not in [0, ${numClasses})`);
+      }
+    },
+    preprocessing: c.preprocessing,
+    settings: c,
+    rng,
+    ...encoderClassifier(deltaSize, numClasses, c.encoder),
+    loss: (logits, batch) => {
+      const yb = new Int32Array(batch.indices.length);
+      for (let i = 0; i < yb.length; i++) yb[i] = labels[batch.indices[i] as number] as number;
+      return softmaxCrossEntropy(logits, yb, numClasses);
+    },
+  });
   return {
     numClasses,
     deltaSize,
-    scaler,
-    history,
-    predictProba,
+    scaler: fitted.scaler,
+    history: fitted.history,
+    predictProba: fitted.predict,
     predict(d, m) {
-      const p = predictProba(d, m);
+      const p = fitted.predict(d, m);
       const out = new Int32Array(m);
       for (let i = 0; i < m; i++) {
         let best = 0;
@@ -145,6 +99,6 @@ export function trainLabelAttack(
       }
       return out;
     },
-    dispose: () => disposeMlp(model),
+    dispose: () => fitted.model.dispose(),
   };
 }

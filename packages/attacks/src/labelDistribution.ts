@@ -6,25 +6,10 @@
  * batch 128, 50 epochs.
  */
 import { type Rng, tf } from "@updates-leak/core";
-import {
-  type AttackHeadConfig,
-  createEncoderWithHead,
-  type DeltaScaler,
-  ENCODER_DEFAULTS,
-  fitDeltaScaler,
-} from "./encoder.ts";
-import {
-  ADAM_DEFAULTS,
-  checkRows,
-  DeviceRows,
-  disposeMlp,
-  mlpForward,
-  mlpParams,
-  predictInChunks,
-  type TrainHistory,
-  trainMinibatches,
-  trainMode,
-} from "./nn.ts";
+import type { DeltaScaler } from "./encoder.ts";
+import { type AttackHeadConfig, encoderClassifier, fitDeltaModel, HEAD_DEFAULTS } from "./fit.ts";
+import { ADAM_DEFAULTS } from "./nn/adam.ts";
+import type { TrainHistory } from "./nn/train.ts";
 
 /**
  * A_LDE settings. Defaults [code]: raw delta ("none"; on MNIST with 2,000 shadow / 200 target sets
@@ -35,12 +20,11 @@ import {
 export type LabelDistributionConfig = AttackHeadConfig;
 
 export const LABEL_DISTRIBUTION_DEFAULTS: LabelDistributionConfig = {
-  encoder: ENCODER_DEFAULTS,
+  ...HEAD_DEFAULTS,
   preprocessing: "none",
   epochs: 50,
   batchSize: 128,
   adam: { ...ADAM_DEFAULTS, lr: 1e-3, weightDecay: 1e-5 },
-  predictChunk: 1024,
 };
 
 export interface LabelDistributionAttack {
@@ -76,8 +60,31 @@ export function trainLabelDistributionAttack(
   cfg: Partial<LabelDistributionConfig> = {},
 ): LabelDistributionAttack {
   const c: LabelDistributionConfig = { ...LABEL_DISTRIBUTION_DEFAULTS, ...cfg };
-  checkRows("trainLabelDistributionAttack deltas", deltas, n, deltaSize);
-  checkRows("trainLabelDistributionAttack histograms", histograms, n, numClasses);
+  const fitted = fitDeltaModel({
+    name: "trainLabelDistributionAttack",
+    label: "A_LDE",
+    n,
+    input: { what: "deltas", data: deltas, width: deltaSize },
+    targets: { what: "histograms", data: histograms, width: numClasses },
+    validate: () => checkHistograms(histograms, n, numClasses),
+    preprocessing: c.preprocessing,
+    settings: c,
+    rng,
+    ...encoderClassifier(deltaSize, numClasses, c.encoder),
+    loss: (logits, batch) => klDivLoss(batch.y as tf.Tensor2D, logits),
+  });
+  return {
+    numClasses,
+    deltaSize,
+    scaler: fitted.scaler,
+    history: fitted.history,
+    predict: fitted.predict,
+    dispose: () => fitted.model.dispose(),
+  };
+}
+
+/** Each row non-negative and summing to 1 (within 1e-3). */
+function checkHistograms(histograms: Float32Array, n: number, numClasses: number): void {
   for (let i = 0; i < n; i++) {
     let s = 0;
     for (let k = 0; k < numClasses; k++) {
@@ -89,53 +96,4 @@ export function trainLabelDistributionAttack(
     if (Math.abs(s - 1) > 1e-3)
       throw new Error(`trainLabelDistributionAttack: histograms row ${i} sums to ${s}, expected 1`);
   }
-  const scaler = fitDeltaScaler(c.preprocessing, deltas, n, deltaSize);
-  const x = scaler.apply(deltas, n);
-  const model = createEncoderWithHead(rng.fork("init"), deltaSize, numClasses, c.encoder);
-  let history: TrainHistory;
-  const xRows = new DeviceRows("trainLabelDistributionAttack deltas", x, n, deltaSize);
-  const pRows = new DeviceRows("trainLabelDistributionAttack histograms", histograms, n, numClasses);
-  try {
-    history = trainMinibatches(
-      n,
-      mlpParams(model),
-      (ctx) => {
-        const xb = xRows.take(ctx.indices);
-        const pb = pRows.take(ctx.indices);
-        return klDivLoss(pb, mlpForward(model, xb, trainMode(ctx.rng), true));
-      },
-      {
-        epochs: c.epochs,
-        batchSize: c.batchSize,
-        adam: c.adam,
-        rng: rng.fork("train"),
-        label: "A_LDE",
-        onEpoch: c.onEpoch,
-      },
-    );
-  } catch (e) {
-    disposeMlp(model);
-    throw e;
-  } finally {
-    xRows.dispose();
-    pRows.dispose();
-  }
-  return {
-    numClasses,
-    deltaSize,
-    scaler,
-    history,
-    predict(d, m) {
-      const xs = scaler.apply(d, m);
-      return predictInChunks(m, numClasses, c.predictChunk, (start, count) =>
-        tf.softmax(
-          mlpForward(
-            model,
-            tf.tensor2d(xs.subarray(start * deltaSize, (start + count) * deltaSize), [count, deltaSize]),
-          ),
-        ),
-      );
-    },
-    dispose: () => disposeMlp(model),
-  };
 }

@@ -4,7 +4,7 @@
  * All arrays are row-major [n, width].
  */
 import { hungarian } from "./hungarian.ts";
-import { checkRows } from "./nn.ts";
+import { checkRows } from "./nn/rows.ts";
 
 /** Fraction of positions where pred equals truth. */
 export function accuracy(pred: ArrayLike<number>, truth: ArrayLike<number>): number {

@@ -4,30 +4,13 @@
  * to end with MSE and Adam on (shadow delta, updating sample) pairs. The AE itself is not modified.
  * Epochs and batch size are [choice]s. Baselines: see baselines.ts and `autoencode` (AE oracle).
  */
-import { type Rng, tf } from "@updates-leak/core";
+import type { Rng, tf } from "@updates-leak/core";
 import type { Autoencoder } from "./autoencoder.ts";
 import { mseLoss } from "./autoencoder.ts";
-import {
-  type AttackHeadConfig,
-  createEncoderWithHead,
-  type DeltaScaler,
-  ENCODER_DEFAULTS,
-  fitDeltaScaler,
-} from "./encoder.ts";
-import {
-  ADAM_DEFAULTS,
-  checkRows,
-  cloneMlp,
-  DeviceRows,
-  disposeMlp,
-  type Mlp,
-  mlpForward,
-  mlpParams,
-  predictInChunks,
-  type TrainHistory,
-  trainMinibatches,
-  trainMode,
-} from "./nn.ts";
+import { createEncoderWithHead, type DeltaScaler } from "./encoder.ts";
+import { type AttackHeadConfig, chainedModel, fitDeltaModel, HEAD_DEFAULTS } from "./fit.ts";
+import { cloneMlp } from "./nn/mlp.ts";
+import type { TrainHistory } from "./nn/train.ts";
 
 /**
  * A_SSR settings. Defaults [choice]: "scale" preprocessing (MNIST at paper scale, seed 0, 20
@@ -36,12 +19,9 @@ import {
 export type ReconstructionAttackConfig = AttackHeadConfig;
 
 export const RECONSTRUCTION_DEFAULTS: ReconstructionAttackConfig = {
-  encoder: ENCODER_DEFAULTS,
+  ...HEAD_DEFAULTS,
   preprocessing: "scale",
   epochs: 50,
-  batchSize: 64,
-  adam: ADAM_DEFAULTS,
-  predictChunk: 1024,
 };
 
 export interface ReconstructionAttack {
@@ -69,63 +49,26 @@ export function trainReconstructionAttack(
 ): ReconstructionAttack {
   const c: ReconstructionAttackConfig = { ...RECONSTRUCTION_DEFAULTS, ...cfg };
   const sampleSize = ae.sampleSize;
-  checkRows("trainReconstructionAttack deltas", deltas, n, deltaSize);
-  checkRows("trainReconstructionAttack samples", samples, n, sampleSize);
-  const scaler = fitDeltaScaler(c.preprocessing, deltas, n, deltaSize);
-  const x = scaler.apply(deltas, n);
-  const front: Mlp = createEncoderWithHead(rng.fork("init"), deltaSize, ae.latent, c.encoder, "glorot");
-  const decoder = cloneMlp(ae.decoder);
-  const dispose = () => {
-    disposeMlp(front);
-    disposeMlp(decoder);
-  };
-  let history: TrainHistory;
-  const xRows = new DeviceRows("trainReconstructionAttack deltas", x, n, deltaSize);
-  const yRows = new DeviceRows("trainReconstructionAttack samples", samples, n, sampleSize);
-  try {
-    history = trainMinibatches(
-      n,
-      [...mlpParams(front), ...mlpParams(decoder)],
-      (ctx) => {
-        const xb = xRows.take(ctx.indices);
-        const yb = yRows.take(ctx.indices);
-        const mode = trainMode(ctx.rng);
-        return mseLoss(mlpForward(decoder, mlpForward(front, xb, mode, true), mode), yb);
-      },
-      {
-        epochs: c.epochs,
-        batchSize: c.batchSize,
-        adam: c.adam,
-        rng: rng.fork("train"),
-        label: "A_SSR",
-        onEpoch: c.onEpoch,
-        ...(c.lrSchedule ? { lrSchedule: c.lrSchedule } : {}),
-      },
-    );
-  } catch (e) {
-    dispose();
-    throw e;
-  } finally {
-    xRows.dispose();
-    yRows.dispose();
-  }
+  const fitted = fitDeltaModel({
+    name: "trainReconstructionAttack",
+    label: "A_SSR",
+    n,
+    input: { what: "deltas", data: deltas, width: deltaSize },
+    targets: { what: "samples", data: samples, width: sampleSize },
+    preprocessing: c.preprocessing,
+    settings: c,
+    rng,
+    build: (r) =>
+      chainedModel(createEncoderWithHead(r, deltaSize, ae.latent, c.encoder, "glorot"), cloneMlp(ae.decoder)),
+    loss: (out, batch) => mseLoss(out, batch.y as tf.Tensor2D),
+    outWidth: sampleSize,
+  });
   return {
     deltaSize,
     sampleSize,
-    scaler,
-    history,
-    reconstruct(d, m) {
-      const xs = scaler.apply(d, m);
-      return predictInChunks(m, sampleSize, c.predictChunk, (start, count) =>
-        mlpForward(
-          decoder,
-          mlpForward(
-            front,
-            tf.tensor2d(xs.subarray(start * deltaSize, (start + count) * deltaSize), [count, deltaSize]),
-          ),
-        ),
-      );
-    },
-    dispose,
+    scaler: fitted.scaler,
+    history: fitted.history,
+    reconstruct: fitted.predict,
+    dispose: () => fitted.model.dispose(),
   };
 }

@@ -8,14 +8,15 @@
  * same metrics and baselines, on the extra target sides whose sets have other sizes; the table
  * (train size -> each test size, the main row included) is `extra.relaxation`.
  */
-import { Rng } from "@updates-leak/core";
+import type { Rng } from "@updates-leak/core";
 import { classFrequencies, randomHistograms, repeatHistogram } from "../baselines.ts";
-import { trainLabelDistributionAttack } from "../labelDistribution.ts";
+import { type LabelDistributionAttack, trainLabelDistributionAttack } from "../labelDistribution.ts";
 import { klPerRow, meanStd, topLabelAgreement } from "../metrics.ts";
 import type { ExperimentConfig } from "./config.ts";
 import type { BarChart, ExperimentResult, RunContext } from "./context.ts";
 import type { ExperimentData } from "./data.ts";
 import { readSide } from "./generate.ts";
+import { epochReporter, secondsSince, shadowPoolLabels, stageInputs, stageResult } from "./stage.ts";
 
 /** Normalised label histograms [n, classes] of n sets of `setSize` labels. */
 export function setHistograms(labels: Int32Array, n: number, setSize: number, classes: number): Float32Array {
@@ -38,17 +39,90 @@ export interface RelaxationRow {
   topLabelPrior: number;
 }
 
+/** KL divergences and top-label agreement of `pred` against true histograms, with the baselines'. */
+function scoreHistograms(
+  truth: Float32Array,
+  pred: Float32Array,
+  random: Float32Array,
+  prior: Float32Array,
+  n: number,
+  C: number,
+) {
+  return {
+    kl: meanStd(klPerRow(truth, pred, n, C)),
+    klRandom: meanStd(klPerRow(truth, random, n, C)),
+    klPrior: meanStd(klPerRow(truth, prior, n, C)),
+    top: topLabelAgreement(truth, pred, n, C),
+    topRandom: topLabelAgreement(truth, random, n, C),
+    topPrior: topLabelAgreement(truth, prior, n, C),
+  };
+}
+
+type Scores = ReturnType<typeof scoreHistograms>;
+
+function relaxationRow(trainSetSize: number, testSetSize: number, s: Scores): RelaxationRow {
+  return {
+    trainSetSize,
+    testSetSize,
+    kl: s.kl.mean,
+    klStd: s.kl.std,
+    klRandom: s.klRandom.mean,
+    klPrior: s.klPrior.mean,
+    topLabel: s.top,
+    topLabelPrior: s.topPrior,
+  };
+}
+
+function klChart(title: string, s: Scores): BarChart {
+  return {
+    title,
+    metric: "KL divergence",
+    better: "lower",
+    bars: [
+      { label: "A_LDE", value: s.kl.mean },
+      { label: "Random histogram", value: s.klRandom.mean },
+      { label: "Prior", value: s.klPrior.mean },
+    ],
+  };
+}
+
+/** The update-set-size relaxation: the trained attack scored on each extra target side. */
+async function scoreOtherSetSizes(
+  cfg: ExperimentConfig,
+  ctx: RunContext,
+  attack: LabelDistributionAttack,
+  prior: Float32Array,
+  rng: Rng,
+  C: number,
+  dsName: string,
+): Promise<{ rows: RelaxationRow[]; charts: BarChart[] }> {
+  const n = cfg.targetModels;
+  const rows: RelaxationRow[] = [];
+  const charts: BarChart[] = [];
+  for (const m of cfg.targetSetSizes) {
+    if (!ctx.extraTargetStore) {
+      throw new Error(
+        `targetSetSizes [${cfg.targetSetSizes.join(", ")}] needs a run context with extraTargetStore(setSize)`,
+      );
+    }
+    const side = await readSide(ctx.extraTargetStore(m), n, cfg.shardSize, m);
+    const hist = setHistograms(side.labels, n, m, C);
+    const random = randomHistograms(rng.fork("random", "set-size", m), n, C);
+    const s = scoreHistograms(hist, attack.predict(side.deltas, n), random, prior, n, C);
+    rows.push(relaxationRow(cfg.setSize, m, s));
+    charts.push(klChart(`A_LDE on ${dsName}, trained on |D_update| = ${cfg.setSize}, tested on ${m}`, s));
+  }
+  return { rows, charts };
+}
+
 export async function runDistributionAttack(
   cfg: ExperimentConfig,
   ctx: RunContext,
   data: ExperimentData,
 ): Promise<ExperimentResult> {
-  const { dataset: ds, splits } = data;
-  const C = ds.numClasses;
   const S = cfg.setSize;
-  const shadow = await readSide(ctx.shadowStore, cfg.shadowModels, cfg.shardSize, S);
-  const target = await readSide(ctx.targetStore, cfg.targetModels, cfg.shardSize, S);
-  const rng = new Rng(cfg.seed).fork("attack", "distribution");
+  const { ds, splits, shadow, target, rng } = await stageInputs(cfg, ctx, data, "distribution", S);
+  const C = ds.numClasses;
   const n = cfg.targetModels;
   const shadowHist = setHistograms(shadow.labels, cfg.shadowModels, S, C);
   const targetHist = setHistograms(target.labels, n, S, C);
@@ -62,79 +136,24 @@ export async function runDistributionAttack(
     rng.fork("train"),
     {
       epochs: cfg.attackEpochs,
-      onEpoch: (r) => {
-        ctx.progress("train A_LDE", r.epoch, cfg.attackEpochs);
-        ctx.metric({ stage: "attack-distribution", epoch: r.epoch, loss: r.loss });
-      },
+      onEpoch: epochReporter(ctx, "train A_LDE", "attack-distribution", cfg.attackEpochs),
     },
   );
-  const trainSeconds = (performance.now() - t0) / 1000;
+  const trainSeconds = secondsSince(t0);
   const pred = attack.predict(target.deltas, n);
-  const poolLabels = Array.from(splits.shadow.pool, (i) => ds.labels[i] as number);
-  const prior = repeatHistogram(classFrequencies(poolLabels, C), n);
+  const prior = repeatHistogram(classFrequencies(shadowPoolLabels(ds, splits), C), n);
   const random = randomHistograms(rng.fork("random"), n, C);
-  const kl = meanStd(klPerRow(targetHist, pred, n, C));
-  const klRandom = meanStd(klPerRow(targetHist, random, n, C));
-  const klPrior = meanStd(klPerRow(targetHist, prior, n, C));
-  const top = topLabelAgreement(targetHist, pred, n, C);
-  const topRandom = topLabelAgreement(targetHist, random, n, C);
-  const topPrior = topLabelAgreement(targetHist, prior, n, C);
+  const s = scoreHistograms(targetHist, pred, random, prior, n, C);
   ctx.log(
-    `A_LDE KL ${kl.mean.toFixed(4)} (random ${klRandom.mean.toFixed(4)}, prior ${klPrior.mean.toFixed(4)}); top label ${top.toFixed(3)}`,
+    `A_LDE KL ${s.kl.mean.toFixed(4)} (random ${s.klRandom.mean.toFixed(4)}, prior ${s.klPrior.mean.toFixed(4)}); top label ${s.top.toFixed(3)}`,
   );
-
-  const relaxation: RelaxationRow[] = [
-    {
-      trainSetSize: S,
-      testSetSize: S,
-      kl: kl.mean,
-      klStd: kl.std,
-      klRandom: klRandom.mean,
-      klPrior: klPrior.mean,
-      topLabel: top,
-      topLabelPrior: topPrior,
-    },
-  ];
-  const relaxationBars: BarChart[] = [];
+  let other: Awaited<ReturnType<typeof scoreOtherSetSizes>>;
   try {
-    for (const m of cfg.targetSetSizes) {
-      if (!ctx.extraTargetStore) {
-        throw new Error(
-          `targetSetSizes [${cfg.targetSetSizes.join(", ")}] needs a run context with extraTargetStore(setSize)`,
-        );
-      }
-      const side = await readSide(ctx.extraTargetStore(m), n, cfg.shardSize, m);
-      const hist = setHistograms(side.labels, n, m, C);
-      const p = attack.predict(side.deltas, n);
-      const r = {
-        kl: meanStd(klPerRow(hist, p, n, C)),
-        klRandom: meanStd(klPerRow(hist, randomHistograms(rng.fork("random", "set-size", m), n, C), n, C)),
-        klPrior: meanStd(klPerRow(hist, prior, n, C)),
-      };
-      relaxation.push({
-        trainSetSize: S,
-        testSetSize: m,
-        kl: r.kl.mean,
-        klStd: r.kl.std,
-        klRandom: r.klRandom.mean,
-        klPrior: r.klPrior.mean,
-        topLabel: topLabelAgreement(hist, p, n, C),
-        topLabelPrior: topLabelAgreement(hist, prior, n, C),
-      });
-      relaxationBars.push({
-        title: `A_LDE on ${ds.name}, trained on |D_update| = ${S}, tested on ${m}`,
-        metric: "KL divergence",
-        better: "lower",
-        bars: [
-          { label: "A_LDE", value: r.kl.mean },
-          { label: "Random histogram", value: r.klRandom.mean },
-          { label: "Prior", value: r.klPrior.mean },
-        ],
-      });
-    }
+    other = await scoreOtherSetSizes(cfg, ctx, attack, prior, rng, C, ds.name);
   } finally {
     attack.dispose();
   }
+  const relaxation = [relaxationRow(S, S, s), ...other.rows];
   relaxation.sort((a, b) => a.testSetSize - b.testSetSize);
   if (cfg.targetSetSizes.length > 0) {
     for (const r of relaxation) {
@@ -143,37 +162,23 @@ export async function runDistributionAttack(
       );
     }
   }
-  return {
+  return stageResult(cfg, {
     attack: "distribution",
     dataset: ds.name,
     metric: "kl",
-    value: kl.mean,
-    baselines: { random_histogram: klRandom.mean, prior: klPrior.mean },
+    value: s.kl.mean,
+    baselines: { random_histogram: s.klRandom.mean, prior: s.klPrior.mean },
     extra: {
-      klStd: kl.std,
-      topLabel: top,
-      topLabelRandom: topRandom,
-      topLabelPrior: topPrior,
+      klStd: s.kl.std,
+      topLabel: s.top,
+      topLabelRandom: s.topRandom,
+      topLabelPrior: s.topPrior,
       setSize: S,
       ...(cfg.targetSetSizes.length > 0 ? { relaxation } : {}),
     },
-    counts: { attack_train: cfg.shadowModels, attack_test: n },
-    timingsSeconds: { attack_train: trainSeconds },
-    figures: {
-      bars: [
-        {
-          title: `A_LDE on ${ds.name} (|D_update| = ${S})`,
-          metric: "KL divergence",
-          better: "lower",
-          bars: [
-            { label: "A_LDE", value: kl.mean },
-            { label: "Random histogram", value: klRandom.mean },
-            { label: "Prior", value: klPrior.mean },
-          ],
-        },
-        ...relaxationBars,
-      ],
-      grids: [],
-    },
-  };
+    tested: n,
+    timings: { attack_train: trainSeconds },
+    chart: klChart(`A_LDE on ${ds.name} (|D_update| = ${S})`, s),
+    moreCharts: other.charts,
+  });
 }

@@ -3,15 +3,14 @@
  * Random baseline (uniform; for an unbalanced data set a label drawn from the shadow pool's class
  * frequencies, as the paper does for Insta-NY).
  */
-import { Rng } from "@updates-leak/core";
 import { classFrequencies, randomLabels } from "../baselines.ts";
 import { trainLabelAttack } from "../label.ts";
 import { accuracy } from "../metrics.ts";
-import type { LrSchedule } from "../nn.ts";
+import type { LrSchedule } from "../nn/train.ts";
 import type { ExperimentConfig } from "./config.ts";
 import type { ExperimentResult, RunContext } from "./context.ts";
 import type { ExperimentData } from "./data.ts";
-import { readSide } from "./generate.ts";
+import { epochReporter, secondsSince, shadowPoolLabels, stageInputs, stageResult } from "./stage.ts";
 
 /**
  * A_LI's learning-rate schedule per data set [choice], picked on SHADOW data only (train on 90% of
@@ -38,11 +37,8 @@ export async function runLabelAttack(
   ctx: RunContext,
   data: ExperimentData,
 ): Promise<ExperimentResult> {
-  const { dataset: ds, splits } = data;
+  const { ds, splits, shadow, target, rng } = await stageInputs(cfg, ctx, data, "label", 1);
   const C = ds.numClasses;
-  const shadow = await readSide(ctx.shadowStore, cfg.shadowModels, cfg.shardSize, 1);
-  const target = await readSide(ctx.targetStore, cfg.targetModels, cfg.shardSize, 1);
-  const rng = new Rng(cfg.seed).fork("attack", "label");
   const t0 = performance.now();
   const attack = trainLabelAttack(
     shadow.deltas,
@@ -54,24 +50,20 @@ export async function runLabelAttack(
     {
       epochs: cfg.attackEpochs,
       lrSchedule: LABEL_LR_SCHEDULE[cfg.dataset],
-      onEpoch: (r) => {
-        ctx.progress("train A_LI", r.epoch, cfg.attackEpochs);
-        ctx.metric({ stage: "attack-label", epoch: r.epoch, loss: r.loss });
-      },
+      onEpoch: epochReporter(ctx, "train A_LI", "attack-label", cfg.attackEpochs),
     },
   );
-  const trainSeconds = (performance.now() - t0) / 1000;
+  const trainSeconds = secondsSince(t0);
   const pred = attack.predict(target.deltas, cfg.targetModels);
   const trainPred = attack.predict(shadow.deltas, cfg.shadowModels);
   attack.dispose();
   const acc = accuracy(pred, target.labels);
-  const poolLabels = Array.from(splits.shadow.pool, (i) => ds.labels[i] as number);
-  const freqs = classFrequencies(poolLabels, C);
+  const freqs = classFrequencies(shadowPoolLabels(ds, splits), C);
   const balanced = isBalanced(freqs);
   const guess = randomLabels(rng.fork("baseline"), cfg.targetModels, C, balanced ? undefined : freqs);
   const randomAcc = accuracy(guess, target.labels);
   ctx.log(`A_LI accuracy ${acc.toFixed(4)} (Random baseline ${randomAcc.toFixed(4)})`);
-  return {
+  return stageResult(cfg, {
     attack: "label",
     dataset: ds.name,
     metric: "accuracy",
@@ -83,21 +75,16 @@ export async function runLabelAttack(
       expectedRandom: balanced ? 1 / C : Array.from(freqs).reduce((a, p) => a + p * p, 0),
       lrSchedule: LABEL_LR_SCHEDULE[cfg.dataset],
     },
-    counts: { attack_train: cfg.shadowModels, attack_test: cfg.targetModels },
-    timingsSeconds: { attack_train: trainSeconds },
-    figures: {
+    tested: cfg.targetModels,
+    timings: { attack_train: trainSeconds },
+    chart: {
+      title: `A_LI on ${ds.name}`,
+      metric: "accuracy",
+      better: "higher",
       bars: [
-        {
-          title: `A_LI on ${ds.name}`,
-          metric: "accuracy",
-          better: "higher",
-          bars: [
-            { label: "A_LI", value: acc },
-            { label: "Random", value: randomAcc },
-          ],
-        },
+        { label: "A_LI", value: acc },
+        { label: "Random", value: randomAcc },
       ],
-      grids: [],
     },
-  };
+  });
 }

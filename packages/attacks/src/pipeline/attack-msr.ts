@@ -16,123 +16,151 @@
  * random sets (0.071); without it 0.067, and 0.053 with Adam lr 1e-3, which `--smoke` uses to
  * converge in few steps (full runs keep the paper's 2e-4).
  */
-import { Rng } from "@updates-leak/core";
-import { CBMGAN_DEFAULTS, type CbmGan, evaluateCbmGan, randomSetBaseline, trainCbmGan } from "../cbmgan.ts";
+import {
+  CBMGAN_DEFAULTS,
+  type CbmGan,
+  evaluateCbmGan,
+  type InferenceOptions,
+  type MsrScores,
+  randomSetBaseline,
+  type SetSource,
+  trainCbmGan,
+} from "../cbmgan.ts";
 import { matchedMse } from "../metrics.ts";
 import type { ExperimentConfig } from "./config.ts";
 import type { ExperimentResult, ImageGrid, RunContext } from "./context.ts";
-import type { ExperimentData } from "./data.ts";
-import { readSide } from "./generate.ts";
+import type { DatasetLike, ExperimentData } from "./data.ts";
+import { type StageInputs, secondsSince, stageInputs, stageResult } from "./stage.ts";
 
 /** Shadow updated models per CBM-GAN step (see the deviation above). */
 export const MODELS_PER_STEP = 8;
+
+/** Real sets in the reconstruction space, gathered lazily from the data set by index. */
+function lazySets(ds: DatasetLike, indices: Int32Array, S: number): SetSource {
+  const cache = new Map<number, Float32Array>();
+  return (i: number) => {
+    let s = cache.get(i);
+    if (!s) {
+      s = ds.gatherUnit(indices.subarray(i * S, (i + 1) * S));
+      if (cache.size > 64) cache.clear();
+      cache.set(i, s);
+    }
+    return s;
+  };
+}
+
+/** CBM-GAN (or, without best match, the plain conditional GAN) on the shadow side. */
+function trainGan(
+  cfg: ExperimentConfig,
+  ctx: RunContext,
+  inputs: StageInputs,
+  shadowSets: SetSource,
+  bestMatch: boolean,
+  label: string,
+  timings: Record<string, number>,
+): CbmGan {
+  const { ds, shadow, rng } = inputs;
+  const t0 = performance.now();
+  const gan = trainCbmGan(
+    shadow.deltas,
+    cfg.shadowModels,
+    shadow.deltaSize,
+    shadowSets,
+    cfg.setSize,
+    ds.sampleSize,
+    rng.fork("gan", label),
+    {
+      epochs: cfg.attackEpochs,
+      output: ds.reconSpace === "unit" ? "sigmoid" : "linear",
+      bestMatch,
+      modelsPerStep: MODELS_PER_STEP,
+      generatorBatchNorm: "none",
+      ...(cfg.smoke
+        ? {
+            generatorHidden: [256, 256],
+            discriminatorHidden: [256, 128],
+            adam: { ...CBMGAN_DEFAULTS.adam, lr: 1e-3 },
+          }
+        : {}),
+      onEpoch: (r) => {
+        ctx.progress(`train ${label}`, r.epoch, r.epochs);
+        ctx.metric({
+          stage: `attack-msr-${label}`,
+          epoch: r.epoch,
+          dLoss: r.dLoss,
+          gLoss: r.gLoss,
+          bestMatch: r.bestMatch,
+        });
+      },
+    },
+  );
+  timings[`train_${label}`] = secondsSince(t0);
+  return gan;
+}
+
+/** One target set drawn at random: each real sample beside the reconstruction matched to it. */
+function msrGrid(
+  inputs: StageInputs,
+  gan: CbmGan,
+  targetSets: SetSource,
+  n: number,
+  S: number,
+  inference: Partial<InferenceOptions>,
+): ImageGrid {
+  const { ds, target, rng } = inputs;
+  const D = ds.sampleSize;
+  const i = rng.fork("figure").int(n); // drawn at random, not picked
+  const real = targetSets(i);
+  const recon = gan.reconstructSet(
+    target.deltas.subarray(i * target.deltaSize, (i + 1) * target.deltaSize),
+    S,
+    rng.fork("eval", "figure"),
+    inference,
+  );
+  const show = Math.min(S, 16);
+  const rowsOf = (flat: Float32Array) =>
+    Array.from({ length: show }, (_, j) => flat.slice(j * D, (j + 1) * D));
+  // Each real sample beside the reconstruction the Hungarian matching paired it with.
+  const pairing = matchedMse(real, recon, S, D).realToRecon;
+  const matched = new Float32Array(S * D);
+  for (let r = 0; r < S; r++) matched.set(recon.subarray(pairing[r]! * D, (pairing[r]! + 1) * D), r * D);
+  return {
+    title: `A_MSR (CBM-GAN) on ${ds.name}: target set ${i}, real samples and their matched reconstructions`,
+    rowLabels: ["real", "CBM-GAN"],
+    shape: ds.sampleShape as [number, number, number],
+    rows: [rowsOf(real), rowsOf(matched)],
+  };
+}
 
 export async function runMsrAttack(
   cfg: ExperimentConfig,
   ctx: RunContext,
   data: ExperimentData,
 ): Promise<ExperimentResult> {
-  const { dataset: ds, splits } = data;
-  const D = ds.sampleSize;
   const S = cfg.setSize;
-  const shadow = await readSide(ctx.shadowStore, cfg.shadowModels, cfg.shardSize, S);
-  const target = await readSide(ctx.targetStore, cfg.targetModels, cfg.shardSize, S);
-  const rng = new Rng(cfg.seed).fork("attack", "msr");
+  const inputs = await stageInputs(cfg, ctx, data, "msr", S);
+  const { ds, splits, shadow, target, rng } = inputs;
+  const D = ds.sampleSize;
   const n = cfg.evalTargets > 0 ? Math.min(cfg.evalTargets, cfg.targetModels) : cfg.targetModels;
   const timings: Record<string, number> = {};
-  const output = ds.reconSpace === "unit" ? "sigmoid" : "linear";
-  // Real sets in the reconstruction space, gathered lazily from the data set by index.
-  const unitOf = (indices: Int32Array) => {
-    const cache = new Map<number, Float32Array>();
-    return (i: number) => {
-      let s = cache.get(i);
-      if (!s) {
-        s = ds.gatherUnit(indices.subarray(i * S, (i + 1) * S));
-        if (cache.size > 64) cache.clear();
-        cache.set(i, s);
-      }
-      return s;
-    };
-  };
-  const shadowSets = unitOf(shadow.indices);
+  const shadowSets = lazySets(ds, shadow.indices, S);
   const evalDeltas = target.deltas.subarray(0, n * target.deltaSize);
-  const targetSets = unitOf(target.indices);
-
-  const train = (bestMatch: boolean, label: string): CbmGan => {
-    const t0 = performance.now();
-    const gan = trainCbmGan(
-      shadow.deltas,
-      cfg.shadowModels,
-      shadow.deltaSize,
-      shadowSets,
-      S,
-      D,
-      rng.fork("gan", label),
-      {
-        epochs: cfg.attackEpochs,
-        output,
-        bestMatch,
-        modelsPerStep: MODELS_PER_STEP,
-        generatorBatchNorm: "none",
-        ...(cfg.smoke
-          ? {
-              generatorHidden: [256, 256],
-              discriminatorHidden: [256, 128],
-              adam: { ...CBMGAN_DEFAULTS.adam, lr: 1e-3 },
-            }
-          : {}),
-        onEpoch: (r) => {
-          ctx.progress(`train ${label}`, r.epoch, r.epochs);
-          ctx.metric({
-            stage: `attack-msr-${label}`,
-            epoch: r.epoch,
-            dLoss: r.dLoss,
-            gLoss: r.gLoss,
-            bestMatch: r.bestMatch,
-          });
-        },
-      },
-    );
-    timings[`train_${label}`] = (performance.now() - t0) / 1000;
-    return gan;
-  };
+  const targetSets = lazySets(ds, target.indices, S);
 
   const inference = { samples: cfg.inferenceSamples };
-  const gan = train(true, "cbm-gan");
-  let scores: ReturnType<typeof evaluateCbmGan>;
+  const gan = trainGan(cfg, ctx, inputs, shadowSets, true, "cbm-gan", timings);
+  let scores: MsrScores;
   let grid: ImageGrid | null = null;
   try {
     const t0 = performance.now();
     scores = evaluateCbmGan(gan, evalDeltas, n, targetSets, S, rng.fork("eval"), inference);
-    timings.evaluate = (performance.now() - t0) / 1000;
-    if (ds.sampleShape.length === 3) {
-      const i = rng.fork("figure").int(n); // drawn at random, not picked
-      const real = targetSets(i);
-      const recon = gan.reconstructSet(
-        target.deltas.subarray(i * target.deltaSize, (i + 1) * target.deltaSize),
-        S,
-        rng.fork("eval", "figure"),
-        inference,
-      );
-      const show = Math.min(S, 16);
-      const rowsOf = (flat: Float32Array) =>
-        Array.from({ length: show }, (_, j) => flat.slice(j * D, (j + 1) * D));
-      // Each real sample beside the reconstruction the Hungarian matching paired it with.
-      const pairing = matchedMse(real, recon, S, D).realToRecon;
-      const matched = new Float32Array(S * D);
-      for (let r = 0; r < S; r++) matched.set(recon.subarray(pairing[r]! * D, (pairing[r]! + 1) * D), r * D);
-      grid = {
-        title: `A_MSR (CBM-GAN) on ${ds.name}: target set ${i}, real samples and their matched reconstructions`,
-        rowLabels: ["real", "CBM-GAN"],
-        shape: ds.sampleShape as [number, number, number],
-        rows: [rowsOf(real), rowsOf(matched)],
-      };
-    }
+    timings.evaluate = secondsSince(t0);
+    if (ds.sampleShape.length === 3) grid = msrGrid(inputs, gan, targetSets, n, S, inference);
   } finally {
     gan.dispose();
   }
-  const plain = train(false, "gan-no-best-match");
-  let plainScores: ReturnType<typeof evaluateCbmGan>;
+  const plain = trainGan(cfg, ctx, inputs, shadowSets, false, "gan-no-best-match", timings);
+  let plainScores: MsrScores;
   try {
     plainScores = evaluateCbmGan(plain, evalDeltas, n, targetSets, S, rng.fork("eval-plain"), inference);
   } finally {
@@ -143,7 +171,7 @@ export async function runMsrAttack(
   ctx.log(
     `A_MSR matched MSE ${scores.mean.toFixed(4)} (random sets ${random.mean.toFixed(4)}, no best-match ${plainScores.mean.toFixed(4)})`,
   );
-  return {
+  return stageResult(cfg, {
     attack: "msr",
     dataset: ds.name,
     metric: `matched_mse_${ds.reconSpace}`,
@@ -157,22 +185,18 @@ export async function runMsrAttack(
       evaluatedTargets: n,
       ganEpochs: cfg.attackEpochs,
     },
-    counts: { attack_train: cfg.shadowModels, attack_test: n },
-    timingsSeconds: timings,
-    figures: {
+    tested: n,
+    timings,
+    chart: {
+      title: `A_MSR on ${ds.name}`,
+      metric: "matched MSE",
+      better: "lower",
       bars: [
-        {
-          title: `A_MSR on ${ds.name}`,
-          metric: "matched MSE",
-          better: "lower",
-          bars: [
-            { label: "CBM-GAN", value: scores.mean },
-            { label: "Random set", value: random.mean },
-            { label: "GAN w/o best match", value: plainScores.mean },
-          ],
-        },
+        { label: "CBM-GAN", value: scores.mean },
+        { label: "Random set", value: random.mean },
+        { label: "GAN w/o best match", value: plainScores.mean },
       ],
-      grids: grid ? [grid] : [],
     },
-  };
+    grids: grid ? [grid] : [],
+  });
 }

@@ -5,7 +5,6 @@
  * Baselines: Random (a random shadow sample), Label-random with the true label (as the paper
  * evaluates it) and with the label A_LI predicts, and the AE oracle (upper bound).
  */
-import { Rng } from "@updates-leak/core";
 import { autoencode, trainAutoencoder } from "../autoencoder.ts";
 import { labelRandomSamples, randomSamples } from "../baselines.ts";
 import { trainLabelAttack } from "../label.ts";
@@ -15,7 +14,7 @@ import { LABEL_LR_SCHEDULE } from "./attack-label.ts";
 import type { ExperimentConfig } from "./config.ts";
 import type { ExperimentResult, ImageGrid, RunContext } from "./context.ts";
 import type { ExperimentData } from "./data.ts";
-import { readSide } from "./generate.ts";
+import { epochReporter, shadowPoolLabels, stageInputs, stageResult } from "./stage.ts";
 
 function rows(flat: Float32Array, width: number, idx: ArrayLike<number>): Float32Array[] {
   return Array.from(idx as ArrayLike<number>, (i) => flat.slice(i * width, (i + 1) * width));
@@ -26,11 +25,8 @@ export async function runReconstructionAttack(
   ctx: RunContext,
   data: ExperimentData,
 ): Promise<ExperimentResult> {
-  const { dataset: ds, splits } = data;
+  const { ds, splits, shadow, target, rng } = await stageInputs(cfg, ctx, data, "reconstruct", 1);
   const D = ds.sampleSize;
-  const shadow = await readSide(ctx.shadowStore, cfg.shadowModels, cfg.shardSize, 1);
-  const target = await readSide(ctx.targetStore, cfg.targetModels, cfg.shardSize, 1);
-  const rng = new Rng(cfg.seed).fork("attack", "reconstruct");
   const timings: Record<string, number> = {};
 
   // The autoencoder on the adversary's own (shadow) training data.
@@ -40,10 +36,7 @@ export async function runReconstructionAttack(
   const ae = trainAutoencoder(aeData, splits.shadow.train.length, D, rng.fork("ae"), {
     output: ds.reconSpace === "unit" ? "sigmoid" : "linear",
     epochs: aeEpochs,
-    onEpoch: (r) => {
-      ctx.progress("train autoencoder", r.epoch, aeEpochs);
-      ctx.metric({ stage: "autoencoder", epoch: r.epoch, loss: r.loss });
-    },
+    onEpoch: epochReporter(ctx, "train autoencoder", "autoencoder", aeEpochs),
   });
   timings.autoencoder = (performance.now() - t) / 1000;
 
@@ -59,10 +52,7 @@ export async function runReconstructionAttack(
       rng.fork("train"),
       {
         epochs: cfg.attackEpochs,
-        onEpoch: (r) => {
-          ctx.progress("train A_SSR", r.epoch, cfg.attackEpochs);
-          ctx.metric({ stage: "attack-reconstruct", epoch: r.epoch, loss: r.loss });
-        },
+        onEpoch: epochReporter(ctx, "train A_SSR", "attack-reconstruct", cfg.attackEpochs),
       },
     );
     timings.attack_train = (performance.now() - t) / 1000;
@@ -74,7 +64,7 @@ export async function runReconstructionAttack(
 
     // Baselines from the shadow pool (the adversary's data), in the reconstruction space.
     const pool = ds.gatherUnit(splits.shadow.pool);
-    const poolLabels = Array.from(splits.shadow.pool, (i) => ds.labels[i] as number);
+    const poolLabels = shadowPoolLabels(ds, splits);
     const random = randomSamples(rng.fork("random"), pool, splits.shadow.pool.length, D, n);
     const labelRandom = labelRandomSamples(rng.fork("label-random"), pool, poolLabels, D, target.labels);
     t = performance.now();
@@ -122,7 +112,7 @@ export async function runReconstructionAttack(
         rows: [rows(truth, D, show), rows(recon, D, show), rows(oracle, D, show)],
       });
     }
-    return {
+    return stageResult(cfg, {
       attack: "reconstruct",
       dataset: ds.name,
       metric: `mse_${ds.reconSpace}`,
@@ -133,29 +123,22 @@ export async function runReconstructionAttack(
         improvementOverLabelRandom: 1 - value / baselines.label_random,
         autoencoderEpochs: aeEpochs,
       },
-      counts: {
-        attack_train: cfg.shadowModels,
-        attack_test: n,
-        autoencoder_train: splits.shadow.train.length,
-      },
-      timingsSeconds: timings,
-      figures: {
+      tested: n,
+      counts: { autoencoder_train: splits.shadow.train.length },
+      timings,
+      chart: {
+        title: `A_SSR on ${ds.name}`,
+        metric: "MSE",
+        better: "lower",
         bars: [
-          {
-            title: `A_SSR on ${ds.name}`,
-            metric: "MSE",
-            better: "lower",
-            bars: [
-              { label: "A_SSR", value },
-              { label: "Random", value: baselines.random },
-              { label: "Label-random", value: baselines.label_random },
-              { label: "AE oracle", value: baselines.ae_oracle },
-            ],
-          },
+          { label: "A_SSR", value },
+          { label: "Random", value: baselines.random },
+          { label: "Label-random", value: baselines.label_random },
+          { label: "AE oracle", value: baselines.ae_oracle },
         ],
-        grids,
       },
-    };
+      grids,
+    });
   } finally {
     ae.dispose();
   }

@@ -54,6 +54,57 @@ export interface GenerateStats {
   seconds: number;
 }
 
+/** What `updateModels` needs of its side. */
+interface UpdateJob {
+  /** The side's root stream. */
+  root: Rng;
+  split: SideSplit;
+  ds: DatasetLike;
+  engine: UpdateEngine;
+  S: number;
+  name: string;
+  shard: number;
+}
+
+/**
+ * Updated models c..c+m-1: each one's updating set (drawn from `root.fork("model", i)`), the deltas
+ * from the engine, checked finite, written at `out.row` of the shard's deltas and truth rows.
+ */
+async function updateModels(
+  job: UpdateJob,
+  c: number,
+  m: number,
+  out: { deltas: Float32Array; truth: Float32Array; row: number },
+): Promise<void> {
+  const { root, split, ds, engine, S } = job;
+  const idx = new Int32Array(m * S);
+  const maskRngs: Rng[] = [];
+  for (let j = 0; j < m; j++) {
+    const rng = root.fork("model", c + j);
+    const pick = rng.fork("set").sample(split.pool.length, S);
+    for (let s = 0; s < S; s++) idx[j * S + s] = split.pool[pick[s]!]!;
+    maskRngs.push(rng.fork("masks"));
+  }
+  const g = ds.gather(idx);
+  const d = await engine.deltas({ count: m, setSize: S, x: g.x, y: Int32Array.from(g.labels) }, maskRngs, m);
+  for (let i = 0; i < d.length; i++) {
+    if (!Number.isFinite(d[i]!)) {
+      const model = c + Math.floor(i / engine.deltaSize);
+      throw new NonFiniteDeltaError(
+        `generate ${job.name}: delta of updated model ${model} (shard ${job.shard}) is ${d[i]}`,
+      );
+    }
+  }
+  out.deltas.set(d, out.row * engine.deltaSize);
+  for (let j = 0; j < m; j++) {
+    const row = (out.row + j) * 2 * S;
+    for (let s = 0; s < S; s++) {
+      out.truth[row + s] = idx[j * S + s]!;
+      out.truth[row + S + s] = g.labels[j * S + s]!;
+    }
+  }
+}
+
 export async function generateSide(
   cfg: ExperimentConfig,
   side: "shadow" | "target",
@@ -100,36 +151,11 @@ export async function generateSide(
     const truth = new Float32Array(count * 2 * S);
     for (let c = from; c < to; c += chunk) {
       const m = Math.min(chunk, to - c);
-      const idx = new Int32Array(m * S);
-      const maskRngs: Rng[] = [];
-      for (let j = 0; j < m; j++) {
-        const rng = root.fork("model", c + j);
-        const pick = rng.fork("set").sample(split.pool.length, S);
-        for (let s = 0; s < S; s++) idx[j * S + s] = split.pool[pick[s]!]!;
-        maskRngs.push(rng.fork("masks"));
-      }
-      const g = ds.gather(idx);
-      const d = await engine.deltas(
-        { count: m, setSize: S, x: g.x, y: Int32Array.from(g.labels) },
-        maskRngs,
-        m,
-      );
-      for (let i = 0; i < d.length; i++) {
-        if (!Number.isFinite(d[i]!)) {
-          const model = c + Math.floor(i / engine.deltaSize);
-          throw new NonFiniteDeltaError(
-            `generate ${name}: delta of updated model ${model} (shard ${k}) is ${d[i]}`,
-          );
-        }
-      }
-      deltas.set(d, (c - from) * engine.deltaSize);
-      for (let j = 0; j < m; j++) {
-        const row = (c - from + j) * 2 * S;
-        for (let s = 0; s < S; s++) {
-          truth[row + s] = idx[j * S + s]!;
-          truth[row + S + s] = g.labels[j * S + s]!;
-        }
-      }
+      await updateModels({ root, split, ds, engine, S, name, shard: k }, c, m, {
+        deltas,
+        truth,
+        row: c - from,
+      });
       modelsDone += m;
       ctx.progress(`${name} updated models`, modelsDone, total);
     }

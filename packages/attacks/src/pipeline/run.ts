@@ -6,7 +6,14 @@
  *   3. the attack: fit on the shadow deltas, evaluate on the target deltas, with its baselines.
  * `generateShards` runs step 1-2 only (for `--shard k/n` job arrays); `runExperiment` all of it.
  */
-import { currentBackend, PAPER_EPOCHS, PAPER_SGD, sizeFromShape, UpdateEngine } from "@updates-leak/core";
+import {
+  currentBackend,
+  type ModelSpec,
+  PAPER_EPOCHS,
+  PAPER_SGD,
+  sizeFromShape,
+  UpdateEngine,
+} from "@updates-leak/core";
 import type { ShardStore } from "../store.ts";
 import { runDistributionAttack } from "./attack-distribution.ts";
 import { runLabelAttack } from "./attack-label.ts";
@@ -36,12 +43,29 @@ export interface GenerationReport {
   originals: Record<string, { cached: boolean; key: string; trainSeconds: number; heldOutAccuracy: number }>;
 }
 
-export async function generateShards(
+type Side = "shadow" | "target";
+
+/** One generation run: its inputs, and the report it fills in. */
+interface Generation {
+  cfg: ExperimentConfig;
+  ctx: RunContext;
+  data: ExperimentData;
+  spec: ModelSpec;
+  probes: Float32Array;
+  select: ShardSelection | undefined;
+  sel: ShardSelection;
+  /** Shadow shards (cfg.shadowOriginals blocks of them). */
+  shadowShards: number;
+  report: GenerationReport;
+}
+
+/** Checks the config against the data set and the run context, before anything is generated. */
+function startGeneration(
   cfg: ExperimentConfig,
   ctx: RunContext,
   data: ExperimentData,
-  select?: ShardSelection,
-): Promise<GenerationReport> {
+  select: ShardSelection | undefined,
+): Generation {
   const { dataset: ds, splits } = data;
   if (cfg.targetSetSizes.length > 0) {
     const sizes = `targetSetSizes [${cfg.targetSetSizes.join(", ")}]`;
@@ -56,16 +80,28 @@ export async function generateShards(
       `data set ${ds.name} samples (${ds.sampleShape}) do not fit ${spec.name} (${spec.inputShape})`,
     );
   }
-  const epochs = cfg.trainEpochs > 0 ? cfg.trainEpochs : PAPER_EPOCHS[cfg.dataset];
-  const timings: Record<string, number> = {};
-  const counts: Record<string, number> = {};
-  const originals: GenerationReport["originals"] = {};
   const probes = ds.gather(splits.probe.subarray(0, cfg.probeCount)).x;
   if (splits.probe.length < cfg.probeCount) {
     throw new Error(`probe count ${cfg.probeCount} is larger than the probing set (${splits.probe.length})`);
   }
-  // A resumed run whose shards are all there (e.g. to re-fit the attack with other epochs) needs
-  // no original models: skip training or loading them.
+  const K = cfg.shadowOriginals;
+  const shadowShards = shardCount(cfg.shadowModels, cfg.shardSize);
+  if (K > shadowShards) {
+    throw new Error(
+      `shadowOriginals ${K} is more than the ${shadowShards} shadow shards: each shadow original needs a shard`,
+    );
+  }
+  const report: GenerationReport = { timings: {}, counts: {}, originals: {} };
+  const sel = select ?? { part: 0, of: 1 };
+  return { cfg, ctx, data, spec, probes, select, sel, shadowShards, report };
+}
+
+/**
+ * Counts this process's shards on every side as resumed, and returns how many are missing, and how
+ * many of those belong to shadow originals 2..K (needed only then).
+ */
+async function planShards(g: Generation): Promise<{ missing: number; extrasMissing: number }> {
+  const { cfg, ctx, sel } = g;
   const stores: [string, ShardStore, number][] = [
     ["shadow", ctx.shadowStore, cfg.shadowModels],
     ["target", ctx.targetStore, cfg.targetModels],
@@ -75,16 +111,7 @@ export async function generateShards(
       cfg.targetModels,
     ]),
   ];
-  const sel = select ?? { part: 0, of: 1 };
-  const K = cfg.shadowOriginals;
-  const shadowShards = shardCount(cfg.shadowModels, cfg.shardSize);
-  if (K > shadowShards) {
-    throw new Error(
-      `shadowOriginals ${K} is more than the ${shadowShards} shadow shards: each shadow original needs a shard`,
-    );
-  }
   let missing = 0;
-  /** Shadow originals 2..K are needed only when a shard of their blocks is missing. */
   let extrasMissing = 0;
   for (const [name, store, models] of stores) {
     const done = await store.completed();
@@ -95,98 +122,136 @@ export async function generateShards(
       mine++;
       if (done.has(k)) continue;
       missing++;
-      if (name === "shadow" && originalOfShard(k, shards, K) > 0) extrasMissing++;
+      if (name === "shadow" && originalOfShard(k, shards, cfg.shadowOriginals) > 0) extrasMissing++;
     }
-    counts[`${name}_models`] = models;
-    counts[`${name}_shards_generated`] = 0;
-    counts[`${name}_shards_resumed`] = mine;
+    g.report.counts[`${name}_models`] = models;
+    g.report.counts[`${name}_shards_generated`] = 0;
+    g.report.counts[`${name}_shards_resumed`] = mine;
   }
+  return { missing, extrasMissing };
+}
+
+/** Records a side's (or an extra target side's) generation in the report and the log. */
+function recordSide(g: Generation, name: string, n: number, stats: GenerateStats): void {
+  const { timings, counts } = g.report;
+  timings[`generate_${name}`] = stats.seconds;
+  counts[`${name}_models`] = n;
+  counts[`${name}_shards_generated`] = stats.generated;
+  counts[`${name}_shards_resumed`] = stats.skipped;
+  g.ctx.log(
+    `${name.replace("_", "-")}: ${n} updated models (${stats.generated} shards generated, ${stats.skipped} resumed) in ${stats.seconds.toFixed(1)} s`,
+  );
+}
+
+/** Block b of a side: updated copies of `original`; on the target side also the extra set sizes. */
+async function generateBlock(
+  g: Generation,
+  side: Side,
+  b: number,
+  of: number,
+  original: OriginalModel,
+): Promise<GenerateStats> {
+  const { cfg, ctx, data, select } = g;
+  const { dataset: ds, splits } = data;
+  const models = side === "shadow" ? cfg.shadowModels : cfg.targetModels;
+  const name = of > 1 ? `${side}${b + 1}` : side;
+  const other = side === "shadow" ? splits.target : splits.shadow;
+  const acc = heldOutAccuracy(cfg, original.params, other.pool, ds);
+  g.report.originals[b === 0 ? side : name] = {
+    cached: original.cached,
+    key: original.key,
+    trainSeconds: original.trainSeconds,
+    heldOutAccuracy: acc,
+  };
+  ctx.log(`${name} original model: accuracy ${acc.toFixed(4)} on 2,000 held-out samples`);
+  const engine = new UpdateEngine({
+    spec: g.spec,
+    original: original.params,
+    probes: g.probes,
+    sgd: PAPER_SGD,
+    dropout: true,
+  });
+  try {
+    const store = side === "shadow" ? ctx.shadowStore : ctx.targetStore;
+    const stats = await generateSide(cfg, side, models, splits[side], ds, engine, store, ctx, select, {
+      label: of > 1 ? `${side} (original ${b + 1} of ${of})` : side,
+      block: { index: b, of },
+    });
+    // A_LDE's update-set-size relaxation: the same target model updated with sets of other sizes,
+    // each size its own side (store, random stream), so the main sides do not change.
+    if (side === "target") {
+      for (const n of cfg.targetSetSizes) {
+        const extra = await generateSide(
+          { ...cfg, setSize: n },
+          side,
+          models,
+          splits[side],
+          ds,
+          engine,
+          ctx.extraTargetStore!(n),
+          ctx,
+          select,
+          { stream: ["target", "set-size", n], label: `target-s${n}` },
+        );
+        recordSide(g, `target_s${n}`, models, extra);
+      }
+    }
+    return stats;
+  } finally {
+    engine.dispose();
+  }
+}
+
+/** A side's updated models: block b of its shards updates copies of its b-th original. */
+async function generateSideBlocks(g: Generation, side: Side, blocks: (OriginalModel | undefined)[]) {
+  const { cfg, sel, shadowShards } = g;
+  const K = cfg.shadowOriginals;
+  const of = side === "shadow" ? K : 1;
+  const total: GenerateStats = { generated: 0, skipped: 0, seconds: 0 };
+  for (let b = 0; b < of; b++) {
+    const original = blocks[b];
+    if (!original) {
+      // Shadow originals 2..K were not loaded: every shard of their blocks is there.
+      for (let k = 0; k < shadowShards; k++) {
+        if (k % sel.of === sel.part && originalOfShard(k, shadowShards, K) === b) total.skipped++;
+      }
+      continue;
+    }
+    const stats = await generateBlock(g, side, b, of, original);
+    total.generated += stats.generated;
+    total.skipped += stats.skipped;
+    total.seconds += stats.seconds;
+  }
+  recordSide(g, side, side === "shadow" ? cfg.shadowModels : cfg.targetModels, total);
+}
+
+/**
+ * Steps 1-2 of the file comment: check, plan which shards are missing, load or train the originals
+ * they need, and generate the missing shards side by side.
+ */
+export async function generateShards(
+  cfg: ExperimentConfig,
+  ctx: RunContext,
+  data: ExperimentData,
+  select?: ShardSelection,
+): Promise<GenerationReport> {
+  const g = startGeneration(cfg, ctx, data, select);
+  // A resumed run whose shards are all there (e.g. to re-fit the attack with other epochs) needs
+  // no original models: skip training or loading them.
+  const { missing, extrasMissing } = await planShards(g);
   if (missing === 0) {
     ctx.log("every shard is already there: the original models are not needed");
-    return { timings, counts, originals };
+    return g.report;
   }
+  const { dataset: ds, splits } = data;
+  const epochs = cfg.trainEpochs > 0 ? cfg.trainEpochs : PAPER_EPOCHS[cfg.dataset];
   const pair = await originalModels(cfg, splits, ds, epochs, ctx);
-  timings.train_original_models = pair.shadow.trainSeconds;
+  g.report.timings.train_original_models = pair.shadow.trainSeconds;
   const extras = extrasMissing > 0 ? await extraShadowModels(cfg, splits.shadow, ds, epochs, ctx) : [];
-  if (extras.length > 0) timings.train_extra_shadow_models = extras[0]!.trainSeconds;
-  for (const side of ["shadow", "target"] as const) {
-    const split = splits[side];
-    const models = side === "shadow" ? cfg.shadowModels : cfg.targetModels;
-    // Block b of the side's shards updates copies of its b-th original (one block but for K > 1).
-    const blocks: (OriginalModel | undefined)[] =
-      side === "shadow" ? [pair.shadow, ...extras] : [pair.target];
-    const of = side === "shadow" ? K : 1;
-    const total: GenerateStats = { generated: 0, skipped: 0, seconds: 0 };
-    const report = (name: string, n: number, stats: GenerateStats) => {
-      timings[`generate_${name}`] = stats.seconds;
-      counts[`${name}_models`] = n;
-      counts[`${name}_shards_generated`] = stats.generated;
-      counts[`${name}_shards_resumed`] = stats.skipped;
-      ctx.log(
-        `${name.replace("_", "-")}: ${n} updated models (${stats.generated} shards generated, ${stats.skipped} resumed) in ${stats.seconds.toFixed(1)} s`,
-      );
-    };
-    for (let b = 0; b < of; b++) {
-      const original = blocks[b];
-      if (!original) {
-        // Shadow originals 2..K were not loaded: every shard of their blocks is there.
-        for (let k = 0; k < shadowShards; k++) {
-          if (k % sel.of === sel.part && originalOfShard(k, shadowShards, K) === b) total.skipped++;
-        }
-        continue;
-      }
-      const name = of > 1 ? `${side}${b + 1}` : side;
-      const other = side === "shadow" ? splits.target : splits.shadow;
-      const acc = heldOutAccuracy(cfg, original.params, other.pool, ds);
-      originals[b === 0 ? side : name] = {
-        cached: original.cached,
-        key: original.key,
-        trainSeconds: original.trainSeconds,
-        heldOutAccuracy: acc,
-      };
-      ctx.log(`${name} original model: accuracy ${acc.toFixed(4)} on 2,000 held-out samples`);
-      const engine = new UpdateEngine({
-        spec,
-        original: original.params,
-        probes,
-        sgd: PAPER_SGD,
-        dropout: true,
-      });
-      try {
-        const store = side === "shadow" ? ctx.shadowStore : ctx.targetStore;
-        const stats = await generateSide(cfg, side, models, split, ds, engine, store, ctx, select, {
-          label: of > 1 ? `${side} (original ${b + 1} of ${of})` : side,
-          block: { index: b, of },
-        });
-        total.generated += stats.generated;
-        total.skipped += stats.skipped;
-        total.seconds += stats.seconds;
-        // A_LDE's update-set-size relaxation: the same target model updated with sets of other sizes,
-        // each size its own side (store, random stream), so the main sides do not change.
-        if (side === "target") {
-          for (const n of cfg.targetSetSizes) {
-            const stats = await generateSide(
-              { ...cfg, setSize: n },
-              side,
-              models,
-              split,
-              ds,
-              engine,
-              ctx.extraTargetStore!(n),
-              ctx,
-              select,
-              { stream: ["target", "set-size", n], label: `target-s${n}` },
-            );
-            report(`target_s${n}`, models, stats);
-          }
-        }
-      } finally {
-        engine.dispose();
-      }
-    }
-    report(side, models, total);
-  }
-  return { timings, counts, originals };
+  if (extras.length > 0) g.report.timings.train_extra_shadow_models = extras[0]!.trainSeconds;
+  await generateSideBlocks(g, "shadow", [pair.shadow, ...extras]);
+  await generateSideBlocks(g, "target", [pair.target]);
+  return g.report;
 }
 
 export async function runExperiment(
