@@ -20,6 +20,70 @@ function rows(flat: Float32Array, width: number, idx: ArrayLike<number>): Float3
   return Array.from(idx as ArrayLike<number>, (i) => flat.slice(i * width, (i + 1) * width));
 }
 
+type StageInputs = Awaited<ReturnType<typeof stageInputs>>;
+
+/**
+ * The baselines' samples, from the shadow pool (the adversary's data), in the reconstruction space:
+ * Random, Label-random with the true label (as the paper evaluates it) and with the label A_LI
+ * (trained here on the shadow deltas) predicts.
+ */
+function baselineSamples(
+  cfg: ExperimentConfig,
+  ds: StageInputs["ds"],
+  splits: StageInputs["splits"],
+  shadow: StageInputs["shadow"],
+  target: StageInputs["target"],
+  rng: StageInputs["rng"],
+): { baselines: Record<"random" | "labelRandom" | "labelRandomPredicted", Float32Array>; seconds: number } {
+  const D = ds.sampleSize;
+  const n = cfg.targetModels;
+  const pool = ds.gatherUnit(splits.shadow.pool);
+  const poolLabels = shadowPoolLabels(ds, splits);
+  const random = randomSamples(rng.fork("random"), pool, splits.shadow.pool.length, D, n);
+  const labelRandom = labelRandomSamples(rng.fork("label-random"), pool, poolLabels, D, target.labels);
+  const t = performance.now();
+  const li = trainLabelAttack(
+    shadow.deltas,
+    shadow.labels,
+    cfg.shadowModels,
+    shadow.deltaSize,
+    ds.numClasses,
+    rng.fork("li"),
+    { epochs: cfg.attackEpochs, lrSchedule: LABEL_LR_SCHEDULE[cfg.dataset] },
+  );
+  const predicted = li.predict(target.deltas, n);
+  li.dispose();
+  const seconds = (performance.now() - t) / 1000;
+  const labelRandomPredicted = labelRandomSamples(
+    rng.fork("label-random-pred"),
+    pool,
+    poolLabels,
+    D,
+    predicted,
+  );
+  return { baselines: { random, labelRandom, labelRandomPredicted }, seconds };
+}
+
+/** Images only: 8 targets drawn at random (not picked), as originals / attack / AE rows. */
+function reconstructionGrids(
+  ds: StageInputs["ds"],
+  rng: StageInputs["rng"],
+  n: number,
+  [truth, recon, oracle]: [Float32Array, Float32Array, Float32Array],
+): ImageGrid[] {
+  if (ds.sampleShape.length !== 3) return [];
+  const D = ds.sampleSize;
+  const show = rng.fork("figure").sample(n, Math.min(8, n));
+  return [
+    {
+      title: `A_SSR on ${ds.name}: originals / attack / AE`,
+      rowLabels: ["original", "A_SSR", "AE"],
+      shape: ds.sampleShape as [number, number, number],
+      rows: [rows(truth, D, show), rows(recon, D, show), rows(oracle, D, show)],
+    },
+  ];
+}
+
 export async function runReconstructionAttack(
   cfg: ExperimentConfig,
   ctx: RunContext,
@@ -62,56 +126,20 @@ export async function runReconstructionAttack(
     attack.dispose();
     const oracle = autoencode(ae, truth, n);
 
-    // Baselines from the shadow pool (the adversary's data), in the reconstruction space.
-    const pool = ds.gatherUnit(splits.shadow.pool);
-    const poolLabels = shadowPoolLabels(ds, splits);
-    const random = randomSamples(rng.fork("random"), pool, splits.shadow.pool.length, D, n);
-    const labelRandom = labelRandomSamples(rng.fork("label-random"), pool, poolLabels, D, target.labels);
-    t = performance.now();
-    const li = trainLabelAttack(
-      shadow.deltas,
-      shadow.labels,
-      cfg.shadowModels,
-      shadow.deltaSize,
-      ds.numClasses,
-      rng.fork("li"),
-      {
-        epochs: cfg.attackEpochs,
-        lrSchedule: LABEL_LR_SCHEDULE[cfg.dataset],
-      },
-    );
-    const predicted = li.predict(target.deltas, n);
-    li.dispose();
-    timings.label_attack_for_baseline = (performance.now() - t) / 1000;
-    const labelRandomPredicted = labelRandomSamples(
-      rng.fork("label-random-pred"),
-      pool,
-      poolLabels,
-      D,
-      predicted,
-    );
-
+    const { baselines: reference, seconds } = baselineSamples(cfg, ds, splits, shadow, target, rng);
+    timings.label_attack_for_baseline = seconds;
     const value = mse(recon, truth);
     const baselines = {
-      random: mse(random, truth),
-      label_random: mse(labelRandom, truth),
-      label_random_predicted: mse(labelRandomPredicted, truth),
+      random: mse(reference.random, truth),
+      label_random: mse(reference.labelRandom, truth),
+      label_random_predicted: mse(reference.labelRandomPredicted, truth),
       ae_oracle: mse(oracle, truth),
     };
     ctx.log(
       `A_SSR MSE ${value.toFixed(4)}; Random ${baselines.random.toFixed(4)}, Label-random ${baselines.label_random.toFixed(4)}, ` +
         `AE oracle ${baselines.ae_oracle.toFixed(4)}`,
     );
-    const grids: ImageGrid[] = [];
-    if (ds.sampleShape.length === 3) {
-      const show = rng.fork("figure").sample(n, Math.min(8, n)); // drawn at random, not picked
-      grids.push({
-        title: `A_SSR on ${ds.name}: originals / attack / AE`,
-        rowLabels: ["original", "A_SSR", "AE"],
-        shape: ds.sampleShape as [number, number, number],
-        rows: [rows(truth, D, show), rows(recon, D, show), rows(oracle, D, show)],
-      });
-    }
+    const grids = reconstructionGrids(ds, rng, n, [truth, recon, oracle]);
     return stageResult(cfg, {
       attack: "reconstruct",
       dataset: ds.name,
