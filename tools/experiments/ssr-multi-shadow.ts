@@ -21,7 +21,7 @@ import {
   type RunContext,
   readSide,
   trainAutoencoder,
-  trainReconstructionAttack,
+  trainReconstructAttack,
 } from "@updates-leak/attacks";
 import { PAPER_EPOCHS, PAPER_SGD, Rng, SPECS, selectBackend, UpdateEngine } from "@updates-leak/core";
 import { loadDataset, makeSplits } from "@updates-leak/datasets";
@@ -125,17 +125,9 @@ const variants: [string, Side & { n: number }][] = [
 const truth = ds.gatherUnit(target.indices);
 for (const [name, v] of variants) {
   t = performance.now();
-  const attack = trainReconstructionAttack(
-    v.deltas,
-    ds.gatherUnit(v.indices),
-    v.n,
-    d,
-    ae,
-    rng.fork("train"),
-    {
-      epochs: cfg.attackEpochs,
-    },
-  );
+  const attack = trainReconstructAttack(v.deltas, ds.gatherUnit(v.indices), v.n, d, ae, rng.fork("train"), {
+    epochs: cfg.attackEpochs,
+  });
   const value = mse(attack.reconstruct(target.deltas, target.models), truth);
   console.log(
     JSON.stringify({ variant: name, deltas: v.n, targetMse: value, seconds: Number(secondsSince(t)) }),

@@ -1,13 +1,13 @@
 export * from "./autoencoder.ts";
 export * from "./baselines.ts";
-export * from "./cbmgan.ts";
+export * from "./distribution.ts";
 export * from "./encoder.ts";
 export * from "./fit.ts";
 export * from "./hungarian.ts";
 export * from "./kmeans.ts";
 export * from "./label.ts";
-export * from "./labelDistribution.ts";
 export * from "./metrics.ts";
+export * from "./msr.ts";
 export * from "./nn/adam.ts";
 export * from "./nn/layers.ts";
 export * from "./nn/mlp.ts";
@@ -26,5 +26,5 @@ export {
   trainingDigest,
 } from "./pipeline/originals.ts";
 export * from "./pipeline/run.ts";
-export * from "./reconstruction.ts";
+export * from "./reconstruct.ts";
 export * from "./store.ts";

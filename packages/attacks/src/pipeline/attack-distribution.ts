@@ -10,7 +10,7 @@
  */
 import type { Rng } from "@updates-leak/core";
 import { classFrequencies, randomHistograms, repeatHistogram } from "../baselines.ts";
-import { type LabelDistributionAttack, trainLabelDistributionAttack } from "../labelDistribution.ts";
+import { type DistributionAttack, trainDistributionAttack } from "../distribution.ts";
 import { klPerRow, meanStd, topLabelAgreement } from "../metrics.ts";
 import type { ExperimentConfig } from "./config.ts";
 import type { BarChart, ExperimentResult, RunContext } from "./context.ts";
@@ -90,7 +90,7 @@ function klChart(title: string, s: Scores): BarChart {
 async function scoreOtherSetSizes(
   cfg: ExperimentConfig,
   ctx: RunContext,
-  attack: LabelDistributionAttack,
+  attack: DistributionAttack,
   prior: Float32Array,
   rng: Rng,
   C: number,
@@ -127,7 +127,7 @@ export async function runDistributionAttack(
   const shadowHist = setHistograms(shadow.labels, cfg.shadowModels, S, C);
   const targetHist = setHistograms(target.labels, n, S, C);
   const t0 = performance.now();
-  const attack = trainLabelDistributionAttack(
+  const attack = trainDistributionAttack(
     shadow.deltas,
     shadowHist,
     cfg.shadowModels,

@@ -10,23 +10,24 @@
  * Deviation from the paper's code, named: one training step takes 8 shadow updated models
  * (8 x 100 generated samples) instead of 1. With a single model per step every generated sample
  * of a batch shares one delta latent, the generator's first batch norm subtracts that batch mean,
- * and the generator ignores delta entirely (packages/attacks/src/cbmgan.test.ts shows it).
+ * and the generator ignores delta entirely (packages/attacks/src/msr.test.ts shows it).
  * Second deviation, measured: no batch norm in the generator. On MNIST (400 shadow models, 2
  * epochs, small widths) the generator with batch norm scored a matched MSE of 0.109, worse than
  * random sets (0.071); without it 0.067, and 0.053 with Adam lr 1e-3, which `--smoke` uses to
  * converge in few steps (full runs keep the paper's 2e-4).
  */
+
+import { matchedMse } from "../metrics.ts";
 import {
-  CBMGAN_DEFAULTS,
-  type CbmGan,
-  evaluateCbmGan,
+  evaluateMsrAttack,
   type InferenceOptions,
+  MSR_DEFAULTS,
+  type MsrAttack,
   type MsrScores,
   randomSetBaseline,
   type SetSource,
-  trainCbmGan,
-} from "../cbmgan.ts";
-import { matchedMse } from "../metrics.ts";
+  trainMsrAttack,
+} from "../msr.ts";
 import type { ExperimentConfig } from "./config.ts";
 import type { ExperimentResult, ImageGrid, RunContext } from "./context.ts";
 import type { DatasetLike, ExperimentData } from "./data.ts";
@@ -58,10 +59,10 @@ function trainGan(
   bestMatch: boolean,
   label: string,
   timings: Record<string, number>,
-): CbmGan {
+): MsrAttack {
   const { ds, shadow, rng } = inputs;
   const t0 = performance.now();
-  const gan = trainCbmGan(
+  const gan = trainMsrAttack(
     shadow.deltas,
     cfg.shadowModels,
     shadow.deltaSize,
@@ -79,7 +80,7 @@ function trainGan(
         ? {
             generatorHidden: [256, 256],
             discriminatorHidden: [256, 128],
-            adam: { ...CBMGAN_DEFAULTS.adam, lr: 1e-3 },
+            adam: { ...MSR_DEFAULTS.adam, lr: 1e-3 },
           }
         : {}),
       onEpoch: (r) => {
@@ -101,7 +102,7 @@ function trainGan(
 /** One target set drawn at random: each real sample beside the reconstruction matched to it. */
 function msrGrid(
   inputs: StageInputs,
-  gan: CbmGan,
+  gan: MsrAttack,
   targetSets: SetSource,
   n: number,
   S: number,
@@ -153,7 +154,7 @@ export async function runMsrAttack(
   let grid: ImageGrid | null = null;
   try {
     const t0 = performance.now();
-    scores = evaluateCbmGan(gan, evalDeltas, n, targetSets, S, rng.fork("eval"), inference);
+    scores = evaluateMsrAttack(gan, evalDeltas, n, targetSets, S, rng.fork("eval"), inference);
     timings.evaluate = secondsSince(t0);
     if (ds.sampleShape.length === 3) grid = msrGrid(inputs, gan, targetSets, n, S, inference);
   } finally {
@@ -162,7 +163,7 @@ export async function runMsrAttack(
   const plain = trainGan(cfg, ctx, inputs, shadowSets, false, "gan-no-best-match", timings);
   let plainScores: MsrScores;
   try {
-    plainScores = evaluateCbmGan(plain, evalDeltas, n, targetSets, S, rng.fork("eval-plain"), inference);
+    plainScores = evaluateMsrAttack(plain, evalDeltas, n, targetSets, S, rng.fork("eval-plain"), inference);
   } finally {
     plain.dispose();
   }

@@ -9,7 +9,7 @@ import { autoencode, trainAutoencoder } from "../autoencoder.ts";
 import { labelRandomSamples, randomSamples } from "../baselines.ts";
 import { trainLabelAttack } from "../label.ts";
 import { mse } from "../metrics.ts";
-import { trainReconstructionAttack } from "../reconstruction.ts";
+import { trainReconstructAttack } from "../reconstruct.ts";
 import { LABEL_LR_SCHEDULE } from "./attack-label.ts";
 import type { ExperimentConfig } from "./config.ts";
 import type { ExperimentResult, ImageGrid, RunContext } from "./context.ts";
@@ -84,7 +84,7 @@ function reconstructionGrids(
   ];
 }
 
-export async function runReconstructionAttack(
+export async function runReconstructAttack(
   cfg: ExperimentConfig,
   ctx: RunContext,
   data: ExperimentData,
@@ -107,7 +107,7 @@ export async function runReconstructionAttack(
   try {
     t = performance.now();
     const shadowSamples = ds.gatherUnit(shadow.indices);
-    const attack = trainReconstructionAttack(
+    const attack = trainReconstructAttack(
       shadow.deltas,
       shadowSamples,
       cfg.shadowModels,

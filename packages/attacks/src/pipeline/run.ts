@@ -18,7 +18,7 @@ import type { ShardStore } from "../store.ts";
 import { runDistributionAttack } from "./attack-distribution.ts";
 import { runLabelAttack } from "./attack-label.ts";
 import { runMsrAttack } from "./attack-msr.ts";
-import { runReconstructionAttack } from "./attack-reconstruct.ts";
+import { runReconstructAttack } from "./attack-reconstruct.ts";
 import type { ExperimentConfig } from "./config.ts";
 import type { ExperimentResult, RunContext } from "./context.ts";
 import type { ExperimentData } from "./data.ts";
@@ -264,7 +264,7 @@ export async function runExperiment(
   const t1 = performance.now();
   const run = {
     label: runLabelAttack,
-    reconstruct: runReconstructionAttack,
+    reconstruct: runReconstructAttack,
     distribution: runDistributionAttack,
     msr: runMsrAttack,
   }[cfg.attack];

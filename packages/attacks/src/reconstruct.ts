@@ -16,15 +16,15 @@ import type { TrainHistory } from "./nn/train.ts";
  * A_SSR settings. Defaults [choice]: "scale" preprocessing (MNIST at paper scale, seed 0, 20
  * epochs: MSE 0.062 with "scale", 0.082 with "standardize"), 50 epochs, batch 64, Adam lr 1e-3.
  */
-export type ReconstructionAttackConfig = AttackHeadConfig;
+export type ReconstructAttackConfig = AttackHeadConfig;
 
-export const RECONSTRUCTION_DEFAULTS: ReconstructionAttackConfig = {
+export const RECONSTRUCT_DEFAULTS: ReconstructAttackConfig = {
   ...HEAD_DEFAULTS,
   preprocessing: "scale",
   epochs: 50,
 };
 
-export interface ReconstructionAttack {
+export interface ReconstructAttack {
   deltaSize: number;
   sampleSize: number;
   scaler: DeltaScaler;
@@ -38,19 +38,19 @@ export interface ReconstructionAttack {
  * Trains A_SSR on shadow deltas [n, deltaSize] and their updating samples [n, sampleSize] (on the
  * scale the AE was trained on, e.g. [0,1] pixels). `cfg` is merged shallowly over the defaults.
  */
-export function trainReconstructionAttack(
+export function trainReconstructAttack(
   deltas: Float32Array,
   samples: Float32Array,
   n: number,
   deltaSize: number,
   ae: Autoencoder,
   rng: Rng,
-  cfg: Partial<ReconstructionAttackConfig> = {},
-): ReconstructionAttack {
-  const c: ReconstructionAttackConfig = { ...RECONSTRUCTION_DEFAULTS, ...cfg };
+  cfg: Partial<ReconstructAttackConfig> = {},
+): ReconstructAttack {
+  const c: ReconstructAttackConfig = { ...RECONSTRUCT_DEFAULTS, ...cfg };
   const sampleSize = ae.sampleSize;
   const fitted = fitDeltaModel({
-    name: "trainReconstructionAttack",
+    name: "trainReconstructAttack",
     label: "A_SSR",
     n,
     input: { what: "deltas", data: deltas, width: deltaSize },

@@ -3,7 +3,7 @@ import { Rng, selectBackend, tf } from "@updates-leak/core";
 import { autoencode, trainAutoencoder } from "./autoencoder.ts";
 import { labelRandomSamples, randomSamples } from "./baselines.ts";
 import { mse } from "./metrics.ts";
-import { trainReconstructionAttack } from "./reconstruction.ts";
+import { trainReconstructAttack } from "./reconstruct.ts";
 import { clusteredSamples, linearDeltas } from "./testData.ts";
 
 setDefaultTimeout(60_000);
@@ -26,7 +26,7 @@ describe("A_SSR", () => {
     const updLabels = all.labels.subarray(nPool);
     const { deltas, deltaSize } = linearDeltas(9, upd, nShadow + nTarget, d, 80, 1e-3, 0.2);
     const ae = trainAutoencoder(pool, nPool, d, new Rng(1), { hidden: [64], latent: 8, epochs: 15 });
-    const atk = trainReconstructionAttack(
+    const atk = trainReconstructAttack(
       deltas.subarray(0, nShadow * deltaSize),
       upd.subarray(0, nShadow * d),
       nShadow,

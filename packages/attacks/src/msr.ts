@@ -65,13 +65,13 @@ export function setsFromFlat(flat: Float32Array, setSize: number, sampleSize: nu
   };
 }
 
-export interface CbmGanConfig {
+export interface MsrAttackConfig {
   /** [code] 50 */
   noiseDim: number;
   /** [code] 50 */
   latentDim: number;
   encoder: EncoderConfig;
-  /** Default "scale" [choice]: "standardize" blew A_LDE up on MNIST (see labelDistribution.ts). */
+  /** Default "scale" [choice]: "standardize" blew A_LDE up on MNIST (see distribution.ts). */
   preprocessing: DeltaPreprocessing;
   /** [code] [2048, 2048, 2048] */
   generatorHidden: number[];
@@ -109,7 +109,7 @@ export interface CbmGanConfig {
   onEpoch?: (r: GanEpochReport) => void;
 }
 
-export const CBMGAN_DEFAULTS: CbmGanConfig = {
+export const MSR_DEFAULTS: MsrAttackConfig = {
   noiseDim: 50,
   latentDim: 50,
   encoder: ENCODER_DEFAULTS,
@@ -151,7 +151,7 @@ export interface InferenceOptions {
 
 export const INFERENCE_DEFAULTS: InferenceOptions = { samples: 20000, chunk: 2000, kmeans: {} };
 
-export interface CbmGan {
+export interface MsrAttack {
   deltaSize: number;
   sampleSize: number;
   scaler: DeltaScaler;
@@ -224,20 +224,20 @@ function generateWith(
 }
 
 /** Generated samples per step and shadow models per step, checked. */
-function checkGanConfig(c: CbmGanConfig, setSize: number): { fakes: number; modelsPerStep: number } {
+function checkGanConfig(c: MsrAttackConfig, setSize: number): { fakes: number; modelsPerStep: number } {
   if (!Number.isInteger(c.epochs) || c.epochs < 0)
-    throw new Error(`CbmGanConfig.epochs must be a non-negative integer, got ${c.epochs}`);
+    throw new Error(`MsrAttackConfig.epochs must be a non-negative integer, got ${c.epochs}`);
   const fakes = c.fakesPerStep > 0 ? c.fakesPerStep : setSize;
   if (fakes < 2)
-    throw new Error(`trainCbmGan: batch norm needs at least 2 generated samples per step, got ${fakes}`);
+    throw new Error(`trainMsrAttack: batch norm needs at least 2 generated samples per step, got ${fakes}`);
   const g = c.modelsPerStep;
   if (!Number.isInteger(g) || g < 1)
-    throw new Error(`CbmGanConfig.modelsPerStep must be a positive integer, got ${g}`);
+    throw new Error(`MsrAttackConfig.modelsPerStep must be a positive integer, got ${g}`);
   return { fakes, modelsPerStep: g };
 }
 
 /** The three untrained nets: delta branch, generator, discriminator. */
-function createGanNets(irng: Rng, deltaSize: number, sampleSize: number, c: CbmGanConfig): Nets {
+function createGanNets(irng: Rng, deltaSize: number, sampleSize: number, c: MsrAttackConfig): Nets {
   return {
     delta: createMlp(irng.fork("delta"), deltaSize, [
       ...encoderSpecs(c.encoder),
@@ -270,7 +270,7 @@ function disposeNets(nets: Nets): void {
 
 /** What the training steps share: the nets, the scaled deltas, the optimisers and loss trackers. */
 interface GanTraining {
-  c: CbmGanConfig;
+  c: MsrAttackConfig;
   nets: Nets;
   /** Preprocessed shadow deltas [n, deltaSize]. */
   x: Float32Array;
@@ -298,7 +298,7 @@ function realSets(t: GanTraining, idx: Int32Array): Float32Array {
   for (let j = 0; j < idx.length; j++) {
     const i = idx[j] as number;
     const one = t.sets(i);
-    checkRows(`trainCbmGan sets(${i})`, one, setSize, sampleSize);
+    checkRows(`trainMsrAttack sets(${i})`, one, setSize, sampleSize);
     realData.set(one, j * setSize * sampleSize);
   }
   return realData;
@@ -396,7 +396,7 @@ function trainGan(
  * Trains CBM-GAN on shadow deltas [n, deltaSize] and their real updating sets (`sets(i)`, each
  * [setSize, sampleSize] on the scale the output activation produces). `cfg` is merged shallowly.
  */
-export function trainCbmGan(
+export function trainMsrAttack(
   deltas: Float32Array,
   n: number,
   deltaSize: number,
@@ -404,10 +404,10 @@ export function trainCbmGan(
   setSize: number,
   sampleSize: number,
   rng: Rng,
-  cfg: Partial<CbmGanConfig> = {},
-): CbmGan {
-  const c: CbmGanConfig = { ...CBMGAN_DEFAULTS, ...cfg };
-  checkRows("trainCbmGan deltas", deltas, n, deltaSize);
+  cfg: Partial<MsrAttackConfig> = {},
+): MsrAttack {
+  const c: MsrAttackConfig = { ...MSR_DEFAULTS, ...cfg };
+  checkRows("trainMsrAttack deltas", deltas, n, deltaSize);
   const { fakes, modelsPerStep } = checkGanConfig(c, setSize);
   const scaler = fitDeltaScaler(c.preprocessing, deltas, n, deltaSize);
   const x = scaler.apply(deltas, n);
@@ -420,17 +420,17 @@ export function trainCbmGan(
     disposeNets(nets);
     throw e;
   }
-  return trainedCbmGan(nets, scaler, c, sampleSize, history);
+  return trainedMsrAttack(nets, scaler, c, sampleSize, history);
 }
 
 /** Generation and set reconstruction with trained nets. */
-function trainedCbmGan(
+function trainedMsrAttack(
   nets: Nets,
   scaler: DeltaScaler,
-  c: CbmGanConfig,
+  c: MsrAttackConfig,
   sampleSize: number,
   history: GanEpochReport[],
-): CbmGan {
+): MsrAttack {
   const deltaSize = scaler.deltaSize;
   const genMode: ForwardMode =
     c.inferenceBatchNorm === "batch" ? { rng: null, batchStats: true, updateStats: false } : EVAL;
@@ -440,7 +440,7 @@ function trainedCbmGan(
     grng: Rng,
     chunk = INFERENCE_DEFAULTS.chunk,
   ): Float32Array => {
-    checkRows("CbmGan.generate delta", delta, 1, deltaSize);
+    checkRows("MsrAttack.generate delta", delta, 1, deltaSize);
     const xs = scaler.apply(delta, 1);
     return predictInChunks(count, sampleSize, chunk, (_start, m) =>
       generateWith(
@@ -461,7 +461,7 @@ function trainedCbmGan(
     reconstructSet(delta, k, grng, opts = {}) {
       const o: InferenceOptions = { ...INFERENCE_DEFAULTS, ...opts };
       if (o.samples < k)
-        throw new Error(`CbmGan.reconstructSet: samples (${o.samples}) must be at least k (${k})`);
+        throw new Error(`MsrAttack.reconstructSet: samples (${o.samples}) must be at least k (${k})`);
       const gen = generate(delta, o.samples, grng.fork("noise"), o.chunk);
       const km = kmeans(gen, o.samples, sampleSize, k, grng.fork("kmeans"), o.kmeans);
       const idx = nearestRows(gen, o.samples, sampleSize, km.centroids, k);
@@ -496,8 +496,8 @@ export function scoreSets(
 }
 
 /** CBM-GAN on n target deltas [n, deltaSize]. */
-export function evaluateCbmGan(
-  gan: CbmGan,
+export function evaluateMsrAttack(
+  gan: MsrAttack,
   deltas: Float32Array,
   n: number,
   sets: SetSource,
@@ -505,7 +505,7 @@ export function evaluateCbmGan(
   rng: Rng,
   opts: Partial<InferenceOptions> = {},
 ): MsrScores {
-  checkRows("evaluateCbmGan deltas", deltas, n, gan.deltaSize);
+  checkRows("evaluateMsrAttack deltas", deltas, n, gan.deltaSize);
   const d = gan.deltaSize;
   return scoreSets(n, k, gan.sampleSize, sets, (i) =>
     gan.reconstructSet(deltas.subarray(i * d, (i + 1) * d), k, rng.fork("target", i), opts),

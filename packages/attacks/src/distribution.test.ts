@@ -1,7 +1,7 @@
 import { beforeAll, describe, expect, test } from "bun:test";
 import { Rng, selectBackend, tf } from "@updates-leak/core";
 import { drawCategorical, randomHistograms, repeatHistogram } from "./baselines.ts";
-import { klDivLoss, trainLabelDistributionAttack } from "./labelDistribution.ts";
+import { klDivLoss, trainDistributionAttack } from "./distribution.ts";
 import { klPerRow, meanStd, topLabelAgreement } from "./metrics.ts";
 import { linearDeltas } from "./testData.ts";
 
@@ -48,7 +48,7 @@ describe("A_LDE", () => {
     const nTest = 200;
     const h = histograms(1, nTrain + nTest);
     const { deltas, deltaSize } = linearDeltas(2, h, nTrain + nTest, classes, 60, 1e-3, 0.05);
-    const atk = trainLabelDistributionAttack(
+    const atk = trainDistributionAttack(
       deltas.subarray(0, nTrain * deltaSize),
       h.subarray(0, nTrain * classes),
       nTrain,
@@ -87,7 +87,7 @@ describe("A_LDE", () => {
         expect(r.subarray(i * 4, i * 4 + 4).reduce((a, b) => a + b, 0)).toBeCloseTo(1, 5);
     }
     expect(() =>
-      trainLabelDistributionAttack(new Float32Array(2), new Float32Array([0.5, 0.2]), 1, 2, 2, new Rng(1)),
+      trainDistributionAttack(new Float32Array(2), new Float32Array([0.5, 0.2]), 1, 2, 2, new Rng(1)),
     ).toThrow("row 0 sums to");
   });
 });

@@ -17,9 +17,9 @@ import type { TrainHistory } from "./nn/train.ts";
  * per-feature divisors blow up features that barely vary over the shadow deltas), 50 epochs,
  * batch 128, Adam lr 1e-3 with weight decay 1e-5.
  */
-export type LabelDistributionConfig = AttackHeadConfig;
+export type DistributionAttackConfig = AttackHeadConfig;
 
-export const LABEL_DISTRIBUTION_DEFAULTS: LabelDistributionConfig = {
+export const DISTRIBUTION_DEFAULTS: DistributionAttackConfig = {
   ...HEAD_DEFAULTS,
   preprocessing: "none",
   epochs: 50,
@@ -27,7 +27,7 @@ export const LABEL_DISTRIBUTION_DEFAULTS: LabelDistributionConfig = {
   adam: { ...ADAM_DEFAULTS, lr: 1e-3, weightDecay: 1e-5 },
 };
 
-export interface LabelDistributionAttack {
+export interface DistributionAttack {
   numClasses: number;
   deltaSize: number;
   scaler: DeltaScaler;
@@ -50,18 +50,18 @@ export function klDivLoss(p: tf.Tensor2D, logits: tf.Tensor2D): tf.Scalar {
 }
 
 /** Trains A_LDE on shadow deltas [n, deltaSize] and label histograms [n, numClasses] (rows sum to 1). */
-export function trainLabelDistributionAttack(
+export function trainDistributionAttack(
   deltas: Float32Array,
   histograms: Float32Array,
   n: number,
   deltaSize: number,
   numClasses: number,
   rng: Rng,
-  cfg: Partial<LabelDistributionConfig> = {},
-): LabelDistributionAttack {
-  const c: LabelDistributionConfig = { ...LABEL_DISTRIBUTION_DEFAULTS, ...cfg };
+  cfg: Partial<DistributionAttackConfig> = {},
+): DistributionAttack {
+  const c: DistributionAttackConfig = { ...DISTRIBUTION_DEFAULTS, ...cfg };
   const fitted = fitDeltaModel({
-    name: "trainLabelDistributionAttack",
+    name: "trainDistributionAttack",
     label: "A_LDE",
     n,
     input: { what: "deltas", data: deltas, width: deltaSize },
@@ -90,10 +90,10 @@ function checkHistograms(histograms: Float32Array, n: number, numClasses: number
     for (let k = 0; k < numClasses; k++) {
       const v = histograms[i * numClasses + k] as number;
       if (!(v >= 0))
-        throw new Error(`trainLabelDistributionAttack: histograms row ${i} has a negative or NaN entry`);
+        throw new Error(`trainDistributionAttack: histograms row ${i} has a negative or NaN entry`);
       s += v;
     }
     if (Math.abs(s - 1) > 1e-3)
-      throw new Error(`trainLabelDistributionAttack: histograms row ${i} sums to ${s}, expected 1`);
+      throw new Error(`trainDistributionAttack: histograms row ${i} sums to ${s}, expected 1`);
   }
 }

@@ -2,12 +2,12 @@ import { beforeAll, describe, expect, test } from "bun:test";
 import { Rng, selectBackend, tf } from "@updates-leak/core";
 import {
   bestMatchLoss,
-  evaluateCbmGan,
+  evaluateMsrAttack,
   randomSetBaseline,
   setsFromFlat,
   setsFromPool,
-  trainCbmGan,
-} from "./cbmgan.ts";
+  trainMsrAttack,
+} from "./msr.ts";
 import { linearDeltas, prototypeSets } from "./testData.ts";
 
 // cpu: for these tiny networks the cpu backend is faster than wasm in Bun (wasm shows 10+ ms
@@ -57,7 +57,7 @@ describe("CBM-GAN training", () => {
       adam: { lr: 3e-3, beta1: 0.5, beta2: 0.999, epsilon: 1e-8, weightDecay: 0 },
     };
     const t0 = performance.now();
-    const gan = trainCbmGan(
+    const gan = trainMsrAttack(
       deltas.subarray(0, nTrain * deltaSize),
       nTrain,
       deltaSize,
@@ -72,11 +72,11 @@ describe("CBM-GAN training", () => {
     expect(gan.history[9]?.bestMatch).toBeLessThan(gan.history[0]?.bestMatch as number);
     const testSets = (i: number) => all(nTrain + i);
     const testDeltas = deltas.subarray(nTrain * deltaSize);
-    const score = evaluateCbmGan(gan, testDeltas, nTest, testSets, setSize, new Rng(4), {
+    const score = evaluateMsrAttack(gan, testDeltas, nTest, testSets, setSize, new Rng(4), {
       samples: 300,
       chunk: 150,
     });
-    const again = evaluateCbmGan(gan, testDeltas, nTest, testSets, setSize, new Rng(4), {
+    const again = evaluateMsrAttack(gan, testDeltas, nTest, testSets, setSize, new Rng(4), {
       samples: 300,
       chunk: 150,
     });
@@ -101,7 +101,7 @@ describe("CBM-GAN conditioning and sets", () => {
     // The batch norm subtracts the batch mean, which contains the (constant) delta latent.
     const before = tf.memory().numTensors;
     const make = (generatorBatchNorm: "all" | "skipFirst") =>
-      trainCbmGan(new Rng(1).normals(4 * 3), 4, 3, () => new Float32Array(4 * 2), 4, 2, new Rng(2), {
+      trainMsrAttack(new Rng(1).normals(4 * 3), 4, 3, () => new Float32Array(4 * 2), 4, 2, new Rng(2), {
         noiseDim: 2,
         latentDim: 3,
         encoder: { hidden: [5], dropout: [0], leakySlope: 0.01, init: "he" },
@@ -134,7 +134,7 @@ describe("CBM-GAN conditioning and sets", () => {
     expect(Array.from(src(1))).toEqual([1, 1, 1, 1]);
     const before = tf.memory().numTensors;
     const run = () => {
-      const gan = trainCbmGan(new Rng(1).normals(4 * 3), 4, 3, (i) => src(i % 2), 2, 2, new Rng(2), {
+      const gan = trainMsrAttack(new Rng(1).normals(4 * 3), 4, 3, (i) => src(i % 2), 2, 2, new Rng(2), {
         noiseDim: 2,
         latentDim: 2,
         encoder: { hidden: [4], dropout: [0.5], leakySlope: 0.01, init: "he" },
