@@ -4,7 +4,7 @@
  * frequencies, as the paper does for Insta-NY).
  */
 import { classFrequencies, randomLabels } from "../baselines.ts";
-import { trainLabelAttack } from "../label.ts";
+import { type LabelAttack, type LabelAttackConfig, trainLabelAttack } from "../label.ts";
 import { accuracy } from "../metrics.ts";
 import type { LrSchedule } from "../nn/train.ts";
 import type { ExperimentConfig } from "./config.ts";
@@ -32,6 +32,34 @@ export function isBalanced(freqs: ArrayLike<number>): boolean {
   return true;
 }
 
+type StageInputs = Awaited<ReturnType<typeof stageInputs>>;
+
+/**
+ * A_LI fitted on a stage's shadow deltas with the run's epochs and the data set's schedule: the
+ * label stage's attack, and the label A_SSR's Label-random baseline predicts.
+ */
+export function fitLabelStage(
+  cfg: ExperimentConfig,
+  ds: StageInputs["ds"],
+  shadow: StageInputs["shadow"],
+  rng: StageInputs["rng"],
+  extra: Partial<LabelAttackConfig> = {},
+): LabelAttack {
+  return trainLabelAttack(
+    shadow.deltas,
+    shadow.labels,
+    cfg.shadowModels,
+    shadow.deltaSize,
+    ds.numClasses,
+    rng,
+    {
+      epochs: cfg.attackEpochs,
+      lrSchedule: LABEL_LR_SCHEDULE[cfg.dataset],
+      ...extra,
+    },
+  );
+}
+
 export async function runLabelAttack(
   cfg: ExperimentConfig,
   ctx: RunContext,
@@ -40,19 +68,9 @@ export async function runLabelAttack(
   const { ds, splits, shadow, target, rng } = await stageInputs(cfg, ctx, data, "label", 1);
   const C = ds.numClasses;
   const t0 = performance.now();
-  const attack = trainLabelAttack(
-    shadow.deltas,
-    shadow.labels,
-    cfg.shadowModels,
-    shadow.deltaSize,
-    C,
-    rng.fork("train"),
-    {
-      epochs: cfg.attackEpochs,
-      lrSchedule: LABEL_LR_SCHEDULE[cfg.dataset],
-      onEpoch: epochReporter(ctx, "train A_LI", "attack-label", cfg.attackEpochs),
-    },
-  );
+  const attack = fitLabelStage(cfg, ds, shadow, rng.fork("train"), {
+    onEpoch: epochReporter(ctx, "train A_LI", "attack-label", cfg.attackEpochs),
+  });
   const trainSeconds = secondsSince(t0);
   const pred = attack.predict(target.deltas, cfg.targetModels);
   const trainPred = attack.predict(shadow.deltas, cfg.shadowModels);

@@ -7,10 +7,9 @@
  */
 import { autoencode, trainAutoencoder } from "../autoencoder.ts";
 import { labelRandomSamples, randomSamples } from "../baselines.ts";
-import { trainLabelAttack } from "../label.ts";
 import { mse } from "../metrics.ts";
 import { trainReconstructAttack } from "../reconstruct.ts";
-import { LABEL_LR_SCHEDULE } from "./attack-label.ts";
+import { fitLabelStage } from "./attack-label.ts";
 import type { ExperimentConfig } from "./config.ts";
 import type { ExperimentResult, ImageGrid, RunContext } from "./context.ts";
 import type { ExperimentData } from "./data.ts";
@@ -42,15 +41,7 @@ function baselineSamples(
   const random = randomSamples(rng.fork("random"), pool, splits.shadow.pool.length, D, n);
   const labelRandom = labelRandomSamples(rng.fork("label-random"), pool, poolLabels, D, target.labels);
   const t = performance.now();
-  const li = trainLabelAttack(
-    shadow.deltas,
-    shadow.labels,
-    cfg.shadowModels,
-    shadow.deltaSize,
-    ds.numClasses,
-    rng.fork("li"),
-    { epochs: cfg.attackEpochs, lrSchedule: LABEL_LR_SCHEDULE[cfg.dataset] },
-  );
+  const li = fitLabelStage(cfg, ds, shadow, rng.fork("li"));
   const predicted = li.predict(target.deltas, n);
   li.dispose();
   const seconds = (performance.now() - t) / 1000;
