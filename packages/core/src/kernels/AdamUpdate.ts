@@ -3,15 +3,7 @@
  * JavaScript pass over the parameter, gradient and moments, straight on the backend's storage
  * (the wasm heap, the cpu backend's typed arrays), three new outputs. For wasm and cpu.
  */
-import type { BackendWasm } from "@tensorflow/tfjs-backend-wasm";
-import { tf } from "../tf.ts";
-import {
-  type CpuBackendLike,
-  cpuValues,
-  hostKernelConfigs,
-  type Info,
-  type KernelArgs,
-} from "./host-kernels.ts";
+import { hostKernelConfigs, type Info } from "./host-kernels.ts";
 import { ADAM_UPDATE, type AdamUpdateAttrs } from "./names.ts";
 
 /**
@@ -45,33 +37,15 @@ function adamLoop(
   }
 }
 
-function unpack(args: KernelArgs): { p: Info; g: Info; m: Info; v: Info; a: AdamUpdateAttrs } {
-  const { p, g, m, v } = args.inputs as { p: Info; g: Info; m: Info; v: Info };
-  return { p, g, m, v, a: args.attrs as unknown as AdamUpdateAttrs };
-}
-
-function adamUpdateWasm(args: KernelArgs): Info[] {
-  const backend = args.backend as BackendWasm;
-  const { p, g, m, v, a } = unpack(args);
-  const outs = [p, m, v].map(() => backend.makeOutput(p.shape, "float32"));
-  // Views after every makeOutput: allocating may grow (and detach) the heap.
-  const view = (t: Info) => backend.typedArrayFromHeap(t) as Float32Array;
-  const [pOut, mOut, vOut] = outs as [Info, Info, Info];
-  adamLoop(view(p), view(g), view(m), view(v), view(pOut), view(mOut), view(vOut), a);
-  return outs;
-}
-
-function adamUpdateCpu(args: KernelArgs): Info[] {
-  const backend = args.backend as CpuBackendLike;
-  const { p, g, m, v, a } = unpack(args);
-  const vals = (t: Info) => cpuValues(backend, t);
-  const n = tf.util.sizeFromShape(p.shape);
-  const pOut = new Float32Array(n);
-  const mOut = new Float32Array(n);
-  const vOut = new Float32Array(n);
-  adamLoop(vals(p), vals(g), vals(m), vals(v), pOut, mOut, vOut, a);
-  return [pOut, mOut, vOut].map((x) => backend.makeTensorInfo(p.shape, "float32", x));
-}
-
-/** AdamUpdate's configs for wasm and cpu. */
-export const adamUpdateConfigs = hostKernelConfigs(ADAM_UPDATE, adamUpdateWasm, adamUpdateCpu);
+/** AdamUpdate's configs for wasm and cpu: outputs [p', m', v'], each of p's shape. */
+export const adamUpdateConfigs = hostKernelConfigs(ADAM_UPDATE, {
+  outputs: (args) => {
+    const { p } = args.inputs as { p: Info };
+    return [p.shape, p.shape, p.shape];
+  },
+  run: (args, view, [pOut, mOut, vOut]) => {
+    const { p, g, m, v } = args.inputs as { p: Info; g: Info; m: Info; v: Info };
+    const a = args.attrs as unknown as AdamUpdateAttrs;
+    adamLoop(view(p), view(g), view(m), view(v), pOut!, mOut!, vOut!, a);
+  },
+});

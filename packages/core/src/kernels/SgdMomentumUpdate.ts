@@ -4,15 +4,7 @@
  * storage (the wasm heap, the cpu backend's typed arrays), two new outputs. For wasm and cpu. Each multiply, add and subtract is rounded to float32 as tfjs's own ops round them, so
  * the result is the tensor-op formulation's bit for bit.
  */
-import type { BackendWasm } from "@tensorflow/tfjs-backend-wasm";
-import { tf } from "../tf.ts";
-import {
-  type CpuBackendLike,
-  cpuValues,
-  hostKernelConfigs,
-  type Info,
-  type KernelArgs,
-} from "./host-kernels.ts";
+import { hostKernelConfigs, type Info } from "./host-kernels.ts";
 import { SGD_MOMENTUM_UPDATE, type SgdMomentumAttrs } from "./names.ts";
 
 const f32 = Math.fround;
@@ -40,30 +32,15 @@ function sgdLoop(
   }
 }
 
-function unpack(args: KernelArgs): { w: Info; g: Info; v: Info | undefined; a: SgdMomentumAttrs } {
-  const { w, g, v } = args.inputs as { w: Info; g: Info; v?: Info };
-  return { w, g, v, a: args.attrs as unknown as SgdMomentumAttrs };
-}
-
-function sgdUpdateWasm(args: KernelArgs): Info[] {
-  const backend = args.backend as BackendWasm;
-  const { w, g, v, a } = unpack(args);
-  const outs = [w, w].map(() => backend.makeOutput(w.shape, "float32")) as [Info, Info];
-  // Views after every makeOutput: allocating may grow (and detach) the heap.
-  const view = (t: Info) => backend.typedArrayFromHeap(t) as Float32Array;
-  sgdLoop(view(w), view(g), v ? view(v) : null, view(outs[0]), view(outs[1]), a);
-  return outs;
-}
-
-function sgdUpdateCpu(args: KernelArgs): Info[] {
-  const backend = args.backend as CpuBackendLike;
-  const { w, g, v, a } = unpack(args);
-  const n = tf.util.sizeFromShape(w.shape);
-  const wOut = new Float32Array(n);
-  const vOut = new Float32Array(n);
-  sgdLoop(cpuValues(backend, w), cpuValues(backend, g), v ? cpuValues(backend, v) : null, wOut, vOut, a);
-  return [wOut, vOut].map((x) => backend.makeTensorInfo(w.shape, "float32", x));
-}
-
-/** SgdMomentumUpdate's configs for wasm and cpu. */
-export const sgdMomentumConfigs = hostKernelConfigs(SGD_MOMENTUM_UPDATE, sgdUpdateWasm, sgdUpdateCpu);
+/** SgdMomentumUpdate's configs for wasm and cpu: outputs [w', v'], each of w's shape. */
+export const sgdMomentumConfigs = hostKernelConfigs(SGD_MOMENTUM_UPDATE, {
+  outputs: (args) => {
+    const { w } = args.inputs as { w: Info };
+    return [w.shape, w.shape];
+  },
+  run: (args, view, [wOut, vOut]) => {
+    const { w, g, v } = args.inputs as { w: Info; g: Info; v?: Info };
+    const a = args.attrs as unknown as SgdMomentumAttrs;
+    sgdLoop(view(w), view(g), v ? view(v) : null, wOut!, vOut!, a);
+  },
+});
