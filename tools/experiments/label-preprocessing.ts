@@ -5,6 +5,7 @@
  *
  *   npx bun tools/experiments/label-preprocessing.ts mnist scale,unit-scale constant
  *   npx bun tools/experiments/label-preprocessing.ts cifar10 scale,unit-scale cosine
+ *   npx bun tools/experiments/label-preprocessing.ts mnist unit-scale constant 20,50   (epochs)
  *
  * Needs runs/label-<dataset>-v2-s{0,1,2} (`npm run leak -- label --dataset D --seed S --run-dir ...`).
  * About 40 s per preprocessing on 2 cores. Measured (mean of the three seeds, cross-shadow /
@@ -16,7 +17,8 @@ import { accuracy, type DeltaPreprocessing, type LrSchedule, trainLabelAttack } 
 import { Rng, selectBackend } from "@updates-leak/core";
 import { readRunSide } from "./run-side.ts";
 
-const [dataset = "mnist", kinds = "scale,unit-scale", schedule = "constant"] = process.argv.slice(2);
+const [dataset = "mnist", kinds = "scale,unit-scale", schedule = "constant", epochList = "20"] =
+  process.argv.slice(2);
 await selectBackend({ backend: "wasm", quiet: true });
 const runs = await Promise.all(
   [0, 1, 2].map(async (s) => {
@@ -24,7 +26,10 @@ const runs = await Promise.all(
     return { shadow: await readRunSide(dir, "shadow"), target: await readRunSide(dir, "target") };
   }),
 );
-for (const kind of kinds.split(",") as DeltaPreprocessing[]) {
+const settings = (kinds.split(",") as DeltaPreprocessing[]).flatMap((kind) =>
+  epochList.split(",").map((e) => ({ kind, epochs: Number(e) })),
+);
+for (const { kind, epochs } of settings) {
   const rows = [0, 1, 2].map((s) => {
     const { shadow, target } = runs[s]!;
     const other = runs[(s + 1) % 3]!.shadow;
@@ -35,7 +40,7 @@ for (const kind of kinds.split(",") as DeltaPreprocessing[]) {
       shadow.deltaSize,
       10,
       new Rng(s).fork("attack"),
-      { preprocessing: kind, lrSchedule: schedule as LrSchedule },
+      { preprocessing: kind, lrSchedule: schedule as LrSchedule, epochs },
     );
     const acc = (side: typeof shadow) => accuracy(attack.predict(side.deltas, side.models), side.labels);
     const row = { seed: s, crossShadow: acc(other), target: acc(target) };
@@ -48,6 +53,7 @@ for (const kind of kinds.split(",") as DeltaPreprocessing[]) {
       dataset,
       kind,
       schedule,
+      epochs,
       rows,
       crossShadow: mean("crossShadow"),
       target: mean("target"),

@@ -23,6 +23,7 @@ export {
   extraShadowModels,
   type OriginalModel,
   originalKey,
+  originalModels,
   trainingDigest,
 } from "./pipeline/originals.ts";
 export * from "./pipeline/run.ts";
