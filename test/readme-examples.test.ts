@@ -59,7 +59,7 @@ describe("README examples run as written", () => {
     const diff = number(stdout, /engine vs reference ([\d.e+-]+)/);
     expect(largest).toBeGreaterThan(1e-5); // the update moved the posteriors
     expect(diff).toBeLessThan(largest * 1e-3); // engine.test.ts: within 1e-4 relative
-  }, 120_000);
+  }, 600_000);
 
   test("packages/attacks: a tiny A_LI experiment beats its Random baseline", () => {
     const { stdout } = runExample("packages/attacks/README.md");
@@ -68,7 +68,7 @@ describe("README examples run as written", () => {
     const random = number(stdout, /Random baseline ([\d.]+)\n/);
     expect(random).toBeGreaterThan(0.1);
     expect(acc).toBeGreaterThan(random + 0.3);
-  }, 120_000);
+  }, 600_000);
 
   test("tools: a cut-short shard is not complete after reopening; the others read back", () => {
     const { stdout } = runExample("tools/README.md");
@@ -77,5 +77,5 @@ describe("README examples run as written", () => {
     );
     expect(stdout).toContain("complete shards: 0, 2\n");
     expect(stdout).toContain("shard 2 deltas: 2 2 2 2 2 2\n");
-  }, 120_000);
+  }, 600_000);
 });

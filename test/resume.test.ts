@@ -62,7 +62,7 @@ const runDir = path.join(tmp, "killed");
 beforeAll(() => {
   // The uninterrupted run; it also trains the original models into the cache.
   expectOk(leak([...ARGS, "--run-dir", refDir], tmp));
-}, 120_000);
+}, 600_000);
 
 /** Start the run into `dir`; resolve once a shadow shard is listed and the next one is under way. */
 async function startAndWaitForShard(dir: string, log: string) {
@@ -156,7 +156,7 @@ describe("an interrupted run", () => {
       (e) => e.stage === "attack-label" && e.epoch === 3,
     );
     expect(epochs.length).toBe(1);
-  }, 120_000);
+  }, 600_000);
 
   // A background job of a non-interactive shell starts with SIGINT ignored, and passes that on.
   const sigintIgnored = (() => {
@@ -198,5 +198,5 @@ describe("an interrupted run", () => {
         expect(Buffer.compare(a, fs.readFileSync(path.join(refDir, "shards", "shadow", name)))).toBe(0);
       }
     }
-  }, 120_000);
+  }, 600_000);
 });

@@ -52,7 +52,7 @@ const names = (ks: number[]) => ks.map((k) => `shard-${String(k).padStart(6, "0"
 beforeAll(() => {
   // The unsharded run; it also trains the original models into the cache.
   expectOk(leak([...ARGS, "--run-dir", refDir], tmp));
-}, 120_000);
+}, 600_000);
 
 describe("--shard K/N parts, merge, then a plain run", () => {
   test("part 1/2 writes only its shards and a part record, no result", () => {
@@ -120,5 +120,5 @@ describe("--shard K/N parts, merge, then a plain run", () => {
     ]);
     expectOk(leak(["merge", "--run-dir", dir], tmp));
     expectSameShards(dir, refDir);
-  }, 120_000);
+  }, 600_000);
 });

@@ -87,7 +87,7 @@ beforeAll(async () => {
   console.log(
     `split.test: backend ${s(t0, t1)} s, data ${s(t1, t2)} s, originals and shards ${s(t2, performance.now())} s`,
   );
-}, 60_000);
+}, 600_000);
 
 describe("split of a tiny pipeline run (Insta-NY, seed 3, 150 probes)", () => {
   test("the split itself: probes, training sets and pools are disjoint and cover their sizes", () => {
