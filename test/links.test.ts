@@ -136,3 +136,19 @@ describe("markdown links", () => {
     expect(problems).toEqual([]);
   });
 });
+
+describe("README shape", () => {
+  test("README.md is under 15 KB with no prose or table line over 160 characters", () => {
+    const text = fs.readFileSync(path.join(ROOT, "README.md"), "utf8");
+    expect(Buffer.byteLength(text, "utf8")).toBeLessThan(15 * 1024);
+    let fenced = false;
+    const long = text
+      .split("\n")
+      .map((line, i) => {
+        if (/^\s*(```|~~~)/.test(line)) fenced = !fenced;
+        return { line: i + 1, length: fenced ? 0 : [...line].length };
+      })
+      .filter((l) => l.length > 160);
+    expect(long).toEqual([]);
+  });
+});
