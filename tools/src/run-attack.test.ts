@@ -424,7 +424,7 @@ describe("runAttack: --target-set-sizes", () => {
   });
 });
 
-describe("runAttack: job array flags", () => {
+describe("runAttack: job array flags and data errors", () => {
   test("--shard without --run-dir, and --shard with --fresh, are usage errors", async () => {
     const e = tinyExperiment({ generated: { shadow: [], target: [] } });
     await expect(
@@ -464,7 +464,9 @@ describe("runAttack: job array flags", () => {
     expect((e as Error).message).toBe("/data/mnist/train-images-idx3-ubyte.gz: checksum mismatch");
     expect([fs.existsSync(runsDir), backendAsked, calls.generated.shadow.length]).toEqual([false, false, 0]);
   });
+});
 
+describe("runAttack: prepared data and its fingerprint", () => {
   test("what prepareData returns reaches the experiment as ctx.preparedData", async () => {
     const seen: unknown[] = [];
     const inner = tinyExperiment({ generated: { shadow: [], target: [] } });

@@ -51,7 +51,7 @@ beforeAll(async () => {
 });
 afterAll(() => tmp.cleanup());
 
-describe("real CIFAR-10", () => {
+describe("real CIFAR-10: counts, labels and file reports", () => {
   test("counts, shape and label histograms per batch; every test record found is used", () => {
     expect(ds.name).toBe("cifar10");
     expect(ds.count).toBe(50_000 + testN);
@@ -93,7 +93,9 @@ describe("real CIFAR-10", () => {
       );
     }
   });
+});
 
+describe("real CIFAR-10: a partial test batch, a record cap and the layout", () => {
   test("a partial test_batch.bin (300 records) and a cap on test records", async () => {
     const dir = join(tmp.dir, "partial", "cifar10");
     mkdirSync(dir, { recursive: true });
@@ -153,20 +155,21 @@ describe("real CIFAR-10", () => {
   });
 });
 
-describe("crafted bad CIFAR-10 batches", () => {
-  const out = () => ({
-    pixels: new Uint8Array(10_001 * 3072),
-    labels: new Uint8Array(10_001),
-    at: 0,
-    limit: 10_001,
-  });
-  const write = (name: string, data: Uint8Array) => {
-    const p = join(tmp.dir, name);
-    writeFileSync(p, data);
-    return p;
-  };
-  const b2 = CIFAR10_TRAIN_FILES[1]!;
+// Helpers of the crafted-batch tests: an output buffer for one batch, a file written under tmp.
+const out = () => ({
+  pixels: new Uint8Array(10_001 * 3072),
+  labels: new Uint8Array(10_001),
+  at: 0,
+  limit: 10_001,
+});
+const write = (name: string, data: Uint8Array) => {
+  const p = join(tmp.dir, name);
+  writeFileSync(p, data);
+  return p;
+};
+const b2 = CIFAR10_TRAIN_FILES[1]!;
 
+describe("crafted bad CIFAR-10 batches: partial and malformed records", () => {
   test("a partial batch of whole records is accepted and reported", async () => {
     const p = write("partial.bin", testRaw.subarray(0, 500 * 3073));
     const o = out();
@@ -200,7 +203,9 @@ describe("crafted bad CIFAR-10 batches", () => {
     const e = await errorOf(() => decodeCifarBatch(p, "data_batch_2", [b2], true, out()));
     expect(e.message).toBe(`${p}: label out of range: record 2 has label 12, expected 0..9`);
   });
+});
 
+describe("crafted bad CIFAR-10 batches: checksums, length and gzip", () => {
   test("wrong checksum: a recognised prefix's size with one byte changed", async () => {
     const bad = first1000.slice();
     bad[123_456]! ^= 0x40;

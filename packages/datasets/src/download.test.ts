@@ -79,7 +79,7 @@ async function mnistIntact(dir: string): Promise<boolean> {
   return true;
 }
 
-describe("MNIST download", () => {
+describe("MNIST download: mirrors, checksums and loadDataset", () => {
   test("falls back past a missing mirror, verifies, and keeps the files where the search finds them", async () => {
     const cache = join(tmp.dir, "cache-mnist");
     const dir = await downloadMnist(cache, { mnistMirrors: [`${base}/missing/`, `${base}/good`], ...quiet });
@@ -148,7 +148,9 @@ describe("MNIST download", () => {
     expect(e.message).toContain("HTTP 404");
     expect(e.message).toEndWith("`npm run leak -- data fetch --dataset mnist`.");
   });
+});
 
+describe("MNIST download: concurrent calls and lock files", () => {
   test("two calls started together: one download of each file, intact files, no lock or temp left", async () => {
     const target = join(tmp.dir, "together");
     const before = count("/slow/");
@@ -259,47 +261,60 @@ describe("progress bar", () => {
   });
 });
 
-describe("CIFAR-10 download", () => {
-  const SOURCES = [1, 2, 3, 4, 5].map((k) => `data_batch_${k}.bin`);
-  const meta = {
-    name: "cifar-10-batches-bin/batches.meta.txt",
-    data: new TextEncoder().encode("airplane\n"),
-  };
-  let first1000: Uint8Array<ArrayBuffer>;
-  beforeAll(async () => {
-    const files = await realFiles("cifar10");
-    // The official archive's layout, as a multi-member gzip file (valid per RFC 1952): the real
-    // batches' own gzip files are the members' bodies (a raw batch is gzipped here). The test batch
-    // member is the first 1,000 records of the test batch found (a recognised prefix).
-    first1000 = (await readDataFile(files.test_batch!)).data.slice(0, 1000 * 3073);
-    const gzOf = async (p: string) =>
-      p.endsWith(".gz") ? await Bun.file(p).bytes() : Bun.gzipSync(await Bun.file(p).bytes());
-    const members = [
-      ...SOURCES.map((f, k) => ({ member: f, gz: () => gzOf(files[`data_batch_${k + 1}`]!) })),
-      { member: "test_batch.bin", gz: async () => Bun.gzipSync(first1000) },
-    ];
-    const parts: Uint8Array[] = [];
-    let pad = writeTar([meta]).subarray(0, 1024); // header + padded body of batches.meta.txt
-    for (const m of members) {
-      const gz = await m.gz();
-      const size = new DataView(gz.buffer, gz.byteOffset + gz.length - 4).getUint32(0, true);
-      const head = new Uint8Array(pad.length + 512);
-      head.set(pad);
-      head.set(tarHeader(`cifar-10-batches-bin/${m.member}`, size), pad.length);
-      parts.push(Bun.gzipSync(head), gz);
-      pad = new Uint8Array(tarPadding(size));
-    }
-    const end = new Uint8Array(pad.length + 1024);
-    parts.push(Bun.gzipSync(end));
-    routes.set("/cifar/cifar-10-binary.tar.gz", Buffer.concat(parts));
-    const bad = first1000.slice();
-    bad[777]! ^= 0x10;
-    routes.set(
-      "/cifar-bad/cifar-10-binary.tar.gz",
-      Bun.gzipSync(writeTar([{ name: "cifar-10-batches-bin/data_batch_1.bin", data: bad }])),
-    );
-    routes.set("/cifar-meta/a.tar.gz", Bun.gzipSync(writeTar([meta])));
-  });
+const SOURCES = [1, 2, 3, 4, 5].map((k) => `data_batch_${k}.bin`);
+const meta = {
+  name: "cifar-10-batches-bin/batches.meta.txt",
+  data: new TextEncoder().encode("airplane\n"),
+};
+
+/** Serves a CIFAR-10 archive built from the real batches, a corrupted one and one with no batches. */
+async function serveCifarArchives(): Promise<void> {
+  const files = await realFiles("cifar10");
+  // The official archive's layout, as a multi-member gzip file (valid per RFC 1952): the real
+  // batches' own gzip files are the members' bodies (a raw batch is gzipped here). The test batch
+  // member is the first 1,000 records of the test batch found (a recognised prefix).
+  const first1000: Uint8Array<ArrayBuffer> = (await readDataFile(files.test_batch!)).data.slice(
+    0,
+    1000 * 3073,
+  );
+  const gzOf = async (p: string) =>
+    p.endsWith(".gz") ? await Bun.file(p).bytes() : Bun.gzipSync(await Bun.file(p).bytes());
+  const members = [
+    ...SOURCES.map((f, k) => ({ member: f, gz: () => gzOf(files[`data_batch_${k + 1}`]!) })),
+    { member: "test_batch.bin", gz: async () => Bun.gzipSync(first1000) },
+  ];
+  const parts: Uint8Array[] = [];
+  let pad = writeTar([meta]).subarray(0, 1024); // header + padded body of batches.meta.txt
+  for (const m of members) {
+    const gz = await m.gz();
+    const size = new DataView(gz.buffer, gz.byteOffset + gz.length - 4).getUint32(0, true);
+    const head = new Uint8Array(pad.length + 512);
+    head.set(pad);
+    head.set(tarHeader(`cifar-10-batches-bin/${m.member}`, size), pad.length);
+    parts.push(Bun.gzipSync(head), gz);
+    pad = new Uint8Array(tarPadding(size));
+  }
+  const end = new Uint8Array(pad.length + 1024);
+  parts.push(Bun.gzipSync(end));
+  routes.set("/cifar/cifar-10-binary.tar.gz", Buffer.concat(parts));
+  const bad = first1000.slice();
+  bad[777]! ^= 0x10;
+  routes.set(
+    "/cifar-bad/cifar-10-binary.tar.gz",
+    Bun.gzipSync(writeTar([{ name: "cifar-10-batches-bin/data_batch_1.bin", data: bad }])),
+  );
+  routes.set("/cifar-meta/a.tar.gz", Bun.gzipSync(writeTar([meta])));
+}
+
+let cifarArchives: Promise<void> | undefined;
+/** The archives are built once, by whichever CIFAR-10 describe runs first. */
+function cifarArchivesServed(): Promise<void> {
+  cifarArchives ??= serveCifarArchives();
+  return cifarArchives;
+}
+
+describe("CIFAR-10 download: extraction and verification", () => {
+  beforeAll(cifarArchivesServed);
 
   test("extracts and verifies the members, stores them raw under published names, with progress", async () => {
     const cache = join(tmp.dir, "cache-cifar");
@@ -331,6 +346,10 @@ describe("CIFAR-10 download", () => {
     await downloadCifar10(cache, { cifar10Url: url, ...quiet });
     expect(count("/cifar/")).toBe(before);
   });
+});
+
+describe("CIFAR-10 download: errors", () => {
+  beforeAll(cifarArchivesServed);
 
   test("a corrupted member, a missing member, or a wrong archive md5 are errors and nothing is kept", async () => {
     const cache = join(tmp.dir, "cache-cifar-bad");

@@ -22,9 +22,10 @@ import { errorOf, tempDir } from "./test-support.ts";
 const tmp = tempDir("insta");
 afterAll(() => tmp.cleanup());
 
-describe("synthetic Insta-NY", () => {
-  const ds = instaSyntheticDataset();
+/** The default synthetic data set, shared by the generator's tests. */
+const ds = instaSyntheticDataset();
 
+describe("synthetic Insta-NY: shape, determinism and standardisation", () => {
   test("shape, name and class-frequency baseline", () => {
     expect(ds.name).toBe("insta-ny-synthetic");
     expect([ds.count, ds.numClasses, ds.sampleSize]).toEqual([20_000, 8, 168]);
@@ -88,7 +89,9 @@ describe("synthetic Insta-NY", () => {
     expect(worst).toBeLessThan(1e-4);
     expect(ds.toUnit(ds.x.subarray(0, 168))).toEqual(ds.x.slice(0, 168));
   });
+});
 
+describe("synthetic Insta-NY: learnability and loadDataset", () => {
   test("class profiles are distinct; classes are learnable but noisy (nearest centroid)", () => {
     const profiles = INSTA_SYNTHETIC_CLASSES.map(classProfile);
     for (let a = 0; a < 8; a++) {

@@ -20,12 +20,13 @@ function placeMnist(dir: string, gz = true) {
   for (const r of fileRoles("mnist")) writeFileSync(join(dir, r.names[gz ? 1 : 0]!), "");
 }
 
-describe("search order", () => {
-  const root = tmp.dir;
-  const cwd = join(root, "work", "repo");
-  const env = { UPDATES_LEAK_DATA: join(root, "env"), XDG_CACHE_HOME: join(root, "xdg") };
-  const opts = { env, cwd };
+// The places searched: a working folder, $UPDATES_LEAK_DATA and an XDG cache, all under tmp.
+const root = tmp.dir;
+const cwd = join(root, "work", "repo");
+const env = { UPDATES_LEAK_DATA: join(root, "env"), XDG_CACHE_HOME: join(root, "xdg") };
+const opts = { env, cwd };
 
+describe("search order: the places and which one wins", () => {
   test("places in order, duplicates removed; --data-dir is the only place; the cache's variables", () => {
     expect(dataPlaces(opts)).toEqual([
       { source: "env", base: join(root, "env") },
@@ -66,7 +67,9 @@ describe("search order", () => {
     placeMnist(join(root, "env", "MNIST", "raw"));
     expect(locateDataset("mnist", opts).chosen?.source).toBe("env");
   });
+});
 
+describe("search order: partial places, CIFAR-10 names and nothing found", () => {
   test("part of a data set in $UPDATES_LEAK_DATA or --data-dir is an error naming the missing files", async () => {
     const envDir = join(root, "env2");
     mkdirSync(join(envDir, "mnist"), { recursive: true });

@@ -24,7 +24,7 @@ afterAll(async () => {
   await selectBackend({ backend: "cpu", quiet: true });
 });
 
-describe("selectBackend", () => {
+describe("selectBackend: cpu, wasm and auto", () => {
   test("cpu: report fields", async () => {
     const r = await selectBackend({ backend: "cpu", quiet: true });
     expect(tf.getBackend()).toBe("cpu");
@@ -82,7 +82,9 @@ describe("selectBackend", () => {
       expect(r.tried[1]).toMatchObject({ backend: "wasm", ok: true });
     }
   });
+});
 
+describe("selectBackend: webgpu, options and reporting", () => {
   test("explicit webgpu: accepts a software adapter and says so; refuses it on request", async () => {
     const probe = await probeWebGpu();
     if (!probe.adapter || probe.adapter.kind === "null") {

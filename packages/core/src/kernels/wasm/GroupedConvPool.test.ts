@@ -22,7 +22,21 @@ import {
 import { simdKernels } from "./simd/instance.ts";
 import { rngFor, TEST_SEED } from "./test-cases.ts";
 
-describe("conv block kernels: SIMD equals JavaScript bit for bit", () => {
+const gradCases: (ConvPoolDims & { mask: boolean; inputGrad: boolean; shared?: boolean })[] = [
+  // 5x5 filters, one channel, no input gradient: the register path (MNIST's first layer)
+  { G: 2, B: 3, H: 28, W: 28, C: 1, k: 5, O: 10, mask: false, inputGrad: false },
+  { G: 1, B: 2, H: 10, W: 14, C: 1, k: 5, O: 3, mask: true, inputGrad: false },
+  // the general kernel: rows of 50, 15, 5 and 8 values, with and without input gradient
+  { G: 2, B: 3, H: 12, W: 12, C: 10, k: 5, O: 20, mask: true, inputGrad: true },
+  { G: 3, B: 2, H: 14, W: 10, C: 3, k: 5, O: 6, mask: false, inputGrad: false },
+  { G: 2, B: 2, H: 10, W: 10, C: 1, k: 5, O: 7, mask: true, inputGrad: true },
+  { G: 1, B: 4, H: 9, W: 11, C: 2, k: 4, O: 4, mask: false, inputGrad: true },
+  // one set of filters for every group (w [1, ...], attr groups): per-sample gradients
+  { G: 5, B: 1, H: 12, W: 12, C: 10, k: 5, O: 20, mask: true, inputGrad: true, shared: true },
+  { G: 4, B: 1, H: 28, W: 28, C: 1, k: 5, O: 10, mask: false, inputGrad: false, shared: true },
+];
+
+describe("conv block kernels: SIMD pooling equals JavaScript bit for bit", () => {
   let backend: BackendWasm;
   beforeAll(async () => {
     await selectBackend({ backend: "wasm", quiet: true });
@@ -102,20 +116,13 @@ describe("conv block kernels: SIMD equals JavaScript bit for bit", () => {
     expect(failures).toEqual([]);
     expect(tf.memory().numTensors).toBe(before);
   });
+});
 
-  const gradCases: (ConvPoolDims & { mask: boolean; inputGrad: boolean; shared?: boolean })[] = [
-    // 5x5 filters, one channel, no input gradient: the register path (MNIST's first layer)
-    { G: 2, B: 3, H: 28, W: 28, C: 1, k: 5, O: 10, mask: false, inputGrad: false },
-    { G: 1, B: 2, H: 10, W: 14, C: 1, k: 5, O: 3, mask: true, inputGrad: false },
-    // the general kernel: rows of 50, 15, 5 and 8 values, with and without input gradient
-    { G: 2, B: 3, H: 12, W: 12, C: 10, k: 5, O: 20, mask: true, inputGrad: true },
-    { G: 3, B: 2, H: 14, W: 10, C: 3, k: 5, O: 6, mask: false, inputGrad: false },
-    { G: 2, B: 2, H: 10, W: 10, C: 1, k: 5, O: 7, mask: true, inputGrad: true },
-    { G: 1, B: 4, H: 9, W: 11, C: 2, k: 4, O: 4, mask: false, inputGrad: true },
-    // one set of filters for every group (w [1, ...], attr groups): per-sample gradients
-    { G: 5, B: 1, H: 12, W: 12, C: 10, k: 5, O: 20, mask: true, inputGrad: true, shared: true },
-    { G: 4, B: 1, H: 28, W: 28, C: 1, k: 5, O: 10, mask: false, inputGrad: false, shared: true },
-  ];
+describe("conv block kernels: SIMD gradient equals JavaScript bit for bit", () => {
+  beforeAll(async () => {
+    await selectBackend({ backend: "wasm", quiet: true });
+  });
+
   for (const c of gradCases) {
     const path = !c.inputGrad && c.k === 5 && c.k * c.C <= 8 ? "register" : "general";
     test(`GroupedConvPoolGrad, ${path} path: G${c.G} B${c.B} ${c.H}x${c.W}x${c.C}, k${c.k}, O${c.O}, mask=${c.mask}, input gradient=${c.inputGrad}${c.shared ? ", shared filters" : ""}`, async () => {

@@ -61,7 +61,7 @@ function randomPoolCase(rng: Rng): PoolCase {
   }
 }
 
-describe("wasm MaxPoolGrad (replaced by this project)", () => {
+describe("wasm MaxPoolGrad (replaced by this project): against the package's kernel and cpu", () => {
   beforeAll(async () => {
     await selectBackend({ backend: "wasm", quiet: true });
   });
@@ -125,6 +125,12 @@ describe("wasm MaxPoolGrad (replaced by this project)", () => {
       if (f) failures.push(f);
     }
     expect(failures).toEqual([]);
+  });
+});
+
+describe("wasm MaxPoolGrad: SIMD 2x2 path", () => {
+  beforeAll(async () => {
+    await selectBackend({ backend: "wasm", quiet: true });
   });
 
   test("the SIMD 2x2 path is bit for bit the JavaScript one: 4-20 channels, NaN, infinities, ties, signed zeros", async () => {
