@@ -143,6 +143,55 @@ describe("leak backend", () => {
   });
 });
 
+describe("an attack run's --json and run.log", () => {
+  const dir = path.join(tmp, "json-run");
+  const cmd = ["label", "--dataset", "insta-ny", "--smoke", "--run-dir", dir, "--no-model-cache"];
+
+  test("--json: stdout is result.json alone, on one line; the usual lines go to stderr", () => {
+    const r = leak([...cmd, "--json"], 300_000);
+    expect(r.code).toBe(0);
+    const lines = r.stdout.split("\n").filter((l) => l !== "");
+    expect(lines).toHaveLength(1);
+    const onDisk = JSON.parse(fs.readFileSync(path.join(dir, "result.json"), "utf8"));
+    expect(JSON.parse(lines[0] as string)).toEqual(onDisk);
+    expect(onDisk.attack).toBe("label");
+    expect(r.stderr).toContain("result: accuracy");
+    expect(r.stderr).toContain(`run folder     ${dir}`);
+  });
+
+  test("run.log holds what the run printed under a header; a resume appends, --fresh starts it anew", () => {
+    const first = fs.readFileSync(path.join(dir, "run.log"), "utf8");
+    const lines = first.split("\n");
+    expect(lines[0]).toMatch(/^# \d{4}-\d\d-\d\dT[\d:.]+Z leak label --dataset insta-ny --smoke /);
+    expect(lines[1]).toBe("updates-leak label on insta-ny (smoke size)");
+    // The plan (printed before the folder existed), progress messages, finished stages, the result.
+    for (const text of [
+      `  run folder     ${dir}`,
+      "insta-ny: no insta-ny.csv found",
+      "[train A_LI] 20/20 100%",
+    ]) {
+      expect(lines.some((l) => l.startsWith(text))).toBe(true);
+    }
+    expect(lines.filter((l) => l.startsWith("result: accuracy"))).toHaveLength(1);
+    expect(leak(cmd, 300_000).code).toBe(0);
+    const resumed = fs.readFileSync(path.join(dir, "run.log"), "utf8");
+    expect(resumed.startsWith(first)).toBe(true);
+    expect(resumed.split("\n").filter((l) => l.startsWith("# "))).toHaveLength(2);
+    expect(resumed.slice(first.length)).toContain(`  run folder     ${dir} (resume)`);
+    expect(leak([...cmd, "--fresh"], 300_000).code).toBe(0);
+    const fresh = fs.readFileSync(path.join(dir, "run.log"), "utf8");
+    expect(fresh.split("\n").filter((l) => l.startsWith("# "))).toHaveLength(1);
+    expect(fresh.split("\n").filter((l) => l.startsWith("result: accuracy"))).toHaveLength(1);
+  });
+
+  test("a run stopped by bad data writes no folder and so no log", () => {
+    const bad = path.join(tmp, "json-bad");
+    const r = leak(["label", "--dataset", "mnist", "--data-dir", path.join(tmp, "empty"), "--run-dir", bad]);
+    expect(r.code).not.toBe(0);
+    expect(fs.existsSync(bad)).toBe(false);
+  });
+});
+
 describe("leak merge", () => {
   test("reports missing shards with exit 3, then 0 once the parts are all there", async () => {
     const config = resolveConfig("label", {

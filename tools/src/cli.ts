@@ -111,7 +111,9 @@ async function runAttackCommand(name: AttackName, opts: Record<string, unknown>,
   const { runAttack } = await import("./run-attack.ts");
   const dataDir = run.dataDir ? path.resolve(run.dataDir) : undefined;
   const offline = run.offline ?? false;
-  await runAttack(
+  // --json: stdout holds result.json alone, as its last line; the usual lines go to stderr.
+  const line = run.json ? (l: string) => state.io.err(`${l}\n`) : (l: string) => state.io.out(`${l}\n`);
+  const outcome = await runAttack(
     config,
     {
       runsDir: run.runsDir,
@@ -126,8 +128,13 @@ async function runAttackCommand(name: AttackName, opts: Record<string, unknown>,
     },
     experiment,
     selectBackend,
-    { out: (l) => state.io.out(`${l}\n`), progress: new Progress() },
+    { out: line, progress: new Progress() },
   );
+  if (run.json && outcome.result !== null) {
+    state.io.out(
+      `${JSON.stringify(JSON.parse(fs.readFileSync(path.join(outcome.dir, "result.json"), "utf8")))}\n`,
+    );
+  }
 }
 
 function attackCommand(program: Command, name: AttackName, state: CliState): void {

@@ -148,6 +148,10 @@ export const RUN_FLAGS: readonly RunFlag[] = [
   },
   { flags: "--cache-dir <dir>", help: "the old name of --model-cache-dir (wins if given)", hidden: true },
   { flags: "--no-model-cache", help: "do not read or write the model cache" },
+  {
+    flags: "--json",
+    help: "print result.json as one line, the last on stdout; every other line goes to stderr (none for --shard)",
+  },
 ];
 
 /** The parsed run flags (commander's names for `RUN_FLAGS`). */
@@ -163,6 +167,8 @@ export interface RunFlags {
   cacheDir?: string;
   /** false with --no-model-cache. */
   modelCache: boolean;
+  /** --json: result.json as the last line of stdout, the rest on stderr. */
+  json?: boolean;
 }
 
 /** The run flags' options; `only`: just these (long names, e.g. `--data-dir`). */

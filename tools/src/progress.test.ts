@@ -99,3 +99,24 @@ describe("progress", () => {
     expect(f.out[2]).toStartWith("\r\x1b[2Kb [");
   });
 });
+
+describe("progress listeners (the run's log)", () => {
+  test("hear each message and each finished stage once, not the bars; the undo stops them", () => {
+    const f = fake(true);
+    const heard: string[] = [];
+    const undo = f.p.listen((l) => heard.push(l));
+    f.at(0);
+    f.p.update("train", 0, 4);
+    f.at(500);
+    f.p.update("train", 2, 4);
+    f.p.log("a message");
+    f.at(1000);
+    f.p.update("train", 4, 4);
+    f.p.update("train", 4, 4); // a repeat of the end draws nothing
+    expect(heard).toEqual(["a message", "[train] 4/4 100% 4.0/s in 1s"]);
+    expect(f.out.length).toBeGreaterThan(3); // the terminal saw the bars as well
+    undo();
+    f.p.log("after");
+    expect(heard).toHaveLength(2);
+  });
+});

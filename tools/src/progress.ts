@@ -60,6 +60,8 @@ export class Progress {
   private barShown = false;
   /** Time of the last update or log (or construction): where a stage seen only at its end began. */
   private lastActivity: number;
+  /** Told each logged message and each finished stage's plain line (for the run's log file). */
+  private readonly listeners = new Set<(line: string) => void>();
 
   constructor(opts: ProgressOptions = {}) {
     this.stream = opts.stream ?? process.stderr;
@@ -102,12 +104,22 @@ export class Progress {
     } else {
       this.stream.write(`${this.line(s, t, false)}\n`);
     }
-    if (complete) s.finished = true;
+    if (complete) {
+      s.finished = true;
+      for (const l of this.listeners) l(this.line(s, t, false));
+    }
+  }
+
+  /** Call `listener` with each logged message and each finished stage's line; returns the undo. */
+  listen(listener: (line: string) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
   }
 
   /** Print a line of text (on a TTY, above the bar, which is redrawn). */
   log(message: string): void {
     this.lastActivity = this.now();
+    for (const l of this.listeners) l(message);
     if (this.tty && this.barShown && this.cur) {
       this.stream.write(`\r\x1b[2K${message}\n${this.line(this.cur, this.now(), true)}`);
       return;

@@ -20,6 +20,7 @@ import type { Progress } from "./progress.ts";
 import { collectProvenance, type Provenance } from "./provenance.ts";
 import { formatConfig, shardCount } from "./resolve-config.ts";
 import { RunFolder, type ShardSide } from "./run-folder.ts";
+import { RunLog } from "./run-log.ts";
 import { ConfigMismatchError, FileShardStore, type ShardSlice } from "./shard-store.ts";
 
 /**
@@ -121,7 +122,35 @@ export async function runAttack(
   opts: AttackRunOptions,
   experiment: ExperimentFn,
   selectBackend: BackendSelector,
+  terminal: AttackIO,
+): Promise<AttackOutcome> {
+  // Everything the run prints also goes to its folder's run.log, once the folder exists.
+  const runLog = new RunLog();
+  const io: AttackIO = {
+    out: (line) => {
+      terminal.out(line);
+      runLog.line(line);
+    },
+    progress: terminal.progress,
+  };
+  const unlisten = terminal.progress.listen(runLog.line);
+  try {
+    return await runAttackSteps(config, opts, experiment, selectBackend, io, runLog);
+  } catch (err) {
+    runLog.line(`error: ${err instanceof Error ? err.message : String(err)}`);
+    throw err;
+  } finally {
+    unlisten();
+  }
+}
+
+async function runAttackSteps(
+  config: ExperimentConfig,
+  opts: AttackRunOptions,
+  experiment: ExperimentFn,
+  selectBackend: BackendSelector,
   io: AttackIO,
+  runLog: RunLog,
 ): Promise<AttackOutcome> {
   const startedAt = opts.now ?? new Date();
   const t0 = performance.now();
@@ -145,6 +174,7 @@ export async function runAttack(
   io.out(`  ${"backend".padEnd(14)} ${backend.backend} (${backend.reason}), ${backend.threads} thread(s)`);
 
   const folder = RunFolder.prepare(config, spec);
+  runLog.open(folder.logFile, `${startedAt.toISOString()} leak ${opts.argv.join(" ")}`.trimEnd());
   const stores = openStores(config, folder, opts.shard, io);
   const provenance = collectProvenance();
   const invocation = {

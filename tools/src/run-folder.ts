@@ -4,11 +4,12 @@
  *                     invocation (rewritten, atomically, by each invocation on the folder)
  *   metrics.jsonl     one JSON object per line, appended (each line one write + fsync)
  *   result.json       the experiment result, figures replaced by their file names
+ *   run.log           what the run printed, each invocation under a header line (appended)
  *   figures/*.png     bar charts and image grids
  *   shards/shadow/, shards/target/   the file shard stores
  *   shards/target-s<n>/              distribution --target-set-sizes: the target side with sets of n
  *   parts/part-K-of-N.json           what each `--shard K/N` job did
- * Every file except metrics.jsonl is written atomically (temp file, fsync, rename).
+ * Every file except metrics.jsonl and run.log is written atomically (temp file, fsync, rename).
  *
  * `prepareRunFolder` checks before it writes: a --run-dir whose config.json has other data fields
  * is refused (UsageError naming --fresh and --run-dir) with nothing written.
@@ -24,7 +25,15 @@ import type { ShardSlice } from "./shard-store.ts";
 export const RUN_FORMAT = "updates-leak-run";
 
 /** Names inside a run folder that belong to us (the only ones --fresh deletes). */
-const OWNED = ["config.json", "metrics.jsonl", "result.json", "figures", "shards", "parts"] as const;
+const OWNED = [
+  "config.json",
+  "metrics.jsonl",
+  "result.json",
+  "run.log",
+  "figures",
+  "shards",
+  "parts",
+] as const;
 
 /** `2026-11-28T22:40:12.345Z` -> `20261128T224012Z`. */
 export function utcStamp(d: Date): string {
@@ -85,6 +94,9 @@ export class RunFolder {
   }
   get resultFile(): string {
     return path.join(this.dir, "result.json");
+  }
+  get logFile(): string {
+    return path.join(this.dir, "run.log");
   }
   /** A side's store folder: shadow, target, or an extra target side `target-s<set size>`. */
   shardsDir(side: ShardSide): string {
