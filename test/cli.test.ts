@@ -192,6 +192,72 @@ describe("an attack run's --json and run.log", () => {
   });
 });
 
+describe("leak report over real runs", () => {
+  const runs = path.join(tmp, "report-runs");
+  const run = (seed: number, epochs: number) =>
+    leak(
+      [
+        ...[
+          "label",
+          "--dataset",
+          "insta-ny",
+          "--smoke",
+          "--no-model-cache",
+          "--attack-epochs",
+          String(epochs),
+        ],
+        ...["--seed", String(seed), "--run-dir", path.join(runs, `e${epochs}-s${seed}`)],
+      ],
+      300_000,
+    );
+
+  test("three seeds of one setting: the mean and sample sd of their result.json values, n = 3", () => {
+    for (const [seed, epochs] of [
+      [0, 2],
+      [1, 2],
+      [2, 2],
+      [0, 3],
+    ] as const)
+      expect(run(seed, epochs).code).toBe(0);
+    const r = leak(["report", runs, "--json"]);
+    expect(r.code).toBe(0);
+    const rows = JSON.parse(r.stdout) as {
+      n: number;
+      seeds: number[];
+      mean: number;
+      sd: number;
+      differs: string[];
+    }[];
+    expect(rows.map((row) => [row.n, row.differs])).toEqual([
+      [3, ["attackEpochs=2"]],
+      [1, ["attackEpochs=3"]],
+    ]);
+    const values = [0, 1, 2].map(
+      (s) => JSON.parse(fs.readFileSync(path.join(runs, `e2-s${s}`, "result.json"), "utf8")).value as number,
+    );
+    const mean = (values[0]! + values[1]! + values[2]!) / 3;
+    const sd = Math.sqrt(values.reduce((a, v) => a + (v - mean) ** 2, 0) / 2);
+    expect(rows[0]!.seeds).toEqual([0, 1, 2]);
+    expect(rows[0]!.mean).toBeCloseTo(mean, 12);
+    expect(rows[0]!.sd).toBeCloseTo(sd, 12);
+    const table = leak(["report", runs]);
+    expect(table.code).toBe(0);
+    expect(table.stdout).toContain("| label | insta-ny-synthetic | attackEpochs=2 | accuracy | ");
+    expect(table.stdout).toContain(" | 3 | 0, 1, 2 | random ");
+  });
+
+  test("a run folder with no result.json: exit 2, naming the file and what to do", () => {
+    const unfinished = path.join(tmp, "report-unfinished");
+    fs.mkdirSync(unfinished, { recursive: true });
+    fs.copyFileSync(path.join(runs, "e2-s0", "config.json"), path.join(unfinished, "config.json"));
+    const r = leak(["report", unfinished]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(`${path.join(unfinished, "result.json")} does not exist`);
+    expect(r.stderr).toContain("resume it with --run-dir");
+    expect(r.stdout).toBe("");
+  });
+});
+
 describe("leak merge", () => {
   test("reports missing shards with exit 3, then 0 once the parts are all there", async () => {
     const config = resolveConfig("label", {

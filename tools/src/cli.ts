@@ -190,6 +190,24 @@ function printBackendReport(
     line(`${"tried".padEnd(16)} ${t.backend}: ${t.ok ? "ok" : "failed"} (${t.why})`);
 }
 
+/** `leak report`: one row per setting over run folders, the metric's mean ± sd over seeds. */
+function reportCommand(program: Command, state: CliState): void {
+  program
+    .command("report")
+    .description("one row per setting over run folders: the metric's mean ± sd over seeds, and n")
+    .argument("<runs...>", "run folders, or folders holding run folders")
+    .option("--json", "print the rows as JSON (values, seeds, run folders) instead of a Markdown table")
+    .addHelpText(
+      "after",
+      "\nExample:\n  npm run leak -- report runs/label-mnist-s0 runs/label-mnist-s1 runs/label-mnist-s2",
+    )
+    .action(async (runs: string[], opts: { json?: boolean }) => {
+      const { readSample, reportMarkdown, reportRows, runFolders } = await import("./report.ts");
+      const rows = reportRows(runFolders(runs).map(readSample));
+      state.io.out(`${opts.json ? JSON.stringify(rows, null, 2) : reportMarkdown(rows)}\n`);
+    });
+}
+
 /** `leak merge`: fold the parts of a job array together. */
 function mergeCommand(program: Command, state: CliState): void {
   program
@@ -221,6 +239,7 @@ export function buildProgram(state: CliState): Command {
   backendCommand(program, state);
   for (const a of ATTACKS) attackCommand(program, a, state);
   mergeCommand(program, state);
+  reportCommand(program, state);
   dataCommand(program, state);
   return program;
 }
