@@ -155,6 +155,8 @@ describe("an attack run's --json and run.log", () => {
     const onDisk = JSON.parse(fs.readFileSync(path.join(dir, "result.json"), "utf8"));
     expect(JSON.parse(lines[0] as string)).toEqual(onDisk);
     expect(onDisk.attack).toBe("label");
+    expect([onDisk.format, onDisk.version, onDisk.seed]).toEqual(["updates-leak-result", 1, 0]);
+    expect(onDisk.config).toMatchObject({ attack: "label", dataset: "insta-ny", seed: 0, smoke: true });
     expect(r.stderr).toContain("result: accuracy");
     expect(r.stderr).toContain(`run folder     ${dir}`);
   });

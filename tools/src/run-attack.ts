@@ -402,11 +402,12 @@ async function finishPart(
 
 /** A whole run: the figures, result.json, the run-end metric and the summary. Returns the figure files. */
 function finishRun(run: FinishedRun, result: ExperimentResult, startedAt: Date, io: AttackIO): string[] {
-  const { folder, stores, wallSeconds } = run;
+  const { config, folder, stores, wallSeconds } = run;
   const figures = writeFigures(folder, result);
   folder.writeResult({
     attack: result.attack,
     dataset: result.dataset,
+    seed: config.seed,
     metric: result.metric,
     value: result.value,
     baselines: result.baselines,
@@ -415,6 +416,7 @@ function finishRun(run: FinishedRun, result: ExperimentResult, startedAt: Date, 
     timingsSeconds: { ...result.timingsSeconds, wall: wallSeconds },
     figures: { bars: figures.bars, grids: figures.grids },
     configHash: stores.hash,
+    config,
     startedAt: startedAt.toISOString(),
     finishedAt: new Date().toISOString(),
   });

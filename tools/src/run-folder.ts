@@ -3,7 +3,7 @@
  *   config.json       the config, its data hash, seeds, backend report, versions, git, host,
  *                     invocation (rewritten, atomically, by each invocation on the folder)
  *   metrics.jsonl     one JSON object per line, appended (each line one write + fsync)
- *   result.json       the experiment result, figures replaced by their file names
+ *   result.json       the experiment result (format, version, seed, resolved config), figures by file name
  *   run.log           what the run printed, each invocation under a header line (appended)
  *   figures/*.png     bar charts and image grids
  *   shards/shadow/, shards/target/   the file shard stores
@@ -23,6 +23,9 @@ import { UsageError } from "./errors.ts";
 import type { ShardSlice } from "./shard-store.ts";
 
 export const RUN_FORMAT = "updates-leak-run";
+/** result.json's format and version: 1 adds `format`, `seed` and the whole resolved `config`. */
+export const RESULT_FORMAT = "updates-leak-result";
+export const RESULT_VERSION = 1;
 
 /** Names inside a run folder that belong to us (the only ones --fresh deletes). */
 const OWNED = [
@@ -180,7 +183,7 @@ export class RunFolder {
   }
 
   writeResult(result: Record<string, unknown>): void {
-    writeJsonAtomic(this.resultFile, result);
+    writeJsonAtomic(this.resultFile, { format: RESULT_FORMAT, version: RESULT_VERSION, ...result });
   }
 
   /** Write figures/<name> atomically; returns the path relative to the run folder. */
