@@ -8,6 +8,7 @@ import { beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import {
   type ExperimentConfig,
   type ExperimentData,
+  type ExperimentResult,
   MemoryShardStore,
   type ModelCache,
   type RelaxationRow,
@@ -16,6 +17,7 @@ import {
 } from "@updates-leak/attacks";
 import { selectBackend, tf } from "@updates-leak/core";
 import { loadDataset, makeSplits } from "@updates-leak/datasets";
+import { testConfig } from "./test-config.ts";
 
 setDefaultTimeout(600_000);
 
@@ -45,30 +47,28 @@ function context(): RunContext {
 
 function config(attack: ExperimentConfig["attack"], over: Partial<ExperimentConfig> = {}): ExperimentConfig {
   const multi = attack === "distribution" || attack === "msr";
-  return {
-    attack,
-    dataset: "mnist",
-    seed: 0,
+  return testConfig(attack, "mnist", {
     shadowModels: multi ? 400 : 600,
     targetModels: multi ? 50 : 150,
-    setSize: multi ? 100 : 1,
-    targetSetSizes: [],
-    shadowOriginals: 1,
-    probeCount: 100,
     shardSize: 100,
-    chunkSize: 0,
     trainEpochs: 2,
     attackEpochs: 20,
     backend: "wasm",
-    threads: 0,
     smoke: true,
     inferenceSamples: 1000,
     evalTargets: 10,
     ...over,
-  };
+  });
 }
 
 let data: ExperimentData;
+
+/** The result's prediction array `name`. */
+function prediction(r: ExperimentResult, name: string) {
+  const p = r.predictions?.find((x) => x.name === name);
+  if (!p) throw new Error(`no prediction ${name} in the ${r.attack} result`);
+  return p;
+}
 
 beforeAll(async () => {
   await selectBackend({ backend: "wasm", quiet: true });
@@ -84,6 +84,10 @@ describe("attacks end to end on real MNIST (smoke size)", () => {
     expect(r.baselines.random!).toBeLessThan(0.25);
     expect(r.value).toBeGreaterThan(0.5);
     expect(r.value).toBeGreaterThan(r.baselines.random! + 0.3);
+    // The kept predictions give the accuracy again.
+    const [pred, truth] = [prediction(r, "predicted_label"), prediction(r, "true_label")];
+    expect(pred.shape).toEqual([150]);
+    expect(pred.data.filter((v, i) => v === truth.data[i]).length / 150).toBe(r.value);
   });
 
   test("A_SSR beats Random and Label-random; the AE oracle bounds it", async () => {
@@ -91,6 +95,13 @@ describe("attacks end to end on real MNIST (smoke size)", () => {
     expect(r.value).toBeLessThan(0.8 * r.baselines.random!);
     expect(r.value).toBeLessThan(r.baselines.label_random!);
     expect(r.baselines.ae_oracle!).toBeLessThan(r.value);
+    // The kept reconstructions against the samples named by their indices give the MSE again.
+    const recon = prediction(r, "reconstruction");
+    expect(recon.shape).toEqual([150, 28, 28, 1]);
+    const truth = data.dataset.gatherUnit(prediction(r, "true_index").data);
+    let se = 0;
+    for (let i = 0; i < truth.length; i++) se += (recon.data[i]! - truth[i]!) ** 2;
+    expect(se / truth.length).toBeCloseTo(r.value, 6);
   });
 
   test("A_LDE's KL is clearly below the random-histogram baseline; relaxation to test sets of 10", async () => {
@@ -98,6 +109,17 @@ describe("attacks end to end on real MNIST (smoke size)", () => {
     const cfg = config("distribution", { targetSetSizes: [10] });
     const r = await runExperiment(cfg, ctx, data);
     expect(r.value).toBeLessThan(0.5 * r.baselines.random_histogram!);
+    // The kept histograms: each true one sums to 1 over 10 classes for every target set.
+    const [pred, truth] = [prediction(r, "predicted_distribution"), prediction(r, "true_distribution")];
+    expect([pred.shape, truth.shape]).toEqual([
+      [50, 10],
+      [50, 10],
+    ]);
+    for (let i = 0; i < 50; i++)
+      expect(Array.from(truth.data.subarray(i * 10, (i + 1) * 10)).reduce((a, v) => a + v, 0)).toBeCloseTo(
+        1,
+        5,
+      );
     // The same attack (trained on sets of 100) scored on an extra target side with sets of 10.
     const rows = r.extra.relaxation as RelaxationRow[];
     expect(rows.map((x) => [x.trainSetSize, x.testSetSize])).toEqual([
@@ -134,5 +156,8 @@ describe("attacks end to end on real MNIST (smoke size)", () => {
   test("A_MSR's matched MSE is below the random-set baseline", async () => {
     const r = await runExperiment(config("msr", { attackEpochs: 2 }), context(), data);
     expect(r.value).toBeLessThan(r.baselines.random_set!);
+    const perSet = prediction(r, "matched_mse");
+    expect(perSet.shape).toEqual([10]);
+    expect(Array.from(perSet.data).reduce((a, v) => a + v, 0) / 10).toBeCloseTo(r.value, 5);
   });
 });

@@ -17,6 +17,21 @@ import { FileShardStore } from "../tools/src/shard-store.ts";
 const ROOT = path.resolve(import.meta.dir, "..");
 const CLI = path.join(ROOT, "tools", "src", "cli.ts");
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "ul-cli-"));
+
+/** Is python3 with numpy here (to read .npy files as a user would)? */
+const numpy = spawnSync("python3", ["-c", "import numpy"]).status === 0;
+
+/** A .npy file of int32 read the long way: magic, version 1.0, header, little-endian data. */
+function readNpyInt32(file: string): Int32Array {
+  const b = fs.readFileSync(file);
+  expect(Array.from(b.subarray(0, 8))).toEqual([0x93, 78, 85, 77, 80, 89, 1, 0]);
+  const headerLength = b.readUInt16LE(8);
+  expect((10 + headerLength) % 64).toBe(0);
+  const header = b.subarray(10, 10 + headerLength).toString("latin1");
+  expect(header).toMatch(/^\{'descr': '<i4', 'fortran_order': False, 'shape': \((\d+),\), \} *\n$/);
+  const n = Number(/\((\d+),\)/.exec(header)![1]);
+  return Int32Array.from({ length: n }, (_, i) => b.readInt32LE(10 + headerLength + 4 * i));
+}
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
 function leak(args: string[], timeoutMs = 60_000) {
@@ -155,11 +170,43 @@ describe("an attack run's --json and run.log", () => {
     const onDisk = JSON.parse(fs.readFileSync(path.join(dir, "result.json"), "utf8"));
     expect(JSON.parse(lines[0] as string)).toEqual(onDisk);
     expect(onDisk.attack).toBe("label");
-    expect([onDisk.format, onDisk.version, onDisk.seed]).toEqual(["updates-leak-result", 1, 0]);
+    expect([onDisk.format, onDisk.version, onDisk.seed]).toEqual(["updates-leak-result", 2, 0]);
     expect(onDisk.config).toMatchObject({ attack: "label", dataset: "insta-ny", seed: 0, smoke: true });
     expect(r.stderr).toContain("result: accuracy");
     expect(r.stderr).toContain(`run folder     ${dir}`);
   });
+
+  test("predictions/*.npy: the predicted and true labels give result.json's accuracy", () => {
+    const result = JSON.parse(fs.readFileSync(path.join(dir, "result.json"), "utf8"));
+    expect(result.predictions.predicted_label).toMatchObject({ dtype: "int32", shape: [100] });
+    const labels = (name: string) => readNpyInt32(path.join(dir, "predictions", `${name}.npy`));
+    const predicted = labels("predicted_label");
+    const truth = labels("true_label");
+    expect(predicted.length).toBe(100);
+    expect(predicted.filter((v, i) => v === truth[i]).length / 100).toBe(result.value);
+  });
+
+  test.skipIf(!numpy)(
+    `numpy reads predictions/*.npy (${numpy ? "numpy found" : "skipped: python3 with numpy not found"})`,
+    () => {
+      const script =
+        "import numpy as np, sys; p = np.load(sys.argv[1]); t = np.load(sys.argv[2]); print(p.dtype, p.shape, int((p == t).sum()))";
+      const r = spawnSync(
+        "python3",
+        [
+          "-c",
+          script,
+          ...["predicted_label", "true_label"].map((n) => path.join(dir, "predictions", `${n}.npy`)),
+        ],
+        {
+          encoding: "utf8",
+        },
+      );
+      const result = JSON.parse(fs.readFileSync(path.join(dir, "result.json"), "utf8"));
+      expect(r.stderr).toBe("");
+      expect(r.stdout.trim()).toBe(`int32 (100,) ${Math.round(result.value * 100)}`);
+    },
+  );
 
   test("run.log holds what the run printed under a header; a resume appends, --fresh starts it anew", () => {
     const first = fs.readFileSync(path.join(dir, "run.log"), "utf8");

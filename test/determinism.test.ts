@@ -32,6 +32,7 @@ import {
   UpdateEngine,
 } from "@updates-leak/core";
 import { type Dataset, loadDataset, locateDataset, makeSplits, type Splits } from "@updates-leak/datasets";
+import { testConfig } from "./test-config.ts";
 
 setDefaultTimeout(120_000);
 
@@ -50,27 +51,18 @@ const ctx: RunContext = {
 
 /** A tiny config: `models` updated models in shards of `shardSize`. */
 function config(setSize: number, models: number, over: Partial<ExperimentConfig> = {}): ExperimentConfig {
-  return {
-    attack: setSize === 1 ? "label" : "distribution",
-    dataset: "mnist",
+  return testConfig(setSize === 1 ? "label" : "distribution", "mnist", {
     seed: 7,
     shadowModels: models,
     targetModels: models,
     setSize,
-    targetSetSizes: [],
-    shadowOriginals: 1,
     probeCount: 20,
     shardSize: 4,
-    chunkSize: 0,
     trainEpochs: 1,
     attackEpochs: 1,
-    inferenceSamples: 1,
-    evalTargets: 0,
     backend: "cpu",
-    threads: 0,
-    smoke: false,
     ...over,
-  };
+  });
 }
 
 let ds: Dataset;

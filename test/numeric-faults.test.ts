@@ -13,7 +13,6 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import {
   type DatasetLike,
-  type ExperimentConfig,
   generateSide,
   MemoryShardStore,
   NonFiniteDeltaError,
@@ -37,6 +36,7 @@ import {
   UpdateEngine,
 } from "@updates-leak/core";
 import { type Dataset, loadDataset, makeSplits, type Splits } from "@updates-leak/datasets";
+import { testConfig } from "./test-config.ts";
 
 let ds: Dataset;
 let splits: Splits;
@@ -60,26 +60,17 @@ const ctx: RunContext = {
   log: () => {},
 };
 
-const cfg: ExperimentConfig = {
-  attack: "label",
-  dataset: "insta-ny",
+const cfg = testConfig("label", "insta-ny", {
   seed: 3,
   shadowModels: 40,
   targetModels: 40,
-  setSize: 1,
-  targetSetSizes: [],
-  shadowOriginals: 1,
   probeCount: 20,
   shardSize: 10,
   chunkSize: 4,
   trainEpochs: 1,
   attackEpochs: 1,
-  inferenceSamples: 1,
-  evalTargets: 0,
   backend: "cpu",
-  threads: 0,
-  smoke: false,
-};
+});
 
 /** `ds` with the features of dataset index `bad` replaced by NaN. */
 function poisoned(bad: number): DatasetLike {

@@ -20,6 +20,7 @@ import {
 } from "@updates-leak/attacks";
 import { relativeError, sameBits, selectBackend, tf } from "@updates-leak/core";
 import { loadDataset, locateDataset, makeSplits } from "@updates-leak/datasets";
+import { testConfig } from "./test-config.ts";
 
 setDefaultTimeout(300_000);
 
@@ -46,26 +47,17 @@ function context(logs: string[] = []): RunContext {
 }
 
 function config(shadowOriginals: number): ExperimentConfig {
-  return {
-    attack: "label",
-    dataset: "mnist",
+  return testConfig("label", "mnist", {
     seed: 5,
     shadowModels: 8,
     targetModels: 2,
-    setSize: 1,
-    targetSetSizes: [],
     shadowOriginals,
     probeCount: 20,
     shardSize: 2,
-    chunkSize: 0,
     trainEpochs: 1,
     attackEpochs: 1,
-    inferenceSamples: 1,
-    evalTargets: 0,
     backend: "wasm",
-    threads: 0,
-    smoke: false,
-  };
+  });
 }
 
 async function shards(store: MemoryShardStore): Promise<ShardData[]> {

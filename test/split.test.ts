@@ -9,7 +9,6 @@
  */
 import { beforeAll, describe, expect, test } from "bun:test";
 import {
-  type ExperimentConfig,
   type ExperimentData,
   generateShards,
   MemoryShardStore,
@@ -20,10 +19,9 @@ import { selectBackend } from "@updates-leak/core";
 import { fitStandardisation } from "@updates-leak/datasets";
 import type { CliRunContext } from "../tools/src/run-attack.ts";
 import { adversaryRows, loadExperimentData } from "../tools/src/run-experiment.ts";
+import { testConfig } from "./test-config.ts";
 
-const config: ExperimentConfig = {
-  attack: "distribution",
-  dataset: "insta-ny",
+const config = testConfig("distribution", "insta-ny", {
   seed: 3,
   shadowModels: 12,
   targetModels: 6,
@@ -32,15 +30,11 @@ const config: ExperimentConfig = {
   shadowOriginals: 2,
   probeCount: 150,
   shardSize: 3,
-  chunkSize: 0,
   trainEpochs: 1,
   attackEpochs: 1,
-  inferenceSamples: 1,
-  evalTargets: 0,
   backend: "cpu",
-  threads: 0,
   smoke: true,
-};
+});
 
 const logs: string[] = [];
 const extra = new Map<number, MemoryShardStore>();

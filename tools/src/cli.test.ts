@@ -136,6 +136,31 @@ const BAD_INPUT: [string, string[], RegExp][] = [
     /--target-set-sizes: 5000 is larger than the insta-ny updating pool; allowed: 1 to 4950/,
   ],
   [
+    "defence: an unknown step",
+    A("label", "--dataset", "mnist", "--defence", "blur:3"),
+    /'--defence <spec>' argument 'blur:3' is invalid\. defence step "blur:3": unknown step "blur"; expected none, or steps joined by '\+'/,
+  ],
+  [
+    "defence: top-k of 0",
+    A("reconstruct", "--dataset", "mnist", "--defence", "round:2+topk:0"),
+    /'--defence <spec>' argument 'round:2\+topk:0' is invalid\. defence step "topk:0": K must be at least 1/,
+  ],
+  [
+    "threat without a defence",
+    A("label", "--dataset", "mnist", "--threat", "non-adaptive"),
+    /--threat non-adaptive needs a --defence other than none/,
+  ],
+  [
+    "DP-SGD on multi-sample updates",
+    A("distribution", "--dataset", "mnist", "--defence", "dpsgd:1:1"),
+    /--defence dpsgd:1:1: DP-SGD updates are implemented for --set-size 1 \(the single-sample attacks label and reconstruct\), not 100/,
+  ],
+  [
+    "an unknown threat",
+    A("label", "--dataset", "mnist", "--defence", "label", "--threat", "oracle"),
+    /'--threat <name>' argument 'oracle' is invalid\. Allowed choices are adaptive, non-adaptive/,
+  ],
+  [
     "an msr flag on another attack",
     A("distribution", "--dataset", "mnist", "--eval-targets", "3"),
     /--eval-targets is only for the msr attack \(see leak msr --help\), not distribution/,
@@ -185,6 +210,8 @@ describe("resolved config", () => {
       shardSize: 100,
       chunkSize: 0,
       trainEpochs: 0,
+      defence: "none",
+      threat: "adaptive",
       attackEpochs: 20,
       inferenceSamples: 20_000,
       evalTargets: 0,
@@ -218,7 +245,7 @@ describe("resolved config", () => {
     expect(() => resolveConfig("label", { dataset: "mnist", shadowModels: 2_000_000 })).toThrow(
       "--shadow-models must be an integer from 1 to 1000000 (was 2000000)",
     );
-    expect(Object.keys(FLAG_OF).length).toBe(18);
+    expect(Object.keys(FLAG_OF).length).toBe(20);
     expect(() => resolveConfig("label", { dataset: "mnist", shadowOriginals: 0 })).toThrow(
       "--shadow-originals must be",
     );
@@ -226,6 +253,22 @@ describe("resolved config", () => {
     expect(() => resolveConfig("label", { dataset: "mnist", smoke: true, shadowOriginals: 7 })).toThrow(
       "--shadow-originals 7 is more than the 6 shadow shards",
     );
+  });
+
+  test("--defence is kept in its canonical form and printed with the threat model", () => {
+    const c = resolveConfig("label", {
+      dataset: "mnist",
+      defence: " noise:.010+topk:3",
+      threat: "non-adaptive",
+    });
+    expect([c.defence, c.threat]).toEqual(["noise:0.01+topk:3", "non-adaptive"]);
+    expect(formatConfig(c)).toContain(
+      "defence        noise:0.01+topk:3 (non-adaptive: the shadow updates are not defended)",
+    );
+    expect(() => resolveConfig("label", { dataset: "mnist", defence: "topk" })).toThrow(
+      /^--defence: defence step "topk": topk needs an argument/,
+    );
+    expect(formatConfig(resolveConfig("label", { dataset: "mnist" }))).not.toContain("defence");
   });
 
   test("the printed config shows every field", () => {

@@ -20,6 +20,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { Command, CommanderError, Option } from "@commander-js/extra-typings";
 import { ATTACKS, type AttackName, BACKENDS, type DatasetName } from "@updates-leak/attacks/config";
+import { writeFileAtomic } from "./atomic.ts";
 import { EXIT_FAILURE, EXIT_INCOMPLETE, EXIT_OK, EXIT_USAGE, UsageError } from "./errors.ts";
 import {
   dataOptions,
@@ -197,14 +198,21 @@ function reportCommand(program: Command, state: CliState): void {
     .description("one row per setting over run folders: the metric's mean ± sd over seeds, and n")
     .argument("<runs...>", "run folders, or folders holding run folders")
     .option("--json", "print the rows as JSON (values, seeds, run folders) instead of a Markdown table")
+    .option("--html <file>", "also write the report as one HTML file with its figures, which opens offline")
     .addHelpText(
       "after",
-      "\nExample:\n  npm run leak -- report runs/label-mnist-s0 runs/label-mnist-s1 runs/label-mnist-s2",
+      "\nExample:\n  npm run leak -- report runs/label-mnist-s0 runs/label-mnist-s1 runs/label-mnist-s2 --html report.html",
     )
-    .action(async (runs: string[], opts: { json?: boolean }) => {
+    .action(async (runs: string[], opts: { json?: boolean; html?: string }) => {
       const { readSample, reportMarkdown, reportRows, runFolders } = await import("./report.ts");
-      const rows = reportRows(runFolders(runs).map(readSample));
+      const samples = runFolders(runs).map(readSample);
+      const rows = reportRows(samples);
+      if (opts.html) {
+        const { reportHtml } = await import("./html-report.ts");
+        writeFileAtomic(opts.html, reportHtml(samples));
+      }
       state.io.out(`${opts.json ? JSON.stringify(rows, null, 2) : reportMarkdown(rows)}\n`);
+      if (opts.html && !opts.json) state.io.err(`wrote ${opts.html}\n`);
     });
 }
 

@@ -85,6 +85,15 @@ function fieldOption(field: ExperimentField, attack: AttackName): Option {
     option = new Option(`${flag} <n>`, description).argParser(intArg(field.min, field.max));
   } else if (field.kind === "intList") {
     option = new Option(`${flag} <list>`, description).argParser(intListArg(field.min, field.max));
+  } else if (field.kind === "spec") {
+    const parse = field.parse;
+    option = new Option(`${flag} <spec>`, description).argParser((value: string) => {
+      try {
+        return parse(value);
+      } catch (e) {
+        throw new InvalidArgumentError((e as Error).message);
+      }
+    });
   } else if (field.kind === "choice") {
     option = new Option(`${flag} <name>`, description).choices(field.choices);
     if (field.paper === undefined) option.makeOptionMandatory();

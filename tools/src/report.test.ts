@@ -1,5 +1,28 @@
-import { describe, expect, test } from "bun:test";
-import { formatMeanSd, meanSd, type RunSample, reportMarkdown, reportRows } from "./report.ts";
+import { afterAll, describe, expect, test } from "bun:test";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { formatMeanSd, meanSd, type RunSample, readSample, reportMarkdown, reportRows } from "./report.ts";
+
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "ul-report-"));
+afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
+
+/** A finished run folder: config.json's config and result.json's value (and extra). */
+function runFolder(name: string, config: Record<string, unknown>, value: number, extra = {}): string {
+  const dir = path.join(tmp, name);
+  fs.mkdirSync(dir, { recursive: true });
+  fs.writeFileSync(path.join(dir, "config.json"), JSON.stringify({ config }));
+  const result = {
+    attack: "label",
+    dataset: "mnist",
+    metric: "accuracy",
+    value,
+    baselines: { random: 0.1 },
+    extra,
+  };
+  fs.writeFileSync(path.join(dir, "result.json"), JSON.stringify(result));
+  return dir;
+}
 
 /** The sample sd the long way: sum of squares minus n times the squared mean, over n - 1. */
 function sdByMoments(v: number[]): number {
@@ -64,5 +87,38 @@ describe("report rows", () => {
 
   test("two runs of one setting and seed are refused, naming both folders", () => {
     expect(() => reportRows([sample(1, 0.8), sample(1, 0.9)])).toThrow(/same setting and seed 1/);
+  });
+});
+
+describe("report over defended runs", () => {
+  const base = { attack: "label", dataset: "mnist", attackEpochs: 20 };
+  const cost = (accuracy: number, distortionL1: number) => ({
+    defence: { ownerCost: { accuracy, accuracyUndefended: 0.96, distortionL1 } },
+  });
+
+  test("a run from before the defences and an undefended one are one setting", () => {
+    const old = readSample(runFolder("old", { ...base, seed: 0 }, 0.87));
+    const now = readSample(runFolder("now", { ...base, seed: 1, defence: "none", threat: "adaptive" }, 0.88));
+    const rows = reportRows([old, now]);
+    expect(rows.map((r) => [r.n, r.seeds])).toEqual([[2, [0, 1]]]);
+    expect(rows[0]!.setting.threat).toBeUndefined();
+  });
+
+  test("defended rows carry the owner's cost, each number's mean over the seeds", () => {
+    const top1 = { ...base, defence: "topk:1", threat: "adaptive" };
+    const rows = reportRows([
+      readSample(runFolder("u", { ...base, seed: 0, defence: "none", threat: "adaptive" }, 0.9)),
+      readSample(runFolder("t0", { ...top1, seed: 0 }, 0.6, cost(0.95, 0.02))),
+      readSample(runFolder("t1", { ...top1, seed: 1 }, 0.7, cost(0.93, 0.04))),
+    ]);
+    expect(rows[0]!.ownerCost).toBeUndefined();
+    expect(rows[1]!.ownerCost!.accuracy).toBeCloseTo((0.95 + 0.93) / 2, 12);
+    expect(rows[1]!.ownerCost!.distortionL1).toBeCloseTo(0.03, 12);
+    const md = reportMarkdown(rows).split("\n");
+    expect(md[0]).toEndWith("| owner's accuracy (undefended), L1 distortion |");
+    expect(md[2]).toBe('| label | mnist | defence="none" | accuracy | 0.9 | 1 | 0 | random 0.1 | - |');
+    expect(md[3]).toBe(
+      '| label | mnist | defence="topk:1", threat="adaptive" | accuracy | 0.65 ± 0.07 | 2 | 0, 1 | random 0.1 | 0.940 (0.960), 0.030 |',
+    );
   });
 });

@@ -8,11 +8,24 @@
  */
 import fs from "node:fs";
 import path from "node:path";
+import { EXPERIMENT_FIELDS } from "@updates-leak/attacks/config";
 import { readJsonIfExists } from "./atomic.ts";
 import { UsageError } from "./errors.ts";
 
 /** Config fields that do not make another setting: the seed, and how the numbers are computed. */
 const NOT_SETTING = new Set(["seed", "backend", "threads", "chunkSize"]);
+
+/** What a config written before a field existed reads as (`defence: none`, ...). */
+const ABSENT = Object.fromEntries(
+  EXPERIMENT_FIELDS.flatMap((f) => ("absent" in f && f.absent !== undefined ? [[f.name, f.absent]] : [])),
+);
+
+/** A defended run's cost to the model owner (result.json's extra.defence.ownerCost). */
+export interface OwnerCostSample {
+  accuracy: number;
+  accuracyUndefended: number;
+  distortionL1: number;
+}
 
 export interface RunSample {
   dir: string;
@@ -24,6 +37,7 @@ export interface RunSample {
   baselines: Record<string, number>;
   /** The config without NOT_SETTING fields. */
   setting: Record<string, unknown>;
+  ownerCost?: OwnerCostSample;
 }
 
 export interface ReportRow {
@@ -41,6 +55,8 @@ export interface ReportRow {
   sd: number;
   /** Each baseline's mean over the row's runs. */
   baselines: Record<string, number>;
+  /** Defended rows: the owner's cost, each number's mean over the row's runs. */
+  ownerCost?: OwnerCostSample;
   runs: string[];
 }
 
@@ -99,7 +115,12 @@ export function readSample(dir: string): RunSample {
   const config = record?.config;
   if (typeof result.value !== "number" || typeof result.metric !== "string" || config === undefined)
     throw new UsageError(`report: ${dir}: result.json needs a numeric "value" and config.json a "config"`);
-  const setting = Object.fromEntries(Object.entries(config).filter(([k]) => !NOT_SETTING.has(k)));
+  // Without a defence the threat model means nothing: it does not make another setting.
+  const full = { ...ABSENT, ...config };
+  const setting = Object.fromEntries(
+    Object.entries(full).filter(([k]) => !NOT_SETTING.has(k) && !(k === "threat" && full.defence === "none")),
+  );
+  const defence = (result.extra as { defence?: { ownerCost?: OwnerCostSample } } | undefined)?.defence;
   return {
     dir,
     attack: String(result.attack),
@@ -109,6 +130,7 @@ export function readSample(dir: string): RunSample {
     seed: Number(config.seed),
     baselines: (result.baselines ?? {}) as Record<string, number>,
     setting,
+    ...(defence?.ownerCost ? { ownerCost: defence.ownerCost } : {}),
   };
 }
 
@@ -157,24 +179,45 @@ export function reportRows(samples: readonly RunSample[]): ReportRow[] {
       values,
       ...meanSd(values),
       baselines,
+      ...meanOwnerCost(group),
       runs: group.map((g) => g.dir),
     };
   });
 }
 
-/** The rows as a Markdown table. */
+/** The owner's cost of a group's runs, each number's mean; none when a run lacks it. */
+function meanOwnerCost(group: readonly RunSample[]): { ownerCost?: OwnerCostSample } {
+  const costs = group.map((g) => g.ownerCost);
+  if (costs.some((c) => c === undefined)) return {};
+  const mean = (k: keyof OwnerCostSample) => meanSd(costs.map((c) => c![k])).mean;
+  return {
+    ownerCost: {
+      accuracy: mean("accuracy"),
+      accuracyUndefended: mean("accuracyUndefended"),
+      distortionL1: mean("distortionL1"),
+    },
+  };
+}
+
+/** The rows as a Markdown table; with a column of the owner's cost when a row has one. */
 export function reportMarkdown(rows: readonly ReportRow[]): string {
+  const costs = rows.some((r) => r.ownerCost !== undefined);
+  const head = "| attack | data set | setting | metric | mean ± sd | n | seeds | baselines (mean) |";
   const lines = [
-    "| attack | data set | setting | metric | mean ± sd | n | seeds | baselines (mean) |",
-    "| --- | --- | --- | --- | --- | --- | --- | --- |",
+    costs ? `${head} owner's accuracy (undefended), L1 distortion |` : head,
+    `|${" --- |".repeat(costs ? 9 : 8)}`,
   ];
   for (const r of rows) {
     const base = Object.entries(r.baselines)
       .map(([k, v]) => `${k} ${Number(v.toPrecision(3))}`)
       .join(", ");
+    const c = r.ownerCost;
+    const cost = c
+      ? ` ${c.accuracy.toFixed(3)} (${c.accuracyUndefended.toFixed(3)}), ${c.distortionL1.toFixed(3)} |`
+      : " - |";
     lines.push(
       `| ${r.attack} | ${r.dataset} | ${r.differs.join(", ") || "-"} | ${r.metric} | ` +
-        `${formatMeanSd(r.mean, r.sd)} | ${r.n} | ${r.seeds.join(", ")} | ${base} |`,
+        `${formatMeanSd(r.mean, r.sd)} | ${r.n} | ${r.seeds.join(", ")} | ${base} |${costs ? cost : ""}`,
     );
   }
   return lines.join("\n");

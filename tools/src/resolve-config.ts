@@ -85,6 +85,8 @@ export function resolveConfig(
   }
   const out = validate(candidate, fields);
   checkLimits(out, fields);
+  checkSpecs(out, fields);
+  checkDefence(out, given);
   checkSetSizes(out);
   checkShadowOriginals(out);
   return out;
@@ -127,6 +129,36 @@ function checkLimits(config: ExperimentConfig, fields: Fields): void {
     const v = values[f.name] as number;
     if (v < f.min || v > f.max)
       throw new UsageError(`${flagOf(f)} must be an integer from ${f.min} to ${f.max} (was ${v})`);
+  }
+}
+
+/** Each spec field parses; its value becomes the canonical form (`--defence topk:3+round:2`). */
+function checkSpecs(config: ExperimentConfig, fields: Fields): void {
+  const values = config as Record<string, unknown>;
+  for (const f of fields) {
+    if (f.kind !== "spec") continue;
+    try {
+      values[f.name] = f.parse(values[f.name] as string);
+    } catch (e) {
+      throw new UsageError(`${flagOf(f)}: ${(e as Error).message}`);
+    }
+  }
+}
+
+/**
+ * `--threat` says who knows the defence: it needs a defence. DP-SGD needs single-sample updates
+ * (the multi-sample engine has no per-sample gradients).
+ */
+function checkDefence(config: ExperimentConfig, given: Record<string, unknown>): void {
+  if (config.defence === "none" && given.threat !== undefined && given.threat !== "adaptive") {
+    throw new UsageError(
+      `${FLAG_OF.threat} ${String(given.threat)} needs a ${FLAG_OF.defence} other than none`,
+    );
+  }
+  if (/(^|\+)dpsgd:/.test(config.defence) && config.setSize !== 1) {
+    throw new UsageError(
+      `${FLAG_OF.defence} ${config.defence}: DP-SGD updates are implemented for ${FLAG_OF.setSize} 1 (the single-sample attacks label and reconstruct), not ${config.setSize}`,
+    );
   }
 }
 

@@ -166,7 +166,7 @@ describe("runAttack: a new run", () => {
     const t = io();
     const now = new Date(Date.UTC(2026, 10, 28, 22, 40, 12));
     const outcome = await runAttack(config, options({ now }), tinyExperiment(calls), selectBackend, t.io);
-    expect(path.basename(outcome.dir)).toBe("20261128T224012Z-label-mnist");
+    expect(path.basename(outcome.dir)).toBe("20261128T224012Z-label-mnist-s3-smoke");
     expect(calls.generated.shadow).toEqual([0, 1, 2, 3, 4, 5, 6]);
     expect(calls.generated.target).toEqual([0, 1, 2, 3]);
 

@@ -16,6 +16,7 @@ import { configHash, dataFields, nonDataFields } from "./config-hash.ts";
 import { UsageError } from "./errors.ts";
 import { renderBarChart, renderImageGrid, slug } from "./figures.ts";
 import { FileModelCache } from "./model-cache.ts";
+import { encodeNpy } from "./npy.ts";
 import type { Progress } from "./progress.ts";
 import { collectProvenance, type Provenance } from "./provenance.ts";
 import { formatConfig, shardCount } from "./resolve-config.ts";
@@ -404,6 +405,7 @@ async function finishPart(
 function finishRun(run: FinishedRun, result: ExperimentResult, startedAt: Date, io: AttackIO): string[] {
   const { config, folder, stores, wallSeconds } = run;
   const figures = writeFigures(folder, result);
+  const predictions = writePredictions(folder, result);
   folder.writeResult({
     attack: result.attack,
     dataset: result.dataset,
@@ -415,6 +417,7 @@ function finishRun(run: FinishedRun, result: ExperimentResult, startedAt: Date, 
     counts: result.counts,
     timingsSeconds: { ...result.timingsSeconds, wall: wallSeconds },
     figures: { bars: figures.bars, grids: figures.grids },
+    ...(predictions ? { predictions } : {}),
     configHash: stores.hash,
     config,
     startedAt: startedAt.toISOString(),
@@ -427,6 +430,22 @@ function finishRun(run: FinishedRun, result: ExperimentResult, startedAt: Date, 
     `wrote ${folder.resultFile}${figures.files.length ? ` and ${figures.files.length} figure(s) in ${folder.dir}/figures` : ""}`,
   );
   return figures.files;
+}
+
+/** predictions/<name>.npy for each of the result's prediction arrays, and their entries in result.json. */
+function writePredictions(folder: RunFolder, result: ExperimentResult) {
+  if (!result.predictions || result.predictions.length === 0) return null;
+  return Object.fromEntries(
+    result.predictions.map((p) => [
+      p.name,
+      {
+        file: folder.writePrediction(`${p.name}.npy`, encodeNpy(p.data, p.shape)),
+        dtype: p.data instanceof Float32Array ? "float32" : "int32",
+        shape: p.shape,
+        doc: p.doc,
+      },
+    ]),
+  );
 }
 
 /** figures/*.png from the result's bar charts and image grids, and their entries in result.json. */

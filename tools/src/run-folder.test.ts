@@ -10,7 +10,7 @@ import path from "node:path";
 import { tempNameFor } from "./atomic.ts";
 import { UsageError } from "./errors.ts";
 import { resolveConfig } from "./resolve-config.ts";
-import { RunFolder } from "./run-folder.ts";
+import { RunFolder, runFolderName } from "./run-folder.ts";
 
 const root = fs.mkdtempSync(path.join(os.tmpdir(), "ul-run-folder-"));
 afterAll(() => fs.rmSync(root, { recursive: true, force: true }));
@@ -39,5 +39,24 @@ describe("RunFolder.check on a folder without config.json", () => {
       expect(check).toThrow(`is not empty and has no config.json (found ${f}); pick an empty or new folder`);
       expect(fs.readdirSync(dir).sort()).toEqual([f, "shards"]);
     }
+  });
+});
+
+describe("a new run folder's name", () => {
+  test("says the attack, data set, seed, smoke size and defence", () => {
+    const now = new Date(Date.UTC(2026, 11, 6, 4, 5, 6));
+    expect(runFolderName(now, config)).toBe("20261206T040506Z-label-mnist-s0-smoke");
+    const defended = resolveConfig("reconstruct", {
+      dataset: "cifar10",
+      seed: 2,
+      defence: "round:2+topk:3",
+      threat: "non-adaptive",
+    });
+    expect(runFolderName(now, defended)).toBe(
+      "20261206T040506Z-reconstruct-cifar10-s2-round_2+topk_3-nonadaptive",
+    );
+    expect(runFolderName(now, { ...defended, defence: "noise:0.01", threat: "adaptive" })).toBe(
+      "20261206T040506Z-reconstruct-cifar10-s2-noise_0.01",
+    );
   });
 });

@@ -23,9 +23,12 @@ import { UsageError } from "./errors.ts";
 import type { ShardSlice } from "./shard-store.ts";
 
 export const RUN_FORMAT = "updates-leak-run";
-/** result.json's format and version: 1 adds `format`, `seed` and the whole resolved `config`. */
+/**
+ * result.json's format and version: 1 adds `format`, `seed` and the whole resolved `config`; 2 adds
+ * `predictions` (per-target arrays in predictions/*.npy).
+ */
 export const RESULT_FORMAT = "updates-leak-result";
-export const RESULT_VERSION = 1;
+export const RESULT_VERSION = 2;
 
 /** Names inside a run folder that belong to us (the only ones --fresh deletes). */
 const OWNED = [
@@ -34,6 +37,7 @@ const OWNED = [
   "result.json",
   "run.log",
   "figures",
+  "predictions",
   "shards",
   "parts",
 ] as const;
@@ -46,8 +50,22 @@ export function utcStamp(d: Date): string {
     .replace(/[-:]/g, "");
 }
 
-export function runFolderName(now: Date, attack: string, dataset: string): string {
-  return `${utcStamp(now)}-${attack}-${dataset}`;
+/**
+ * A new run folder's name: `<UTC time>-<attack>-<data set>-s<seed>`, then `-smoke` for a smoke run
+ * and the defence where there is one (`-topk_1`, `-round_2+topk_3`, `-noise_0.01-nonadaptive`), so
+ * that a listing of `runs/` says what each run is.
+ */
+export function runFolderName(
+  now: Date,
+  config: Pick<ExperimentConfig, "attack" | "dataset" | "seed" | "smoke" | "defence" | "threat">,
+): string {
+  const parts = [utcStamp(now), config.attack, config.dataset, `s${config.seed}`];
+  if (config.smoke) parts.push("smoke");
+  if (config.defence !== "none") {
+    parts.push(config.defence.replace(/:/g, "_"));
+    if (config.threat !== "adaptive") parts.push(config.threat.replace("-", ""));
+  }
+  return parts.join("-");
 }
 
 /** A side's store: shadow, target, or an extra target side of another set size (A_LDE relaxation). */
@@ -113,10 +131,7 @@ export class RunFolder {
   static check(config: ExperimentConfig, spec: RunFolderSpec): { dir: string; exists: boolean } {
     if (!spec.runDir) {
       if (spec.fresh) throw new UsageError("--fresh needs --run-dir (a new run folder is always fresh)");
-      const base = path.resolve(
-        spec.runsDir,
-        runFolderName(spec.now ?? new Date(), config.attack, config.dataset),
-      );
+      const base = path.resolve(spec.runsDir, runFolderName(spec.now ?? new Date(), config));
       let dir = base;
       for (let k = 2; fs.existsSync(dir); k++) dir = `${base}-${k}`;
       return { dir, exists: false };
@@ -184,6 +199,13 @@ export class RunFolder {
 
   writeResult(result: Record<string, unknown>): void {
     writeJsonAtomic(this.resultFile, { format: RESULT_FORMAT, version: RESULT_VERSION, ...result });
+  }
+
+  /** Write predictions/<name> atomically; returns the path relative to the run folder. */
+  writePrediction(name: string, bytes: Uint8Array): string {
+    fs.mkdirSync(path.join(this.dir, "predictions"), { recursive: true });
+    writeFileAtomic(path.join(this.dir, "predictions", name), bytes);
+    return `predictions/${name}`;
   }
 
   /** Write figures/<name> atomically; returns the path relative to the run folder. */

@@ -26,6 +26,7 @@ export {
   originalModels,
   trainingDigest,
 } from "./pipeline/originals.ts";
+export * from "./pipeline/owner-cost.ts";
 export * from "./pipeline/run.ts";
 export * from "./reconstruct.ts";
 export * from "./store.ts";

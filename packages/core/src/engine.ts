@@ -24,6 +24,8 @@
  * `referenceDeltas` is the plain one-model-at-a-time path the engine is tested against.
  */
 
+import { clipAndNoise, dpNoise } from "./defence/dpsgd.ts";
+import type { DpSgdConfig } from "./defence/spec.ts";
 import { batchedForward, convPoolBlock } from "./models/batched.ts";
 import { forward, forwardLayer, type LayerCursor, type ParamTensors, toTensors } from "./models/forward.ts";
 import { type DropoutMasks, drawMasks, hasDropout, stackedMasks } from "./models/masks.ts";
@@ -67,6 +69,8 @@ export interface EngineOptions {
   sgd: SgdConfig;
   /** Dropout during the update (the paper: on). Off gives deterministic updates for tests. */
   dropout: boolean;
+  /** The owner updates with DP-SGD (single-sample updates only); `deltas` then needs noise streams. */
+  dp?: DpSgdConfig | null;
   /**
    * Bytes of tensor memory one engine call may hold at its peak (default DEFAULT_MEMORY_BUDGET):
    * `deltas` splits its models into chunks of `chunkSize(setSize)` to stay under it.
@@ -89,6 +93,8 @@ export const MAX_CHUNK = 256;
  * models, MB per model (bound): MNIST single-sample 9.71 (10.7) on cpu, 8.56 on webgpu, 1.00
  * (2.6) on wasm; 100-sample 27.2 (31.1) on cpu, 25.6 on webgpu, 3.0 (23.0) on wasm; CIFAR-10
  * 10.8 (19.4) and 32.9 (45.5) on cpu, 10.5 and 30.9 on webgpu, 3.5 (11.9) and 14.0 (38.0) on wasm.
+ * DP-SGD (`dp`) adds four parameter-sized tensors a model: the noise, the squared and the scaled
+ * gradients, their sum.
  */
 export function bytesPerModel(
   spec: ModelSpec,
@@ -96,6 +102,7 @@ export function bytesPerModel(
   nProbes: number,
   batchSize: number,
   fusedBlocks = false,
+  dp = false,
 ): number {
   const sizes = layerOutputShapes(spec).map((s) => sizeFromShape(s));
   const act = sizes.reduce((a, b) => a + b, 0);
@@ -106,7 +113,7 @@ export function bytesPerModel(
     probeAct += sizes[i]!;
   }
   const update = setSize === 1 ? 3 * act : 6.5 * Math.min(setSize, batchSize) * act;
-  return 4 * Math.ceil(2 * nProbes * probeAct + update + 8 * paramCount(spec));
+  return 4 * Math.ceil(2 * nProbes * probeAct + update + (dp ? 12 : 8) * paramCount(spec));
 }
 
 /** Per-model dropout masks of each set, drawn exactly as the reference update draws them. */
@@ -129,7 +136,12 @@ function setOf(spec: ModelSpec, sets: UpdateSets, m: number): LabelledData {
 }
 
 /** The plain path: copy, update, probe, one model at a time. Returns [count, probes*classes]. */
-export function referenceDeltas(opts: EngineOptions, sets: UpdateSets, maskRngs: Rng[] | null): Float32Array {
+export function referenceDeltas(
+  opts: EngineOptions,
+  sets: UpdateSets,
+  maskRngs: Rng[] | null,
+  noiseRngs: Rng[] | null = null,
+): Float32Array {
   const { spec } = opts;
   const nProbes = opts.probes.length / sizeFromShape(spec.inputShape);
   const d = nProbes * spec.numClasses;
@@ -139,7 +151,8 @@ export function referenceDeltas(opts: EngineOptions, sets: UpdateSets, maskRngs:
   const p0 = posteriors(spec, original, probes);
   for (let m = 0; m < sets.count; m++) {
     const rng = opts.dropout && maskRngs ? maskRngs[m]! : null;
-    const updated = referenceUpdate(spec, original, setOf(spec, sets, m), opts.sgd, rng);
+    const dp = opts.dp && noiseRngs ? { config: opts.dp, rng: noiseRngs[m]! } : null;
+    const updated = referenceUpdate(spec, original, setOf(spec, sets, m), opts.sgd, rng, dp);
     const delta = tf.tidy(() => posteriorDelta(p0, posteriors(spec, updated, probes)));
     out.set(delta.dataSync(), m * d);
     tf.dispose([delta, ...updated]);
@@ -164,6 +177,8 @@ function im2colFilter(k: number, c: number): Tensor {
 export class UpdateEngine {
   readonly spec: ModelSpec;
   readonly deltaSize: number;
+  /** The owner's DP-SGD update, or null for plain SGD. */
+  readonly dp: DpSgdConfig | null;
   private readonly opts: EngineOptions;
   private readonly original: ParamTensors;
   private readonly probes: Tensor;
@@ -175,6 +190,7 @@ export class UpdateEngine {
   constructor(opts: EngineOptions) {
     this.opts = opts;
     this.spec = opts.spec;
+    this.dp = opts.dp ?? null;
     const inSize = sizeFromShape(opts.spec.inputShape);
     this.nProbes = opts.probes.length / inSize;
     if (!Number.isInteger(this.nProbes) || this.nProbes < 1) {
@@ -210,6 +226,7 @@ export class UpdateEngine {
       this.nProbes,
       this.opts.sgd.batchSize,
       convPoolInferenceFusable(),
+      this.dp !== null,
     );
     return Math.max(1, Math.min(MAX_CHUNK, Math.floor(budget / per)));
   }
@@ -219,14 +236,56 @@ export class UpdateEngine {
    * in chunks of `chunk` models (default `chunkSize`), so peak memory depends on the chunk, not
    * on `sets.count`; each chunk's deltas are read back before the next starts.
    */
-  async deltas(sets: UpdateSets, maskRngs: Rng[] | null, chunk?: number): Promise<Float32Array> {
+  async deltas(
+    sets: UpdateSets,
+    maskRngs: Rng[] | null,
+    chunk?: number,
+    noiseRngs: Rng[] | null = null,
+  ): Promise<Float32Array> {
+    return this.probeAll(sets, { masks: maskRngs, noise: noiseRngs }, chunk, "deltas");
+  }
+
+  /**
+   * The updated models' posteriors on the probes [count, probes*classes], as `deltas` computes
+   * them before the difference (an output defence is applied to these on the host).
+   */
+  async posteriors(
+    sets: UpdateSets,
+    maskRngs: Rng[] | null,
+    chunk?: number,
+    noiseRngs: Rng[] | null = null,
+  ): Promise<Float32Array> {
+    return this.probeAll(sets, { masks: maskRngs, noise: noiseRngs }, chunk, "posteriors");
+  }
+
+  /** The original model's posteriors on the probes [probes*classes]. */
+  originalPosteriors(): Float32Array {
+    return this.p0.dataSync() as Float32Array;
+  }
+
+  private async probeAll(
+    sets: UpdateSets,
+    streams: { masks: Rng[] | null; noise: Rng[] | null },
+    chunk: number | undefined,
+    what: "deltas" | "posteriors",
+  ): Promise<Float32Array> {
+    const maskRngs = streams.masks;
     const useDropout = this.opts.dropout && hasDropout(this.spec);
     if (useDropout && (!maskRngs || maskRngs.length !== sets.count)) {
-      throw new Error(`UpdateEngine.deltas: dropout is on, so ${sets.count} mask generators are needed`);
+      throw new Error(`UpdateEngine.${what}: dropout is on, so ${sets.count} mask generators are needed`);
+    }
+    const dp = this.opts.dp ?? null;
+    if (dp && sets.setSize !== 1) {
+      throw new Error(
+        `UpdateEngine.${what}: DP-SGD updates are implemented for single-sample updates (set size 1), not ${sets.setSize}`,
+      );
+    }
+    if (dp && (!streams.noise || streams.noise.length !== sets.count)) {
+      throw new Error(`UpdateEngine.${what}: DP-SGD is on, so ${sets.count} noise generators are needed`);
     }
     const c = chunk ?? this.chunkSize(sets.setSize);
     if (!Number.isInteger(c) || c < 1)
-      throw new Error(`UpdateEngine.deltas: chunk must be an integer >= 1, got ${c}`);
+      throw new Error(`UpdateEngine.${what}: chunk must be an integer >= 1, got ${c}`);
     const S = sets.setSize;
     const size = sizeFromShape(this.spec.inputShape);
     const out = new Float32Array(sets.count * this.deltaSize);
@@ -239,8 +298,9 @@ export class UpdateEngine {
         y: sets.y.subarray(from * S, (from + m) * S),
       };
       const rngs = useDropout ? maskRngs!.slice(from, from + m) : null;
-      const weights = S === 1 ? this.singleStepWeights(part, rngs) : this.multiStepWeights(part, rngs);
-      const delta = tf.tidy(() => this.probeDeltas(weights, m));
+      const noise = dp ? streams.noise!.slice(from, from + m) : null;
+      const weights = S === 1 ? this.singleStepWeights(part, rngs, noise) : this.multiStepWeights(part, rngs);
+      const delta = tf.tidy(() => this.probe(weights, m, what));
       tf.dispose(weights);
       out.set((await delta.data()) as Float32Array, from * this.deltaSize);
       delta.dispose();
@@ -248,13 +308,25 @@ export class UpdateEngine {
     return out;
   }
 
-  /** Updated weights [M, ...] of M models, each one SGD step on its single sample. */
-  private singleStepWeights(sets: UpdateSets, maskRngs: Rng[] | null): Tensor[] {
+  /**
+   * Updated weights [M, ...] of M models, each one SGD step on its single sample; with `opts.dp`
+   * a DP-SGD step (clipped gradient plus noise drawn from noiseRngs[m]).
+   */
+  private singleStepWeights(sets: UpdateSets, maskRngs: Rng[] | null, noiseRngs: Rng[] | null): Tensor[] {
     const { spec } = this;
     const M = sets.count;
     const shapes = layerOutputShapes(spec);
     // Per-model masks, one sample each: stack into [M, size] per dropout layer.
     const masksJs = maskRngs ? stackedMasks(spec, 1, maskRngs) : [];
+    const dp = this.opts.dp ?? null;
+    const noise =
+      dp && noiseRngs
+        ? dpNoise(
+            this.original.map((w) => w.shape),
+            dp,
+            noiseRngs,
+          )
+        : null;
     const fused = convPoolFusable();
     return tf.tidy(() => {
       const x = tf.tensor(sets.x, [M, ...spec.inputShape]);
@@ -286,8 +358,7 @@ export class UpdateEngine {
       };
       const dz = tf.grads(lossFn)(taps);
       const lr = this.opts.sgd.lr;
-      const out: Tensor[] = [];
-      let p = 0;
+      const grads: Tensor[] = [];
       let t = 0;
       let r = 0;
       for (const [i, l] of spec.layers.entries()) {
@@ -308,12 +379,11 @@ export class UpdateEngine {
             gb = tf.sum(g, [1, 2]);
           }
         }
-        out.push(tf.sub(tf.expandDims(this.original[p]!, 0), tf.mul(gw, lr)));
-        out.push(tf.sub(tf.expandDims(this.original[p + 1]!, 0), tf.mul(gb, lr)));
-        p += 2;
+        grads.push(gw, gb);
       }
       tf.dispose(inputs);
-      return out;
+      const g = dp && noise ? clipAndNoise(grads, dp, noise) : grads;
+      return g.map((gi, i) => tf.sub(tf.expandDims(this.original[i]!, 0), tf.mul(gi, lr)));
     });
   }
 
@@ -344,11 +414,12 @@ export class UpdateEngine {
     return state.weights;
   }
 
-  /** The batched probe forward with per-model weights; returns deltas [M, probes*classes]. */
-  private probeDeltas(weights: Tensor[], M: number): Tensor {
+  /** The batched probe forward with per-model weights: deltas or posteriors [M, probes*classes]. */
+  private probe(weights: Tensor[], M: number, what: "deltas" | "posteriors"): Tensor {
     const logits = batchedForward(this.spec, weights, this.probes, M, null, { patches: this.probePatches });
     const prob = tf.softmax(logits); // [M, B, N]
-    return tf.reshape(tf.sub(tf.expandDims(this.p0, 0), prob), [M, this.nProbes * this.spec.numClasses]);
+    const out = what === "deltas" ? tf.sub(tf.expandDims(this.p0, 0), prob) : prob;
+    return tf.reshape(out, [M, this.nProbes * this.spec.numClasses]);
   }
 }
 

@@ -4,6 +4,8 @@
  * The loop reads top to bottom; a NaN or infinite loss stops it with the epoch and step named.
  */
 
+import { dpNoise } from "./defence/dpsgd.ts";
+import type { DpSgdConfig } from "./defence/spec.ts";
 import { crossEntropy, forward, type ParamTensors, toTensors } from "./models/forward.ts";
 import { drawMasks } from "./models/masks.ts";
 import type { ModelSpec, Params } from "./models/spec.ts";
@@ -155,7 +157,9 @@ export function referenceUpdate(
   set: LabelledData,
   cfg: SgdConfig,
   maskRng: Rng | null,
+  dp: { config: DpSgdConfig; rng: Rng } | null = null,
 ): ParamTensors {
+  if (dp) return referenceDpUpdate(spec, original, set, cfg, maskRng, dp.config, dp.rng);
   let params = original;
   let velocity: ParamTensors | null = null;
   for (let start = 0; start < set.n; start += cfg.batchSize) {
@@ -172,6 +176,41 @@ export function referenceUpdate(
   tf.dispose(velocity ?? []);
   if (params === original) return original.map((p) => tf.clone(p));
   return params;
+}
+
+/**
+ * One DP-SGD step on a single sample, one model at a time: the gradient, its norm over all
+ * parameters read back, the clipped gradient plus noise of `rng` (dpNoise's order), one SGD step.
+ */
+function referenceDpUpdate(
+  spec: ModelSpec,
+  original: ParamTensors,
+  set: LabelledData,
+  cfg: SgdConfig,
+  maskRng: Rng | null,
+  dp: DpSgdConfig,
+  rng: Rng,
+): ParamTensors {
+  if (set.n !== 1) throw new Error(`referenceUpdate: DP-SGD updates take one sample, not ${set.n}`);
+  const [x, y] = gatherBatch(spec, set, [0]);
+  const masks = maskRng ? maskTensors(spec, 1, maskRng) : null;
+  const f = (...ps: Tensor[]) => crossEntropy(forward(spec, ps, x, masks), y, spec.numClasses);
+  const grads = tf.grads(f)(original);
+  let norm2 = 0;
+  for (const g of grads) for (const v of g.dataSync()) norm2 += v * v;
+  const factor = Math.min(1, dp.clip / Math.sqrt(norm2));
+  const noise = dpNoise(
+    original.map((w) => w.shape),
+    dp,
+    [rng],
+  );
+  const out = original.map((w, i) =>
+    tf.tidy(() =>
+      tf.sub(w, tf.mul(tf.add(tf.mul(grads[i]!, factor), tf.tensor(noise[i]!, w.shape)), cfg.lr)),
+    ),
+  );
+  tf.dispose([x, y, ...(masks ?? []), ...grads]);
+  return out;
 }
 
 /** Accuracy of one model on labelled data (inference mode), in batches of `batch`. */

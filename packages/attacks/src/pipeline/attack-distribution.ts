@@ -178,6 +178,20 @@ export async function runDistributionAttack(
     },
     tested: n,
     timings: { attack_train: trainSeconds },
+    predictions: [
+      {
+        name: "predicted_distribution",
+        doc: "A_LDE's label distribution of target i's update set",
+        shape: [n, C],
+        data: pred,
+      },
+      {
+        name: "true_distribution",
+        doc: "the label histogram of target i's update set, normalised",
+        shape: [n, C],
+        data: targetHist,
+      },
+    ],
     chart: klChart(`A_LDE on ${ds.name} (|D_update| = ${S})`, s),
     moreCharts: other.charts,
   });

@@ -95,6 +95,20 @@ export async function runLabelAttack(
     },
     tested: cfg.targetModels,
     timings: { attack_train: trainSeconds },
+    predictions: [
+      {
+        name: "predicted_label",
+        doc: "the label A_LI infers from target i's delta",
+        shape: [cfg.targetModels],
+        data: Int32Array.from(pred),
+      },
+      {
+        name: "true_label",
+        doc: "the label of target i's update sample",
+        shape: [cfg.targetModels],
+        data: Int32Array.from(target.labels),
+      },
+    ],
     chart: {
       title: `A_LI on ${ds.name}`,
       metric: "accuracy",

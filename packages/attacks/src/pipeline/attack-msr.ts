@@ -188,6 +188,14 @@ export async function runMsrAttack(
     },
     tested: n,
     timings,
+    predictions: [
+      {
+        name: "matched_mse",
+        doc: "CBM-GAN's matched MSE on target set i (the first --eval-targets)",
+        shape: [n],
+        data: Float32Array.from(scores.perSet),
+      },
+    ],
     chart: {
       title: `A_MSR on ${ds.name}`,
       metric: "matched MSE",

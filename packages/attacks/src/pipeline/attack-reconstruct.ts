@@ -145,6 +145,20 @@ export async function runReconstructAttack(
       tested: n,
       counts: { autoencoder_train: splits.shadow.train.length },
       timings,
+      predictions: [
+        {
+          name: "reconstruction",
+          doc: `A_SSR's reconstruction of target i's update sample (${ds.reconSpace === "unit" ? "pixels in [0,1]" : "standardised features"})`,
+          shape: [n, ...ds.sampleShape],
+          data: recon,
+        },
+        {
+          name: "true_index",
+          doc: "the data set index of target i's update sample",
+          shape: [n],
+          data: Int32Array.from(target.indices.subarray(0, n)),
+        },
+      ],
       chart: {
         title: `A_SSR on ${ds.name}`,
         metric: "MSE",

@@ -18,6 +18,7 @@ export {
   EXPERIMENT_FIELDS,
   type ExperimentField,
   flagOf,
+  THREATS,
 } from "./fields.ts";
 
 /** The arktype definition of one field, e.g. `"number.integer >= 1"`, with `absent` as its default. */
@@ -26,6 +27,7 @@ function fieldDefinition(field: ExperimentField): unknown {
   if (field.kind === "int") def = `number.integer >= ${field.min}`;
   else if (field.kind === "intList") def = `number.integer >= ${field.min} []`;
   else if (field.kind === "choice") def = field.choices.map((c) => `'${c}'`).join(" | ");
+  else if (field.kind === "spec") def = "string";
   else def = "boolean";
   if (field.absent === undefined) return def;
   const absent = field.absent;
@@ -50,3 +52,14 @@ export function configSchema(fields: readonly ExperimentField[]): Type<Record<st
 
 export type ExperimentConfig = ConfigOf<typeof EXPERIMENT_FIELDS>;
 export const ExperimentConfig = configSchema(EXPERIMENT_FIELDS) as unknown as Type<ExperimentConfig>;
+
+/**
+ * `cfg` checked against the schema, with each field added since the caller's code was written
+ * filled in at its `absent` value (`defence: "none"`, ...); throws naming every bad field. The
+ * pipelines call it on what they are given, so a config written by hand fails clearly.
+ */
+export function checkedConfig(cfg: ExperimentConfig): ExperimentConfig {
+  const out = ExperimentConfig(cfg);
+  if (out instanceof type.errors) throw new Error(`experiment config: ${out.summary}`);
+  return out;
+}

@@ -53,6 +53,18 @@ export interface BarChart {
   better: "higher" | "lower";
 }
 
+/**
+ * One array of per-target predictions (or truths) a run keeps for analysis, row i about target
+ * model i: the CLI writes it as `predictions/<name>.npy` (numpy's format, little-endian).
+ */
+export interface PredictionArray {
+  name: string;
+  /** What a row holds, for result.json and the docs. */
+  doc: string;
+  shape: number[];
+  data: Float32Array | Int32Array;
+}
+
 export interface ExperimentResult {
   attack: string;
   dataset: string;
@@ -63,4 +75,6 @@ export interface ExperimentResult {
   counts: Record<string, number>;
   timingsSeconds: Record<string, number>;
   figures: { bars: BarChart[]; grids: ImageGrid[] };
+  /** Per-target predictions and truths (omitted: none kept). */
+  predictions?: PredictionArray[];
 }

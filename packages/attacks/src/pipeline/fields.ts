@@ -14,10 +14,12 @@
  *
  * Pure data (and a few pure formatting functions); no I/O.
  */
+import { DEFENCE_SYNTAX, formatDefence, parseDefence } from "@updates-leak/core/defence";
 
 export const ATTACKS = ["label", "reconstruct", "distribution", "msr"] as const;
 export const DATASETS = ["mnist", "cifar10", "insta-ny"] as const;
 export const BACKENDS = ["auto", "webgpu", "wasm", "cpu"] as const;
+export const THREATS = ["adaptive", "non-adaptive"] as const;
 
 export type AttackName = (typeof ATTACKS)[number];
 export type DatasetName = (typeof DATASETS)[number];
@@ -86,7 +88,18 @@ export interface SwitchField extends FieldCommon {
   readonly smoke?: false;
 }
 
-export type ExperimentField = IntField | IntListField | ChoiceField | SwitchField;
+/**
+ * A value written in a small language of its own (`--defence round:2+topk:3`), kept in its
+ * canonical form: `parse` returns that form or throws an Error saying what is expected.
+ */
+export interface SpecField extends FieldCommon {
+  readonly kind: "spec";
+  readonly paper: string;
+  readonly smoke?: string;
+  readonly parse: (value: string) => string;
+}
+
+export type ExperimentField = IntField | IntListField | ChoiceField | SwitchField | SpecField;
 
 const count = (v: number) => v.toLocaleString("en-US");
 const shards = (models: unknown, size: unknown) => Math.ceil(Number(models) / Number(size));
@@ -239,6 +252,38 @@ export const EXPERIMENT_FIELDS = [
   },
   {
     /**
+     * The model owner's output defence: what its API does to every posterior it returns (top-k,
+     * label only, rounding, noise; steps combine in order). See @updates-leak/core's
+     * defence/output.ts. `none` keeps the undefended runs' data bit for bit.
+     */
+    name: "defence",
+    kind: "spec",
+    paper: "none",
+    absent: "none",
+    data: true,
+    parse: (v: string) => formatDefence(parseDefence(v)),
+    help: `output defence of the model's API: ${DEFENCE_SYNTAX}`,
+    label: "defence",
+    show: (v: string, c) =>
+      v === "none"
+        ? undefined
+        : `${v} (${c.threat}: the shadow updates are ${c.threat === "adaptive" ? "defended too" : "not defended"})`,
+  },
+  {
+    /**
+     * With a defence: does the adversary know it and apply it to its shadow queries (adaptive), or
+     * train on undefended shadow deltas (non-adaptive)? Printed with the defence.
+     */
+    name: "threat",
+    kind: "choice",
+    choices: THREATS,
+    paper: "adaptive",
+    absent: "adaptive",
+    data: true,
+    help: "with --defence: adaptive (the adversary defends its shadow queries the same way) or non-adaptive (it does not)",
+  },
+  {
+    /**
      * Epochs of the attack model. The authors' code gives 50 for label distribution estimation;
      * the rest are our [choice]s: A_LI 20 (on MNIST at paper scale 20 and 50 epochs both scored
      * 0.76, 20 takes 2.5x less time), A_SSR 50, CBM-GAN 10 passes over the shadow models.
@@ -320,7 +365,9 @@ type ValueOf<F> = F extends { kind: "int" }
       ? C
       : F extends { kind: "switch" }
         ? boolean
-        : never;
+        : F extends { kind: "spec" }
+          ? string
+          : never;
 
 /** The config a table of fields declares. */
 export type ConfigOf<T extends readonly ExperimentField[]> = {

@@ -2,8 +2,10 @@
  * Generates updated models for one side (shadow or target) into its shard store: for model i,
  * an updating set drawn from the side's pool (without replacement inside a set; sets may overlap)
  * with `Rng(seed).fork(side, "model", i)`, the update's dropout masks from a fork of that, and the
- * delta from the batched engine. Shard k (models [k*shardSize, (k+1)*shardSize)) is a pure function
- * of (config, seed, k); complete shards are skipped, so a rerun resumes.
+ * delta from the batched engine; under a defence (`cfg.defence`, `sideDefence`) the delta of the
+ * defended updates and queries, their noise from a fork "defence" of the model's stream. Shard k
+ * (models [k*shardSize, (k+1)*shardSize)) is a pure function of (config, seed, k); complete shards
+ * are skipped, so a rerun resumes.
  *
  * Ground truth per model: the set's dataset indices then its labels (2 * setSize floats; indices
  * are exact in float32 below 2^24), from which every attack derives what it needs.
@@ -12,7 +14,19 @@
  * size) passes `opts.stream` (e.g. `["target", "set-size", 10]`, so the stream is
  * `Rng(seed).fork("target", "set-size", 10)`) and `opts.label`; the main sides keep `fork(side)`.
  */
-import { Rng, type SeedKey, type UpdateEngine } from "@updates-leak/core";
+import {
+  type Defence,
+  defendedDeltas,
+  dpSgdOf,
+  formatDefence,
+  isRandomDefence,
+  outputSteps,
+  parseDefence,
+  Rng,
+  type SeedKey,
+  type UpdateEngine,
+  type UpdateSets,
+} from "@updates-leak/core";
 import type { ShardData, ShardStore } from "../store.ts";
 import type { ExperimentConfig } from "./config.ts";
 import type { RunContext } from "./context.ts";
@@ -54,6 +68,19 @@ export interface GenerateStats {
   seconds: number;
 }
 
+/**
+ * The defence on a side's updates and queries: the target's owner always applies `cfg.defence`;
+ * the shadow side applies it only when the adversary knows it (`threat: adaptive`).
+ */
+export function sideDefence(cfg: ExperimentConfig, side: "shadow" | "target"): Defence {
+  return side === "target" || cfg.threat === "adaptive" ? parseDefence(cfg.defence) : [];
+}
+
+/** The streams of DP-SGD's update noise: a fork of each model's defence stream. */
+export function updateNoiseRngs(defenceRngs: readonly Rng[]): Rng[] {
+  return defenceRngs.map((r) => r.fork("update"));
+}
+
 /** What `updateModels` needs of its side. */
 interface UpdateJob {
   /** The side's root stream. */
@@ -64,11 +91,48 @@ interface UpdateJob {
   S: number;
   name: string;
   shard: number;
+  defence: Defence;
+}
+
+/** Updated models c..c+m-1 of a side: their updating sets and random streams. */
+export interface DrawnModels {
+  /** Dataset indices of the sets, model by model [m * S]. */
+  idx: Int32Array;
+  /** The sets' samples and labels, as the engine takes them. */
+  sets: UpdateSets;
+  labels: ArrayLike<number>;
+  maskRngs: Rng[];
+  /** The streams of the defence's noise on each model's queries. */
+  defenceRngs: Rng[];
+}
+
+/** Model i's set is drawn from `root.fork("model", i).fork("set")`, its dropout masks from `.fork("masks")`. */
+export function drawModels(
+  root: Rng,
+  pool: Int32Array,
+  ds: DatasetLike,
+  S: number,
+  c: number,
+  m: number,
+): DrawnModels {
+  const idx = new Int32Array(m * S);
+  const maskRngs: Rng[] = [];
+  const defenceRngs: Rng[] = [];
+  for (let j = 0; j < m; j++) {
+    const rng = root.fork("model", c + j);
+    const pick = rng.fork("set").sample(pool.length, S);
+    for (let s = 0; s < S; s++) idx[j * S + s] = pool[pick[s]!]!;
+    maskRngs.push(rng.fork("masks"));
+    defenceRngs.push(rng.fork("defence"));
+  }
+  const g = ds.gather(idx);
+  const sets = { count: m, setSize: S, x: g.x, y: Int32Array.from(g.labels) };
+  return { idx, sets, labels: g.labels, maskRngs, defenceRngs };
 }
 
 /**
- * Updated models c..c+m-1: each one's updating set (drawn from `root.fork("model", i)`), the deltas
- * from the engine, checked finite, written at `out.row` of the shard's deltas and truth rows.
+ * Updated models c..c+m-1: each one's updating set (`drawModels`), the deltas from the engine,
+ * checked finite, written at `out.row` of the shard's deltas and truth rows.
  */
 async function updateModels(
   job: UpdateJob,
@@ -76,17 +140,20 @@ async function updateModels(
   m: number,
   out: { deltas: Float32Array; truth: Float32Array; row: number },
 ): Promise<void> {
-  const { root, split, ds, engine, S } = job;
-  const idx = new Int32Array(m * S);
-  const maskRngs: Rng[] = [];
-  for (let j = 0; j < m; j++) {
-    const rng = root.fork("model", c + j);
-    const pick = rng.fork("set").sample(split.pool.length, S);
-    for (let s = 0; s < S; s++) idx[j * S + s] = split.pool[pick[s]!]!;
-    maskRngs.push(rng.fork("masks"));
-  }
-  const g = ds.gather(idx);
-  const d = await engine.deltas({ count: m, setSize: S, x: g.x, y: Int32Array.from(g.labels) }, maskRngs, m);
+  const { root, split, ds, engine, S, defence } = job;
+  const { idx, sets, labels, maskRngs, defenceRngs } = drawModels(root, split.pool, ds, S, c, m);
+  const answers = outputSteps(defence);
+  const noise = dpSgdOf(defence) ? updateNoiseRngs(defenceRngs) : null;
+  const d =
+    answers.length === 0
+      ? await engine.deltas(sets, maskRngs, m, noise)
+      : defendedDeltas(
+          answers,
+          engine.originalPosteriors(),
+          await engine.posteriors(sets, maskRngs, m, noise),
+          engine.spec.numClasses,
+          isRandomDefence(answers) ? defenceRngs : null,
+        );
   for (let i = 0; i < d.length; i++) {
     if (!Number.isFinite(d[i]!)) {
       const model = c + Math.floor(i / engine.deltaSize);
@@ -100,7 +167,7 @@ async function updateModels(
     const row = (out.row + j) * 2 * S;
     for (let s = 0; s < S; s++) {
       out.truth[row + s] = idx[j * S + s]!;
-      out.truth[row + S + s] = g.labels[j * S + s]!;
+      out.truth[row + S + s] = labels[j * S + s]!;
     }
   }
 }
@@ -126,6 +193,13 @@ export async function generateSide(
   const done = await store.completed();
   const root = new Rng(cfg.seed).fork(...(opts.stream ?? [side]));
   const chunk = cfg.chunkSize > 0 ? cfg.chunkSize : engine.chunkSize(S);
+  const defence = sideDefence(cfg, side);
+  const dp = dpSgdOf(defence);
+  if (JSON.stringify(dp) !== JSON.stringify(engine.dp)) {
+    throw new Error(
+      `generate ${name}: the engine updates with ${engine.dp ? "DP-SGD" : "plain SGD"}, the side's defence (${formatDefence(defence)}) with ${dp ? "DP-SGD" : "plain SGD"}: build it with dp: dpSgdOf(sideDefence(cfg, side))`,
+    );
+  }
   const t0 = performance.now();
   let generated = 0;
   let skipped = 0;
@@ -151,7 +225,7 @@ export async function generateSide(
     const truth = new Float32Array(count * 2 * S);
     for (let c = from; c < to; c += chunk) {
       const m = Math.min(chunk, to - c);
-      await updateModels({ root, split, ds, engine, S, name, shard: k }, c, m, {
+      await updateModels({ root, split, ds, engine, S, name, shard: k, defence }, c, m, {
         deltas,
         truth,
         row: c - from,

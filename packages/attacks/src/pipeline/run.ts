@@ -8,6 +8,8 @@
  */
 import {
   currentBackend,
+  dpSgdEpsilon,
+  dpSgdOf,
   type ModelSpec,
   PAPER_EPOCHS,
   PAPER_SGD,
@@ -19,7 +21,7 @@ import { runDistributionAttack } from "./attack-distribution.ts";
 import { runLabelAttack } from "./attack-label.ts";
 import { runMsrAttack } from "./attack-msr.ts";
 import { runReconstructAttack } from "./attack-reconstruct.ts";
-import type { ExperimentConfig } from "./config.ts";
+import { checkedConfig, type ExperimentConfig } from "./config.ts";
 import type { ExperimentResult, RunContext } from "./context.ts";
 import type { ExperimentData } from "./data.ts";
 import {
@@ -28,6 +30,7 @@ import {
   originalOfShard,
   type ShardSelection,
   shardCount,
+  sideDefence,
 } from "./generate.ts";
 import {
   extraShadowModels,
@@ -36,11 +39,14 @@ import {
   originalModels,
   specFor,
 } from "./originals.ts";
+import { type OwnerCost, ownerCost } from "./owner-cost.ts";
 
 export interface GenerationReport {
   timings: Record<string, number>;
   counts: Record<string, number>;
   originals: Record<string, { cached: boolean; key: string; trainSeconds: number; heldOutAccuracy: number }>;
+  /** A defended full run: what the defence costs the owner (owner-cost.ts). */
+  ownerCost?: OwnerCost;
 }
 
 type Side = "shadow" | "target";
@@ -170,6 +176,7 @@ async function generateBlock(
     probes: g.probes,
     sgd: PAPER_SGD,
     dropout: true,
+    dp: dpSgdOf(sideDefence(cfg, side)),
   });
   try {
     const store = side === "shadow" ? ctx.shadowStore : ctx.targetStore;
@@ -235,11 +242,15 @@ export async function generateShards(
   data: ExperimentData,
   select?: ShardSelection,
 ): Promise<GenerationReport> {
+  cfg = checkedConfig(cfg);
   const g = startGeneration(cfg, ctx, data, select);
   // A resumed run whose shards are all there (e.g. to re-fit the attack with other epochs) needs
   // no original models: skip training or loading them.
   const { missing, extrasMissing } = await planShards(g);
-  if (missing === 0) {
+  // A defended full run measures the owner's cost on the target original's updates.
+  const defence = sideDefence(cfg, "target");
+  const costNeeded = defence.length > 0 && select === undefined;
+  if (missing === 0 && !costNeeded) {
     ctx.log("every shard is already there: the original models are not needed");
     return g.report;
   }
@@ -251,6 +262,23 @@ export async function generateShards(
   if (extras.length > 0) g.report.timings.train_extra_shadow_models = extras[0]!.trainSeconds;
   await generateSideBlocks(g, "shadow", [pair.shadow, ...extras]);
   await generateSideBlocks(g, "target", [pair.target]);
+  if (costNeeded) {
+    const t = performance.now();
+    const cost = await ownerCost(
+      cfg,
+      g.spec,
+      pair.target.params,
+      defence,
+      splits.target,
+      splits.shadow.pool,
+      ds,
+    );
+    g.report.ownerCost = cost;
+    g.report.timings.owner_cost = (performance.now() - t) / 1000;
+    ctx.log(
+      `owner's cost of ${cfg.defence} (first ${cost.models} target updated models, ${cost.heldOut} held-out samples each): accuracy ${cost.accuracy.toFixed(4)} (undefended ${cost.accuracyUndefended.toFixed(4)}), mean L1 distortion ${cost.distortionL1.toFixed(4)}`,
+    );
+  }
   return g.report;
 }
 
@@ -259,6 +287,7 @@ export async function runExperiment(
   ctx: RunContext,
   data: ExperimentData,
 ): Promise<ExperimentResult> {
+  cfg = checkedConfig(cfg);
   const t0 = performance.now();
   const gen = await generateShards(cfg, ctx, data);
   const t1 = performance.now();
@@ -278,5 +307,15 @@ export async function runExperiment(
   };
   result.counts = { ...gen.counts, ...result.counts };
   result.extra = { ...result.extra, originals: gen.originals, backend: currentBackend() };
+  if (cfg.defence !== "none") {
+    const dp = dpSgdOf(sideDefence(cfg, "target"));
+    result.extra.defence = {
+      spec: cfg.defence,
+      threat: cfg.threat,
+      ownerCost: gen.ownerCost,
+      // One DP-SGD update of one sample: a Gaussian mechanism, sampling rate 1, one step.
+      ...(dp ? { epsilon: dpSgdEpsilon(1, dp.noiseMultiplier, 1, 1e-5), delta: 1e-5 } : {}),
+    };
+  }
   return result;
 }

@@ -85,6 +85,8 @@ export async function pipelineSuite(ctx: SuiteContext): Promise<BenchRecord[]> {
     shadowOriginals: 1,
     probeCount: 100,
     chunkSize: 0,
+    defence: "none",
+    threat: "adaptive",
     inferenceSamples: 1,
     evalTargets: 0,
     backend: v.backend,

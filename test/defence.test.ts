@@ -1,0 +1,272 @@
+/**
+ * An output defence in the pipeline changes the generated deltas exactly where it applies:
+ * - a defended side's delta is D(p_old) - D(p_new), with p_new the engine's undefended posteriors
+ *   of the same updates, D the test's own top-1 / label-only; top-1 leaves one nonzero value per
+ *   query, so at most two per probe in the delta;
+ * - the engine's posteriors agree with its undefended deltas (p_old - p_new);
+ * - `threat: non-adaptive` leaves the shadow side bit for bit undefended; `adaptive` defends it;
+ * - noise is the same whatever the engine's chunk (a stream per model);
+ * - DP-SGD: the target's deltas are the engine's DP-SGD deltas with the documented noise streams;
+ *   a non-adaptive shadow side stays plain;
+ * - the owner's cost: label-only keeps the accuracy and distorts a posterior by 2 (1 - max p),
+ *   top-1 by 1 - max p, computed here from the engine's posteriors; DP-SGD is compared with the
+ *   plain update's answers.
+ * Insta-NY synthetic data and its MLP on the cpu backend: a few seconds.
+ */
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import {
+  checkedConfig,
+  drawModels,
+  type ExperimentConfig,
+  generateSide,
+  MemoryShardStore,
+  ownerCost,
+  type RunContext,
+  sideDefence,
+} from "@updates-leak/attacks";
+import {
+  type DpSgdConfig,
+  dpSgdOf,
+  initParams,
+  instaMlp,
+  PAPER_SGD,
+  type Params,
+  Rng,
+  selectBackend,
+  tf,
+  UpdateEngine,
+} from "@updates-leak/core";
+import { type Dataset, loadDataset, makeSplits, type Splits } from "@updates-leak/datasets";
+import { testConfig } from "./test-config.ts";
+
+const CLASSES = instaMlp.numClasses;
+let ds: Dataset;
+let splits: Splits;
+let probes: Float32Array;
+let original: Params;
+
+beforeAll(async () => {
+  await selectBackend({ backend: "cpu", quiet: true });
+  ds = await loadDataset("insta-ny-synthetic");
+  splits = makeSplits(ds, { seed: 5, probeSize: 100 });
+  probes = ds.gather(splits.probe.subarray(0, 20)).x;
+  original = initParams(instaMlp, new Rng(5).fork("init"));
+});
+afterAll(async () => {
+  await selectBackend({ backend: "cpu", quiet: true });
+});
+
+const base = testConfig("label", "insta-ny", {
+  seed: 5,
+  shadowModels: 30,
+  targetModels: 30,
+  probeCount: 20,
+  shardSize: 10,
+  trainEpochs: 1,
+  attackEpochs: 1,
+  backend: "cpu",
+});
+
+const ctx: RunContext = {
+  shadowStore: new MemoryShardStore(),
+  targetStore: new MemoryShardStore(),
+  metric: () => {},
+  progress: () => {},
+  log: () => {},
+};
+
+function engine(dp: DpSgdConfig | null = null): UpdateEngine {
+  return new UpdateEngine({ spec: instaMlp, original, probes, sgd: PAPER_SGD, dropout: true, dp });
+}
+
+/** A side's deltas [models * probes * classes] under `cfg`. */
+async function sideDeltas(cfg: ExperimentConfig, side: "shadow" | "target"): Promise<Float32Array> {
+  const store = new MemoryShardStore();
+  const e = engine(dpSgdOf(sideDefence(cfg, side)));
+  try {
+    const models = side === "shadow" ? cfg.shadowModels : cfg.targetModels;
+    await generateSide(cfg, side, models, splits[side], ds, e, store, ctx);
+    const parts = await Promise.all([0, 1, 2].map((k) => store.read(k)));
+    return Float32Array.from(parts.flatMap((s) => Array.from(s.deltas)));
+  } finally {
+    e.dispose();
+  }
+}
+
+/** The undefended posteriors of a side's models, from the same draws as generateSide. */
+async function sidePosteriors(cfg: ExperimentConfig, side: "shadow" | "target") {
+  const e = engine();
+  try {
+    const drawn = drawModels(new Rng(cfg.seed).fork(side), splits[side].pool, ds, 1, 0, cfg.targetModels);
+    return { p0: e.originalPosteriors(), p: await e.posteriors(drawn.sets, drawn.maskRngs, 7) };
+  } finally {
+    e.dispose();
+  }
+}
+
+/** The test's own top-1 (keep = value) or label-only (keep = 1) of each row. */
+function top1(p: Float32Array, label: boolean): Float32Array {
+  const out = new Float32Array(p.length);
+  for (let r = 0; r < p.length; r += CLASSES) {
+    const row = Array.from(p.subarray(r, r + CLASSES));
+    const c = row.indexOf(Math.max(...row));
+    out[r + c] = label ? 1 : p[r + c]!;
+  }
+  return out;
+}
+
+describe("an output defence in generation", () => {
+  test("defended deltas are D(p_old) - D(p_new) of the undefended posteriors; one value per query", async () => {
+    const before = tf.memory().numTensors;
+    const undefended = await sideDeltas(base, "target");
+    const { p0, p } = await sidePosteriors(base, "target");
+    const D = p0.length;
+    for (let i = 0; i < p.length; i++)
+      expect(Math.abs(p0[i % D]! - p[i]! - undefended[i]!)).toBeLessThan(1e-6);
+    for (const [spec, label] of [
+      ["topk:1", false],
+      ["label", true],
+    ] as const) {
+      const got = await sideDeltas({ ...base, defence: spec }, "target");
+      const old = top1(p0, label);
+      const now = top1(p, label);
+      expect(Array.from(got)).toEqual(Array.from(Float32Array.from(now, (v, i) => old[i % D]! - v)));
+      for (let r = 0; r < got.length; r += CLASSES) {
+        const nonzero = got.subarray(r, r + CLASSES).filter((v) => v !== 0).length;
+        expect(nonzero).toBeLessThanOrEqual(2);
+      }
+    }
+    // Undefended, a probe's delta has a nonzero value in (almost) every class.
+    const dense = Array.from({ length: undefended.length / CLASSES }, (_, r) =>
+      undefended.subarray(r * CLASSES, (r + 1) * CLASSES).every((v) => v !== 0),
+    );
+    expect(dense.filter(Boolean).length).toBeGreaterThan(0.9 * dense.length);
+    expect(tf.memory().numTensors).toBe(before);
+  });
+
+  test("non-adaptive leaves the shadow side undefended bit for bit; adaptive defends it", async () => {
+    const plain = await sideDeltas(base, "shadow");
+    const nonAdaptive = await sideDeltas({ ...base, defence: "round:1", threat: "non-adaptive" }, "shadow");
+    const adaptive = await sideDeltas({ ...base, defence: "round:1", threat: "adaptive" }, "shadow");
+    expect(Array.from(nonAdaptive)).toEqual(Array.from(plain));
+    expect(Array.from(adaptive)).not.toEqual(Array.from(plain));
+    // round:1 deltas are differences of multiples of 0.1.
+    for (const v of adaptive) expect(Math.abs(v * 10 - Math.round(v * 10))).toBeLessThan(1e-5);
+  });
+
+  test("noise is drawn per model: the same deltas whatever the chunk, and not the undefended ones", async () => {
+    const cfg = { ...base, defence: "noise:0.01" };
+    const a = await sideDeltas({ ...cfg, chunkSize: 0 }, "target");
+    const b = await sideDeltas({ ...cfg, chunkSize: 3 }, "target");
+    expect(Array.from(b)).toEqual(Array.from(a));
+    expect(Array.from(a)).not.toEqual(Array.from(await sideDeltas(base, "target")));
+  });
+});
+
+describe("a config written by hand", () => {
+  test("fields it predates read as their absent values; a bad field is named", () => {
+    const { defence: _d, threat: _t, ...old } = base;
+    expect(checkedConfig(old as ExperimentConfig)).toEqual(base);
+    expect(() => checkedConfig({ ...base, defence: 3 as unknown as string, seed: -1 })).toThrow(
+      /^experiment config: seed must be non-negative \(was -1\)\ndefence must be a string/,
+    );
+  });
+});
+
+describe("DP-SGD updates in generation", () => {
+  test("target deltas are the engine's DP-SGD deltas, noise from each model's documented stream", async () => {
+    const cfg = { ...base, defence: "dpsgd:0.5:1", threat: "non-adaptive" as const };
+    const got = await sideDeltas(cfg, "target");
+    const e = engine({ clip: 0.5, noiseMultiplier: 1 });
+    const drawn = drawModels(
+      new Rng(cfg.seed).fork("target"),
+      splits.target.pool,
+      ds,
+      1,
+      0,
+      cfg.targetModels,
+    );
+    // Rng(seed).fork(side, "model", i).fork("defence").fork("update"), written out here.
+    const noise = Array.from({ length: cfg.targetModels }, (_, i) =>
+      new Rng(cfg.seed).fork("target").fork("model", i).fork("defence").fork("update"),
+    );
+    const want = await e.deltas(drawn.sets, drawn.maskRngs, 4, noise);
+    e.dispose();
+    expect(Array.from(got)).toEqual(Array.from(want));
+    expect(Array.from(got)).not.toEqual(Array.from(await sideDeltas(base, "target")));
+    // Non-adaptive: the adversary's shadow updates are plain SGD.
+    expect(Array.from(await sideDeltas(cfg, "shadow"))).toEqual(Array.from(await sideDeltas(base, "shadow")));
+    // An engine that does not match the side's defence is refused.
+    const plain = engine();
+    await expect(
+      generateSide(cfg, "target", 10, splits.target, ds, plain, new MemoryShardStore(), ctx),
+    ).rejects.toThrow("the engine updates with plain SGD, the side's defence (dpsgd:0.5:1) with DP-SGD");
+    plain.dispose();
+  });
+});
+
+describe("the owner's cost of a defence", () => {
+  test("label-only: same accuracy, distortion 2 (1 - max p); top-1: distortion 1 - max p", async () => {
+    const heldOut = splits.shadow.pool;
+    const sizes = { models: 6, heldOut: 50 };
+    const e = new UpdateEngine({
+      spec: instaMlp,
+      original,
+      probes: ds.gather(heldOut.subarray(0, 50)).x,
+      sgd: PAPER_SGD,
+      dropout: true,
+    });
+    const drawn = drawModels(new Rng(base.seed).fork("target"), splits.target.pool, ds, 1, 0, 6);
+    const p = await e.posteriors(drawn.sets, drawn.maskRngs);
+    e.dispose();
+    const labels = ds.gather(heldOut.subarray(0, 50)).labels;
+    let maxSum = 0;
+    let right = 0;
+    for (let r = 0; r < p.length; r += CLASSES) {
+      const row = Array.from(p.subarray(r, r + CLASSES));
+      maxSum += Math.max(...row);
+      if (row.indexOf(Math.max(...row)) === labels[(r / CLASSES) % 50]) right++;
+    }
+    const queries = p.length / CLASSES;
+    const cfg = { ...base, defence: "label" };
+    const label = await ownerCost(
+      cfg,
+      instaMlp,
+      original,
+      [{ kind: "label" }],
+      splits.target,
+      heldOut,
+      ds,
+      sizes,
+    );
+    expect(label.models).toBe(6);
+    expect(label.heldOut).toBe(50);
+    expect(label.accuracy).toBeCloseTo(right / queries, 12);
+    expect(label.accuracyUndefended).toBeCloseTo(right / queries, 12);
+    expect(label.distortionL1).toBeCloseTo(2 * (1 - maxSum / queries), 5);
+    const top = await ownerCost(
+      cfg,
+      instaMlp,
+      original,
+      [{ kind: "topk", k: 1 }],
+      splits.target,
+      heldOut,
+      ds,
+      sizes,
+    );
+    expect(top.distortionL1).toBeCloseTo(1 - maxSum / queries, 5);
+    // DP-SGD changes the model, not the answer's form: compared with the plain update's answers.
+    const dp = await ownerCost(
+      cfg,
+      instaMlp,
+      original,
+      [{ kind: "dpsgd", clip: 0.5, noiseMultiplier: 2 }],
+      splits.target,
+      heldOut,
+      ds,
+      sizes,
+    );
+    expect(dp.accuracyUndefended).toBeCloseTo(right / queries, 12);
+    expect(dp.distortionL1).toBeGreaterThan(1e-4);
+  });
+});
