@@ -29,6 +29,9 @@ const routes = new Map<string, Uint8Array>();
 const requests: string[] = [];
 let server: ReturnType<typeof Bun.serve> | undefined;
 let base = "";
+/** The /hold/ route answers once `release` is called. */
+let held: Promise<void>;
+let release: () => void = () => {};
 const quiet = { log: () => {}, progress: false as const };
 const MNIST_GZ = Object.values(MNIST_FILES).map((k) => `${k.name}.gz`);
 
@@ -45,6 +48,9 @@ beforeAll(async () => {
     bad[Math.floor(bad.length / 2)]! ^= 0x01;
     routes.set(`/bad/${k.name}.gz`, bad);
   }
+  held = new Promise((r) => {
+    release = r;
+  });
   server = Bun.serve({
     hostname: "127.0.0.1",
     port: 0,
@@ -55,6 +61,11 @@ beforeAll(async () => {
         // Long enough that a second caller arrives while the first is still downloading.
         await Bun.sleep(300);
         path = path.replace("/slow/", "/good/");
+      }
+      if (path.startsWith("/hold/")) {
+        // Held until the test releases it: a downloader stays mid-download as long as needed.
+        await held;
+        path = path.replace("/hold/", "/good/");
       }
       const body = routes.get(path);
       return body ? new Response(body) : new Response("not here", { status: 404 });
@@ -168,10 +179,12 @@ describe("MNIST download: concurrent calls and lock files", () => {
     expect(await mnistIntact(a)).toBe(true);
     expect(leftovers(a)).toEqual([]);
   });
+});
 
+describe("MNIST download: two processes and one lock file", () => {
   test("two processes started together: one download of each file, intact files", async () => {
     const target = join(tmp.dir, "two-procs");
-    const before = count("/slow/");
+    const before = count("/hold/");
     const script = join(tmp.dir, "fetch-mnist.ts");
     writeFileSync(
       script,
@@ -179,19 +192,34 @@ describe("MNIST download: concurrent calls and lock files", () => {
         `await downloadMnist(process.argv[2], { mnistMirrors: [process.argv[3]], progress: false });\n`,
     );
     const spawn = () =>
-      Bun.spawn([process.execPath, script, target, `${base}/slow/`], { stdout: "pipe", stderr: "pipe" });
+      Bun.spawn([process.execPath, script, target, `${base}/hold/`], { stdout: "pipe", stderr: "pipe" });
     const procs = [spawn(), spawn()];
+    // The downloads are held until the other process says it waits for the lock (or 60 s pass, and
+    // the checks below fail): the two overlap however slowly either starts.
+    const timer = setTimeout(() => release(), 60_000);
+    const errs = await Promise.all(
+      procs.map(async (p) => {
+        let text = "";
+        for await (const chunk of p.stderr) {
+          text += new TextDecoder().decode(chunk);
+          if (/^waiting for process \d+ on /m.test(text)) release();
+        }
+        return text;
+      }),
+    );
+    clearTimeout(timer);
     const codes = await Promise.all(procs.map((p) => p.exited));
-    const errs = await Promise.all(procs.map((p) => new Response(p.stderr).text()));
     expect(codes).toEqual([0, 0]);
-    expect(count("/slow/") - before).toBe(4);
+    expect(count("/hold/") - before).toBe(4);
     // One process downloaded, the other waited for it.
     expect(errs.join("").match(/^downloading /gm)).toHaveLength(4);
     expect(errs.join("").match(/^waiting for process \d+ on /gm)).toHaveLength(1);
     expect(await mnistIntact(join(target, "mnist"))).toBe(true);
     expect(leftovers(join(target, "mnist"))).toEqual([]);
   });
+});
 
+describe("MNIST download: stale and live locks", () => {
   test("a stale lock (its process gone) is taken over; a live one is waited for", async () => {
     const target = join(tmp.dir, "stale");
     const dir = join(target, "mnist");

@@ -84,6 +84,7 @@ export async function withLock<T>(
   const staleMs = opts.staleMs ?? 60_000;
   const pollMs = opts.pollMs ?? 250;
   let told = false;
+  let polled = false;
   for (;;) {
     let fd: number;
     try {
@@ -111,12 +112,15 @@ export async function withLock<T>(
         rmSync(aside, { force: true });
         continue;
       }
-      if (!told) {
+      // A lock just made may not hold its owner yet: name the owner once it can be read (or after
+      // one poll, as "another process").
+      if (!told && (lock.info !== null || polled)) {
         told = true;
         const who = lock.info ? `process ${lock.info.pid} on ${lock.info.host}` : "another process";
         opts.log?.(`waiting for ${who}, which is downloading ${name} (lock file ${file})`);
       }
       await sleep(pollMs);
+      polled = true;
       continue;
     }
     const info: LockInfo = { pid: process.pid, host: hostname(), started: new Date().toISOString() };
