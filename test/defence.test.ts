@@ -37,7 +37,7 @@ import {
   UpdateEngine,
 } from "@updates-leak/core";
 import { type Dataset, loadDataset, makeSplits, type Splits } from "@updates-leak/datasets";
-import { testConfig } from "./test-config.ts";
+import { quietContext, testConfig } from "./test-config.ts";
 
 const CLASSES = instaMlp.numClasses;
 let ds: Dataset;
@@ -67,13 +67,7 @@ const base = testConfig("label", "insta-ny", {
   backend: "cpu",
 });
 
-const ctx: RunContext = {
-  shadowStore: new MemoryShardStore(),
-  targetStore: new MemoryShardStore(),
-  metric: () => {},
-  progress: () => {},
-  log: () => {},
-};
+const ctx = quietContext();
 
 function engine(dp: DpSgdConfig | null = null): UpdateEngine {
   return new UpdateEngine({ spec: instaMlp, original, probes, sgd: PAPER_SGD, dropout: true, dp });

@@ -32,7 +32,7 @@ import {
   UpdateEngine,
 } from "@updates-leak/core";
 import { type Dataset, loadDataset, locateDataset, makeSplits, type Splits } from "@updates-leak/datasets";
-import { testConfig } from "./test-config.ts";
+import { quietContext, testConfig } from "./test-config.ts";
 
 setDefaultTimeout(120_000);
 
@@ -41,13 +41,7 @@ if (!haveMnist) console.warn("determinism.test: no MNIST files found; skipped");
 /** Backends available here (webgpu needs an adapter; a software one such as lavapipe counts). */
 const available = await availableBackends();
 
-const ctx: RunContext = {
-  shadowStore: new MemoryShardStore(),
-  targetStore: new MemoryShardStore(),
-  metric: () => {},
-  progress: () => {},
-  log: () => {},
-};
+const ctx = quietContext();
 
 /** A tiny config: `models` updated models in shards of `shardSize`. */
 function config(setSize: number, models: number, over: Partial<ExperimentConfig> = {}): ExperimentConfig {

@@ -36,7 +36,7 @@ import {
   UpdateEngine,
 } from "@updates-leak/core";
 import { type Dataset, loadDataset, makeSplits, type Splits } from "@updates-leak/datasets";
-import { testConfig } from "./test-config.ts";
+import { quietContext, testConfig } from "./test-config.ts";
 
 let ds: Dataset;
 let splits: Splits;
@@ -52,13 +52,7 @@ afterAll(async () => {
   await selectBackend({ backend: "cpu", quiet: true });
 });
 
-const ctx: RunContext = {
-  shadowStore: new MemoryShardStore(),
-  targetStore: new MemoryShardStore(),
-  metric: () => {},
-  progress: () => {},
-  log: () => {},
-};
+const ctx = quietContext();
 
 const cfg = testConfig("label", "insta-ny", {
   seed: 3,

@@ -1,10 +1,27 @@
 /**
- * Configs for the in-process pipeline tests: every field at the CLI's paper default for the attack
- * and data set (`resolveConfig`), then the test's own sizes. A field added to the table later needs
- * no change in the tests.
+ * Configs and contexts for the in-process pipeline tests. A config has every field at the CLI's
+ * paper default for the attack and data set (`resolveConfig`), then the test's own sizes, so a
+ * field added to the table later needs no change in the tests.
  */
-import type { AttackName, DatasetName, ExperimentConfig } from "@updates-leak/attacks";
+import {
+  type AttackName,
+  type DatasetName,
+  type ExperimentConfig,
+  MemoryShardStore,
+  type RunContext,
+} from "@updates-leak/attacks";
 import { resolveConfig } from "../tools/src/resolve-config.ts";
+
+/** A run context with a memory store per side that reports nothing. */
+export function quietContext(): RunContext {
+  return {
+    shadowStore: new MemoryShardStore(),
+    targetStore: new MemoryShardStore(),
+    metric: () => {},
+    progress: () => {},
+    log: () => {},
+  };
+}
 
 export function testConfig(
   attack: AttackName,

@@ -14,6 +14,7 @@ import { PNG } from "pngjs";
 import { renderImageGrid } from "./figures.ts";
 import { reportHtml } from "./html-report.ts";
 import { readSample } from "./report.ts";
+import { writeRunFolder } from "./test-runs.ts";
 
 const ROOT = path.resolve(import.meta.dir, "../..");
 const ARTIFACTS = path.join(ROOT, ".tmp", "artifacts");
@@ -36,7 +37,6 @@ function run(name: string, seed: number, value: number, defence: string, cost?: 
   const dir = path.join(tmp, name);
   fs.mkdirSync(path.join(dir, "figures"), { recursive: true });
   const config = { attack: "label", dataset: "mnist", seed, attackEpochs: 20, defence, threat: "adaptive" };
-  fs.writeFileSync(path.join(dir, "config.json"), JSON.stringify({ config }));
   const grid = renderImageGrid({
     title: "originals",
     rowLabels: ["real"],
@@ -48,16 +48,11 @@ function run(name: string, seed: number, value: number, defence: string, cost?: 
     cost === undefined
       ? {}
       : { defence: { ownerCost: { accuracy: 0.96, accuracyUndefended: 0.963, distortionL1: cost } } };
-  const result = {
-    attack: "label",
-    dataset: "mnist",
-    metric: "accuracy",
+  writeRunFolder(dir, config, {
     value,
-    baselines: { random: 0.1 },
     extra,
     figures: { grids: [{ title: "originals", file: "figures/grid-1.png" }] },
-  };
-  fs.writeFileSync(path.join(dir, "result.json"), JSON.stringify(result));
+  });
   const losses = Array.from({ length: 5 }, (_, e) =>
     JSON.stringify({ stage: "attack-label", epoch: e + 1, loss: 2 / (e + 1) }),
   );

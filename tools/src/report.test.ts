@@ -3,25 +3,14 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { formatMeanSd, meanSd, type RunSample, readSample, reportMarkdown, reportRows } from "./report.ts";
+import { writeRunFolder } from "./test-runs.ts";
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "ul-report-"));
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
 /** A finished run folder: config.json's config and result.json's value (and extra). */
 function runFolder(name: string, config: Record<string, unknown>, value: number, extra = {}): string {
-  const dir = path.join(tmp, name);
-  fs.mkdirSync(dir, { recursive: true });
-  fs.writeFileSync(path.join(dir, "config.json"), JSON.stringify({ config }));
-  const result = {
-    attack: "label",
-    dataset: "mnist",
-    metric: "accuracy",
-    value,
-    baselines: { random: 0.1 },
-    extra,
-  };
-  fs.writeFileSync(path.join(dir, "result.json"), JSON.stringify(result));
-  return dir;
+  return writeRunFolder(path.join(tmp, name), config, { value, extra });
 }
 
 /** The sample sd the long way: sum of squares minus n times the squared mean, over n - 1. */

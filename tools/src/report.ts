@@ -8,6 +8,7 @@
  */
 import fs from "node:fs";
 import path from "node:path";
+import type { OwnerCost } from "@updates-leak/attacks";
 import { EXPERIMENT_FIELDS } from "@updates-leak/attacks/config";
 import { readJsonIfExists } from "./atomic.ts";
 import { UsageError } from "./errors.ts";
@@ -20,12 +21,8 @@ const ABSENT = Object.fromEntries(
   EXPERIMENT_FIELDS.flatMap((f) => ("absent" in f && f.absent !== undefined ? [[f.name, f.absent]] : [])),
 );
 
-/** A defended run's cost to the model owner (result.json's extra.defence.ownerCost). */
-export interface OwnerCostSample {
-  accuracy: number;
-  accuracyUndefended: number;
-  distortionL1: number;
-}
+/** A defended run's cost to the model owner (result.json's extra.defence.ownerCost), the numbers a row averages. */
+export type OwnerCostSample = Omit<OwnerCost, "models" | "heldOut">;
 
 export interface RunSample {
   dir: string;

@@ -18,6 +18,7 @@ import {
   type ExperimentField,
   flagOf,
 } from "@updates-leak/attacks/config";
+import { dpSgdOf, parseDefence } from "@updates-leak/core/defence";
 import { type } from "arktype";
 import { UsageError } from "./errors.ts";
 
@@ -155,7 +156,7 @@ function checkDefence(config: ExperimentConfig, given: Record<string, unknown>):
       `${FLAG_OF.threat} ${String(given.threat)} needs a ${FLAG_OF.defence} other than none`,
     );
   }
-  if (/(^|\+)dpsgd:/.test(config.defence) && config.setSize !== 1) {
+  if (dpSgdOf(parseDefence(config.defence)) && config.setSize !== 1) {
     throw new UsageError(
       `${FLAG_OF.defence} ${config.defence}: DP-SGD updates are implemented for ${FLAG_OF.setSize} 1 (the single-sample attacks label and reconstruct), not ${config.setSize}`,
     );

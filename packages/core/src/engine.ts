@@ -183,6 +183,8 @@ export class UpdateEngine {
   private readonly original: ParamTensors;
   private readonly probes: Tensor;
   private readonly p0: Tensor;
+  /** `p0` read back once (read-only for callers): output defences apply to it on the host. */
+  private p0Host: Float32Array | null = null;
   private readonly nProbes: number;
   /** Patches of the probes for a first conv layer, with a column of ones: [B*oh*ow, k*k*C + 1]. */
   private readonly probePatches: Tensor | null;
@@ -258,9 +260,10 @@ export class UpdateEngine {
     return this.probeAll(sets, { masks: maskRngs, noise: noiseRngs }, chunk, "posteriors");
   }
 
-  /** The original model's posteriors on the probes [probes*classes]. */
+  /** The original model's posteriors on the probes [probes*classes]; read once, do not change it. */
   originalPosteriors(): Float32Array {
-    return this.p0.dataSync() as Float32Array;
+    this.p0Host ??= Float32Array.from(this.p0.dataSync() as Float32Array);
+    return this.p0Host;
   }
 
   private async probeAll(

@@ -5,7 +5,7 @@
  * are read back anyway); no I/O.
  */
 import type { Rng } from "../random.ts";
-import type { Defence, DefenceStep } from "./spec.ts";
+import { type Defence, type DefenceStep, isRandomDefence } from "./spec.ts";
 
 /** Indices of a row's `k` largest values, larger first, ties to the lower index. */
 function topIndices(p: Float32Array, from: number, n: number, k: number): number[] {
@@ -81,16 +81,17 @@ export function defendedDeltas(
   if (!Number.isInteger(models)) {
     throw new Error(`defendedDeltas: ${pNew.length} values are not models of ${d} posteriors`);
   }
-  if (defence.some((s) => s.kind === "noise") && (!rngs || rngs.length !== models)) {
+  const random = isRandomDefence(defence);
+  if (random && (!rngs || rngs.length !== models)) {
     throw new Error(`defendedDeltas: a random defence needs one stream per model (${models})`);
   }
   const out = new Float32Array(pNew.length);
-  const before = new Float32Array(d);
+  // Without noise the answer before the update is the same for every model: defended once.
+  const fixed = random ? null : applyDefence(defence, pOld.slice(), classes);
   for (let j = 0; j < models; j++) {
-    before.set(pOld);
-    applyDefence(defence, before, classes, rngs ? rngs[j]!.fork("before") : null);
+    const before = fixed ?? applyDefence(defence, pOld.slice(), classes, rngs![j]!.fork("before"));
     const after = pNew.slice(j * d, (j + 1) * d);
-    applyDefence(defence, after, classes, rngs ? rngs[j]!.fork("after") : null);
+    applyDefence(defence, after, classes, random ? rngs![j]!.fork("after") : null);
     for (let i = 0; i < d; i++) out[j * d + i] = before[i]! - after[i]!;
   }
   return out;
