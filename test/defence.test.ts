@@ -21,7 +21,6 @@ import {
   generateSide,
   MemoryShardStore,
   ownerCost,
-  type RunContext,
   sideDefence,
 } from "@updates-leak/attacks";
 import {

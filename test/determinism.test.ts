@@ -12,13 +12,7 @@
  * backend that is not available here is reported skipped, the reason in the test's name.
  */
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
-import {
-  type ExperimentConfig,
-  generateSide,
-  MemoryShardStore,
-  type RunContext,
-  type ShardData,
-} from "@updates-leak/attacks";
+import { type ExperimentConfig, generateSide, MemoryShardStore, type ShardData } from "@updates-leak/attacks";
 import {
   availableBackends,
   initParams,

@@ -11,13 +11,7 @@
  * backend), on the cpu backend: a few seconds.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import {
-  type DatasetLike,
-  generateSide,
-  MemoryShardStore,
-  NonFiniteDeltaError,
-  type RunContext,
-} from "@updates-leak/attacks";
+import { type DatasetLike, generateSide, MemoryShardStore, NonFiniteDeltaError } from "@updates-leak/attacks";
 import {
   drawMasks,
   gatherBatch,

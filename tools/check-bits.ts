@@ -21,6 +21,7 @@ import { spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
+import { moduleDir } from "@updates-leak/core/platform";
 
 const ATTACKS = ["label", "reconstruct", "distribution", "msr"] as const;
 const DATASETS = ["mnist", "cifar10", "insta-ny"] as const;
@@ -138,7 +139,7 @@ function runAll(args: string[]): void {
   const dataDir = flag(args, "--data-dir") ?? process.env.UPDATES_LEAK_DATA;
   if (fs.existsSync(out) && fs.readdirSync(out).length > 0) usage(`--out ${out}: not empty`);
   fs.mkdirSync(out, { recursive: true });
-  const cli = path.join(import.meta.dir, "src", "cli.ts");
+  const cli = path.join(moduleDir(import.meta.url), "src", "cli.ts");
   const started = performance.now();
   const runs: Record<string, Flat> = {};
   const skipped: Record<string, string> = {};

@@ -3,12 +3,14 @@
  * variants, base64). Run after editing the .wat: `npm run gen:simd`. kernels.test.ts checks that
  * the committed file matches the source.
  */
+import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
+import { moduleDir } from "@updates-leak/core/platform";
 import { assembleSimdKernels } from "@updates-leak/core/simd-assemble";
 import { writeFileAtomic } from "./atomic.ts";
 
-const dir = resolve(import.meta.dir, "../../packages/core/src/kernels/wasm/simd");
-const wat = await Bun.file(`${dir}/kernels.wat`).text();
+const dir = resolve(moduleDir(import.meta.url), "../../packages/core/src/kernels/wasm/simd");
+const wat = readFileSync(`${dir}/kernels.wat`, "utf8");
 const b64 = (bytes: Uint8Array) => Buffer.from(bytes).toString("base64");
 const shared = await assembleSimdKernels(wat, "shared");
 const unshared = await assembleSimdKernels(wat, "unshared");

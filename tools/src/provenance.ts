@@ -8,6 +8,8 @@ import fs from "node:fs";
 import { createRequire } from "node:module";
 import os from "node:os";
 import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { bun, moduleDir, runtimeVersion } from "@updates-leak/core/platform";
 
 const require = createRequire(import.meta.url);
 
@@ -18,7 +20,7 @@ const require = createRequire(import.meta.url);
 function resolvers(): NodeRequire[] {
   const out = [require];
   try {
-    out.push(createRequire(Bun.fileURLToPath(import.meta.resolve("@updates-leak/core"))));
+    out.push(createRequire(fileURLToPath(import.meta.resolve("@updates-leak/core"))));
   } catch {
     // core not resolvable: tools' own resolver only
   }
@@ -26,7 +28,7 @@ function resolvers(): NodeRequire[] {
 }
 
 /** The repository root (tools/src/ -> ../..). */
-export const REPO_ROOT = path.resolve(import.meta.dir, "..", "..");
+export const REPO_ROOT = path.resolve(moduleDir(import.meta.url), "..", "..");
 
 export interface GitFacts {
   commit: string | null;
@@ -73,8 +75,9 @@ function packageVersion(name: string, from: NodeRequire[]): string | null {
 
 export function versions(): Record<string, string | null> {
   const out: Record<string, string | null> = {
-    bun: typeof Bun !== "undefined" ? Bun.version : null,
-    bunRevision: typeof Bun !== "undefined" ? Bun.revision : null,
+    runtime: `${runtimeVersion().name} ${runtimeVersion().version}`,
+    bun: bun?.version ?? null,
+    bunRevision: bun?.revision ?? null,
     nodeCompat: process.versions.node ?? null,
   };
   const from = resolvers();

@@ -2,7 +2,7 @@
  * Decode benchmark for @updates-leak/datasets (the `data` suite of the bench CLI, and a script):
  * wall-clock ms of loading all of MNIST (70,000 images) and of CIFAR-10 (50,000 training images +
  * the 1,000 test records), with checksums verified and without, the gunzip alternatives on the same
- * files (Bun.gunzipSync, node:zlib gunzipSync, DecompressionStream as the loaders use it), sha256
+ * files (Bun's gunzipSync under Bun, node:zlib gunzipSync, DecompressionStream as the loaders use it), sha256
  * cost, materialising the full normalised float array, and the synthetic Insta-NY generator.
  *
  * Script: npx bun packages/bench/src/datasets.bench.ts [--data-dir DIR] [--repeats N]  (prints JSON)
@@ -15,6 +15,7 @@
 
 import { loadavg } from "node:os";
 import { gunzipSync as zlibGunzipSync } from "node:zlib";
+import { bun, fileStream, hashHex, readBytes, runtimeVersion } from "@updates-leak/core/platform";
 import {
   describeLocation,
   instaSyntheticDataset,
@@ -56,7 +57,7 @@ export interface DecodeResult {
 export const DECODE_NOTES = [
   "load* include reading, inflating, structure checks, label checks and (verified) sha256 of the decompressed contents",
   "materialise* build the full normalised Float32Array (count x sample floats); loaders keep uint8 pixels",
-  "Bun.gunzipSync reads only the first member of a multi-member gzip file; the loaders stream with DecompressionStream",
+  "Bun's gunzipSync (measured under Bun only) reads only the first member of a multi-member gzip file; the loaders stream with DecompressionStream",
 ];
 
 function found(loc: Location): Readonly<Record<string, string>> | string {
@@ -74,7 +75,7 @@ export async function datasetsDecode(opts: DecodeOptions = {}): Promise<DecodeRe
   const policy = { minRuns: repeats, maxRuns: repeats, budgetMs: 0 };
   const time = (f: () => unknown) =>
     measure(async () => {
-      Bun.gc(true);
+      bun?.gc(true);
       return await f();
     }, policy);
   const where = opts.dataDir === undefined ? {} : { dataDir: opts.dataDir };
@@ -82,26 +83,27 @@ export async function datasetsDecode(opts: DecodeOptions = {}): Promise<DecodeRe
   const skipped: DecodeResult["skipped"] = [];
 
   async function gunzipFigures(dataset: "mnist" | "cifar10", paths: readonly string[]): Promise<void> {
-    const files = await Promise.all(paths.map((p) => Bun.file(p).bytes()));
-    const raw = files.map((f) => Bun.gunzipSync(f));
+    const files = await Promise.all(paths.map((p) => readBytes(p)));
+    const raw = files.map((f) => zlibGunzipSync(f));
     const sizes = {
       compressedMB: mb(files.reduce((a, f) => a + f.length, 0)),
       decompressedMB: mb(raw.reduce((a, f) => a + f.length, 0)),
     };
     const add = async (name: string, f: () => unknown) =>
       figures.push({ name, dataset, count: 0, ...sizes, timing: await time(f) });
-    await add("gunzip Bun.gunzipSync", () => files.map((f) => Bun.gunzipSync(f)));
+    if (bun !== null) {
+      const b = bun;
+      await add("gunzip Bun.gunzipSync", () => files.map((f) => b.gunzipSync(f)));
+    }
     await add("gunzip node:zlib gunzipSync", () => files.map((f) => zlibGunzipSync(f)));
     await add("gunzip DecompressionStream", async () => {
       for (const p of paths) {
-        for await (const _ of Bun.file(p).stream().pipeThrough(new DecompressionStream("gzip"))) {
+        for await (const _ of fileStream(p).pipeThrough(new DecompressionStream("gzip"))) {
           // consume only
         }
       }
     });
-    await add("sha256 of decompressed", () =>
-      raw.map((r) => new Bun.CryptoHasher("sha256").update(r).digest("hex")),
-    );
+    await add("sha256 of decompressed", () => raw.map((r) => hashHex("sha256", r)));
   }
 
   const m = found(locateDataset("mnist", where));
@@ -179,7 +181,7 @@ if (import.meta.main) {
     benchmark: "datasets-decode",
     machine: {
       loadavg1: Math.round(loadavg()[0]! * 100) / 100,
-      bun: Bun.version,
+      runtime: runtimeVersion(),
       platform: `${process.platform}-${process.arch}`,
     },
     repeats,

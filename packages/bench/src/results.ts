@@ -6,12 +6,13 @@
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
+import { moduleDir } from "@updates-leak/core/platform";
 import { UsageError } from "./args.ts";
 import { type BenchRecord, SCHEMA } from "./record.ts";
 
 /** The repository root (this file is packages/bench/src/results.ts). */
 export function repoRoot(): string {
-  return path.resolve(import.meta.dir, "..", "..", "..");
+  return path.resolve(moduleDir(import.meta.url), "..", "..", "..");
 }
 
 export function defaultResultsPath(host = os.hostname()): string {

@@ -1,12 +1,13 @@
 /**
  * Reading data files: raw or gzip (detected by the gzip magic bytes, not by the name; multi-member gzip
  * files too), streamed through DecompressionStream in chunks, with errors that name the file; plus the
- * hash helpers used for verification (Bun.CryptoHasher: sha256 runs at about 1 GB/s here, so the
- * decompressed contents are hashed on every load instead of caching verdicts).
+ * hash helpers used for verification (node:crypto through the runtime seam: sha256 runs at about 1 GB/s
+ * here, so the decompressed contents are hashed on every load instead of caching verdicts).
  */
 
 import { statSync } from "node:fs";
 import { gunzipSync as zlibGunzipSync } from "node:zlib";
+import { fileStream, hasher, hashHex, readBytes } from "@updates-leak/core/platform";
 import { DataError } from "./errors.ts";
 
 export interface FileBytes {
@@ -23,7 +24,7 @@ export function isGzip(data: Uint8Array): boolean {
 }
 
 /**
- * Gunzips `data` in one call, with node:zlib, which (unlike Bun.gunzipSync, which silently stops after
+ * Gunzips `data` in one call, with node:zlib, which (unlike Bun's gunzipSync, which silently stops after
  * the first member) reads every member of a multi-member gzip file. For small files; big ones stream.
  */
 export function gunzip(data: Uint8Array, path: string): Uint8Array {
@@ -46,8 +47,7 @@ function statSize(path: string): number {
 /** Decompressed contents of `path` (raw or gzip, any number of gzip members) in one buffer. */
 export async function readDataFile(path: string): Promise<FileBytes> {
   const diskBytes = statSize(path);
-  const file = Bun.file(path);
-  const head = await file.slice(0, 2).bytes();
+  const head = await readBytes(path, 0, 2);
   if (!isGzip(head)) {
     if (path.endsWith(".gz")) {
       throw new DataError(
@@ -55,10 +55,10 @@ export async function readDataFile(path: string): Promise<FileBytes> {
         path,
       );
     }
-    return { path, data: await file.bytes(), gzip: false, diskBytes };
+    return { path, data: await readBytes(path), gzip: false, diskBytes };
   }
   // The gzip trailer's ISIZE (size mod 2^32 of the last member) is only a capacity hint.
-  const tail = await file.slice(Math.max(0, diskBytes - 4)).bytes();
+  const tail = await readBytes(path, Math.max(0, diskBytes - 4));
   const hint = tail.length === 4 ? new DataView(tail.buffer, tail.byteOffset).getUint32(0, true) : 0;
   // Deflate expands at most about 1032:1; a corrupt ISIZE must not allocate more than that.
   let buf = new Uint8Array(Math.max(Math.min(hint, diskBytes * 1032, 2 ** 31), 1 << 16));
@@ -80,11 +80,11 @@ export async function readDataFile(path: string): Promise<FileBytes> {
 }
 
 export function sha256Hex(data: Uint8Array): string {
-  return new Bun.CryptoHasher("sha256").update(data).digest("hex");
+  return hashHex("sha256", data);
 }
 
 export function md5Hex(data: Uint8Array): string {
-  return new Bun.CryptoHasher("md5").update(data).digest("hex");
+  return hashHex("md5", data);
 }
 
 export interface StreamedFile {
@@ -108,24 +108,24 @@ export async function streamDataFile(
   hash: boolean,
 ): Promise<StreamedFile> {
   const diskBytes = statSize(path);
-  const file = Bun.file(path);
-  const gzip = isGzip(await file.slice(0, 2).bytes());
+  const gzip = isGzip(await readBytes(path, 0, 2));
   if (!gzip && path.endsWith(".gz")) {
     throw new DataError("name ends in .gz but the file does not start with the gzip magic bytes 1f 8b", path);
   }
-  const hasher = hash ? new Bun.CryptoHasher("sha256") : null;
+  const h = hash ? hasher("sha256") : null;
   let rawBytes = 0;
-  const stream = gzip ? file.stream().pipeThrough(new DecompressionStream("gzip")) : file.stream();
+  const raw = fileStream(path);
+  const stream = gzip ? raw.pipeThrough(new DecompressionStream("gzip")) : raw;
   try {
     for await (const chunk of stream) {
       rawBytes += chunk.length;
-      hasher?.update(chunk);
+      h?.update(chunk);
       sink(chunk);
     }
   } catch (e) {
     if (e instanceof DataError) throw e;
-    if (gzip) gunzip(await file.bytes(), path); // throws a DataError with zlib's diagnosis
+    if (gzip) gunzip(await readBytes(path), path); // throws a DataError with zlib's diagnosis
     throw new DataError(`read failed: ${e instanceof Error ? e.message : String(e)}`, path);
   }
-  return { path, gzip, diskBytes, rawBytes, sha256: hasher ? hasher.digest("hex") : "" };
+  return { path, gzip, diskBytes, rawBytes, sha256: h ? h.digest() : "" };
 }

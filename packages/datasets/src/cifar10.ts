@@ -11,6 +11,7 @@
  */
 
 import { statSync } from "node:fs";
+import { readBytes } from "@updates-leak/core/platform";
 import { isGzip, streamDataFile } from "./bytes.ts";
 import { makeImageDataset } from "./dataset.ts";
 import { DataError } from "./errors.ts";
@@ -195,9 +196,8 @@ export async function decodeCifarBatch(
 async function recordsHint(path: string): Promise<number> {
   try {
     const size = statSync(path).size;
-    const file = Bun.file(path);
-    if (!isGzip(await file.slice(0, 2).bytes())) return Math.floor(size / CIFAR10_RECORD_BYTES);
-    const tail = await file.slice(Math.max(0, size - 4)).bytes();
+    if (!isGzip(await readBytes(path, 0, 2))) return Math.floor(size / CIFAR10_RECORD_BYTES);
+    const tail = await readBytes(path, Math.max(0, size - 4));
     if (tail.length < 4) return CIFAR10_TEST_RECORDS;
     return Math.floor(new DataView(tail.buffer, tail.byteOffset).getUint32(0, true) / CIFAR10_RECORD_BYTES);
   } catch {

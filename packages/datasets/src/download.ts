@@ -18,6 +18,14 @@
 
 import { existsSync, mkdirSync, renameSync, rmSync, statSync } from "node:fs";
 import { basename, join } from "node:path";
+import {
+  type FileSink,
+  fileSink,
+  type Hasher,
+  hasher,
+  readBytes,
+  writeBody,
+} from "@updates-leak/core/platform";
 import { gunzip, md5Hex, sha256Hex } from "./bytes.ts";
 import { DataError } from "./errors.ts";
 import {
@@ -87,7 +95,7 @@ async function fetchToFile(url: string, file: string, stallMs: number): Promise<
   try {
     const res = await fetch(url, { signal: ctrl.signal, redirect: "follow" });
     if (!res.ok || res.body === null) throw new Error(`HTTP ${res.status} ${res.statusText}`.trim());
-    return await Bun.write(file, res);
+    return await writeBody(file, res.body);
   } catch (e) {
     if (ctrl.signal.aborted) throw new Error(`no data for ${stallMs / 1000} s`);
     throw e;
@@ -148,7 +156,7 @@ async function fetchMnist(dir: string, opts: DownloadOptions): Promise<void> {
         log(`downloading ${url}`);
         opts.onFetch?.(url);
         await fetchToFile(url, tmp, stall);
-        verifyMnistGz(await Bun.file(tmp).bytes(), known, url);
+        verifyMnistGz(await readBytes(tmp), known, url);
         renameSync(tmp, dest);
         done = true;
         break;
@@ -168,8 +176,8 @@ interface MemberFile {
   readonly member: string;
   readonly candidates: readonly KnownFile[];
   tmp?: string;
-  writer?: ReturnType<ReturnType<typeof Bun.file>["writer"]>;
-  hasher?: Bun.CryptoHasher;
+  writer?: FileSink;
+  hasher?: Hasher;
   bytes: number;
 }
 
@@ -238,8 +246,8 @@ function memberParser(url: string, dir: string, wanted: MemberFile[], seen: stri
     const w = wanted.find((m) => m.member === basename(h.name));
     if (w === undefined || w.tmp !== undefined) return null;
     w.tmp = tempName(join(dir, w.member));
-    w.writer = Bun.file(w.tmp).writer();
-    w.hasher = new Bun.CryptoHasher("sha256");
+    w.writer = fileSink(w.tmp);
+    w.hasher = hasher("sha256");
     return (chunk) => {
       w.writer!.write(chunk);
       w.hasher!.update(chunk);
@@ -259,7 +267,7 @@ async function streamArchive(
   wanted: readonly MemberFile[],
 ): Promise<string> {
   const stallMs = opts.stallTimeoutMs ?? 30_000;
-  const archiveMd5 = new Bun.CryptoHasher("md5");
+  const archiveMd5 = hasher("md5");
   const ctrl = new AbortController();
   let timer = setTimeout(() => ctrl.abort(), stallMs);
   const bump = () => {
@@ -298,9 +306,9 @@ async function streamArchive(
     throw new DataError(`download failed: ${why}`, url);
   } finally {
     clearTimeout(timer);
-    for (const w of wanted) await w.writer?.end();
+    for (const w of wanted) w.writer?.end();
   }
-  return archiveMd5.digest("hex");
+  return archiveMd5.digest();
 }
 
 /** Each wanted member's temporary file and published name, once its sha256 and size are checked. */
@@ -315,7 +323,7 @@ function verifiedMembers(
     if (w.tmp === undefined) {
       throw new DataError(`archive has no member ${w.member}; members: ${seen.join(", ")}`, url);
     }
-    const sha = w.hasher!.digest("hex");
+    const sha = w.hasher!.digest();
     const known = w.candidates.find((k) => k.rawSha256 === sha && k.rawBytes === w.bytes);
     if (known === undefined) {
       const exp = w.candidates[0]!;

@@ -10,10 +10,11 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
+import { moduleDir } from "@updates-leak/core/platform";
 import { ensureDatasetFiles, loadDataset } from "./load.ts";
 import type { Dataset } from "./types.ts";
 
-export const REPO_ROOT = resolve(import.meta.dir, "../../..");
+export const REPO_ROOT = resolve(moduleDir(import.meta.url), "../../..");
 
 const files = new Map<string, Promise<Readonly<Record<string, string>>>>();
 

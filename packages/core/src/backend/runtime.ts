@@ -2,11 +2,15 @@
  * Frozen facts about the runtime an experiment ran on (versions, CPU, the backend report), kept
  * apart from user settings so that results can record where they came from.
  */
+import { createRequire } from "node:module";
 import os from "node:os";
+import { bun, type RuntimeName, runtimeVersion } from "../platform.ts";
 import { tf } from "../tf.ts";
 import { type BackendReport, currentBackend, tfjsVersions } from "./select.ts";
 
 export interface RuntimeFacts {
+  /** The runtime running the code (bun, deno or node) and its version. */
+  runtime: { name: RuntimeName; version: string };
   bun: string | null;
   node: string;
   platform: string;
@@ -31,7 +35,9 @@ function webgpuVersion(): string | null {
   // Only known once the webgpu backend has been started (it is loaded lazily).
   if (!(tf.engine() as unknown as { registry: Record<string, unknown> }).registry.webgpu) return null;
   try {
-    return (require("@tensorflow/tfjs-backend-webgpu/package.json") as { version: string }).version;
+    return (
+      createRequire(import.meta.url)("@tensorflow/tfjs-backend-webgpu/package.json") as { version: string }
+    ).version;
   } catch {
     return null;
   }
@@ -42,7 +48,8 @@ export function runtimeFacts(): Readonly<RuntimeFacts> {
   const cpus = os.cpus();
   const report = currentBackend();
   const facts: RuntimeFacts = {
-    bun: typeof Bun !== "undefined" ? Bun.version : null,
+    runtime: runtimeVersion(),
+    bun: bun?.version ?? null,
     node: process.versions.node ?? "",
     platform: process.platform,
     arch: process.arch,

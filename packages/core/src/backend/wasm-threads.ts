@@ -1,5 +1,5 @@
 /**
- * Makes tfjs-backend-wasm's threaded SIMD build start under Bun.
+ * Makes tfjs-backend-wasm's threaded SIMD build start under Bun, Node and Deno (written for Bun).
  *
  * tfjs turns threads off whenever `process.versions.node` exists (Bun has it), and three more
  * obstacles stand in the way once the flag is forced on:
@@ -51,7 +51,10 @@ export function threadedWorkerFile(): string {
   // The worker receives the main script as a Blob and turns it into an object URL that it then
   // reads from disk: answer with the package's own threaded-simd JS. The exported source is a
   // template literal whose "\n" escapes became real newlines: restore them (tfjs does the same).
+  // Deno's worker global has a getter-only `location`, which the glue assigns: shadow it with a
+  // plain property first (a no-op under Bun and Node).
   const prelude =
+    'try{Object.defineProperty(globalThis,"location",{value:undefined,writable:true,configurable:true})}catch(e){}\n' +
     `URL.createObjectURL=function(){return ${JSON.stringify(threadedJs)}};` +
     "URL.revokeObjectURL=function(){};\n";
   const source = prelude + contents.replace(/\n/g, "\\n");

@@ -15,6 +15,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { registerWebGpuKernels } from "../kernels/webgpu/register_all_kernels.ts";
+import { runtimeName } from "../platform.ts";
 import { tf } from "../tf.ts";
 import { type AdapterFacts, classifyAdapter, describeAdapter, type RawAdapterInfo } from "./adapter.ts";
 import { errorText } from "./report.ts";
@@ -58,9 +59,8 @@ export interface WebGpuProbe {
 }
 
 const WEBGPU_PRIORITY = 0; // below cpu's 1, as for wasm (see wasm.ts)
-// Specifiers held in variables: resolved by Bun at run time, not by the type checker.
+// Held in a variable: resolved at run time, not by the type checker or a bundler (it is Bun-only).
 const BUN_WEBGPU = "bun-webgpu";
-const TFJS_WEBGPU = "@tensorflow/tfjs-backend-webgpu";
 
 interface ProbeResult {
   gpu: Gpu | null;
@@ -93,17 +93,32 @@ function installNavigatorGpu(gpu: Gpu): void {
 async function probeOnce(): Promise<ProbeResult> {
   try {
     ensureRuntimeDir();
-    const bunWebGpu = (await import(BUN_WEBGPU)) as BunWebGpu;
-    const existing = (globalThis as { navigator?: { gpu?: Gpu } }).navigator?.gpu;
-    const gpu = existing ?? bunWebGpu.createGPUInstance();
-    installNavigatorGpu(gpu);
-    bunWebGpu.globals();
+    // Deno and browsers have their own navigator.gpu; Bun gets one from bun-webgpu (Dawn).
+    let gpu = (globalThis as { navigator?: { gpu?: Gpu } }).navigator?.gpu;
+    if (gpu === undefined) {
+      const bunWebGpu = (await import(BUN_WEBGPU)) as BunWebGpu;
+      gpu = bunWebGpu.createGPUInstance();
+      installNavigatorGpu(gpu);
+      bunWebGpu.globals();
+    }
     const adapter = await gpu.requestAdapter({ powerPreference: "high-performance" });
     if (!adapter) return { gpu, adapter: null, facts: null, why: "no WebGPU adapter found" };
     const facts = classifyAdapter(adapter.info);
     return { gpu, adapter, facts, why: describeAdapter(facts) };
   } catch (err) {
     return { gpu: null, adapter: null, facts: null, why: `WebGPU unavailable: ${errorText(err)}` };
+  }
+}
+
+/** Whether an OffscreenCanvas with a 2d context exists (tfjs's synchronous WebGPU read needs one). */
+function canvas2dAvailable(): boolean {
+  const C = (
+    globalThis as { OffscreenCanvas?: new (w: number, h: number) => { getContext(k: string): unknown } }
+  ).OffscreenCanvas;
+  try {
+    return C !== undefined && new C(1, 1).getContext("2d") != null;
+  } catch {
+    return false;
   }
 }
 
@@ -136,7 +151,7 @@ async function registerOnce(gpu: Gpu, adapter: GpuAdapter): Promise<void> {
   g.GPUTexture ??= texture.constructor;
   buffer.destroy();
   texture.destroy();
-  const tfjsWebGpu = (await import(TFJS_WEBGPU)) as TfjsWebGpu;
+  const tfjsWebGpu = (await import("@tensorflow/tfjs-backend-webgpu")) as unknown as TfjsWebGpu;
   registerWebGpuKernels();
   device = requestedDevice;
   if (tf.findBackendFactory("webgpu")) tf.removeBackend("webgpu");
@@ -162,6 +177,13 @@ export async function useWebGpu(allowSoftware: boolean, softwareRefusal: string)
     throw new Error(`only Dawn's Null adapter found (no usable GPU driver): ${p.why}`);
   if (p.facts.kind === "software" && !allowSoftware) {
     throw new Error(`${p.why}: ${softwareRefusal}`);
+  }
+  if (p.gpu!._ticker === undefined && !canvas2dAvailable()) {
+    // tfjs reads synchronously (dataSync) through an OffscreenCanvas 2d context; bun-webgpu's event
+    // pump stands in for it under Bun. Deno has neither, and the engine reads synchronously.
+    throw new Error(
+      `${p.why}: found, but ${runtimeName()} has no synchronous WebGPU read (no OffscreenCanvas 2d context); use --backend wasm`,
+    );
   }
   await registerOnce(p.gpu!, p.adapter);
   const ok = await tf.setBackend("webgpu");
