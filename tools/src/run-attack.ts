@@ -11,12 +11,12 @@
 import path from "node:path";
 import { EXPERIMENT_FIELDS, type ExperimentConfig, type ExperimentField } from "@updates-leak/attacks/config";
 import type { ExperimentResult, MetricEvent, RunContext } from "@updates-leak/attacks/context";
+import { encodeNpy } from "@updates-leak/core/npy";
 import { readJsonIfExists, writeJsonAtomic } from "./atomic.ts";
 import { configHash, dataFields, nonDataFields } from "./config-hash.ts";
 import { UsageError } from "./errors.ts";
 import { renderBarChart, renderImageGrid, slug } from "./figures.ts";
 import { FileModelCache } from "./model-cache.ts";
-import { encodeNpy } from "./npy.ts";
 import type { Progress } from "./progress.ts";
 import { collectProvenance, type Provenance } from "./provenance.ts";
 import { formatConfig, shardCount } from "./resolve-config.ts";
