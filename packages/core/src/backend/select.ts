@@ -187,6 +187,7 @@ export async function availableBackends(opts: AvailableOptions = {}): Promise<Co
   if (
     probe.adapter &&
     probe.adapter.kind !== "null" &&
+    probe.refusal === null &&
     (opts.software !== false || probe.adapter.kind === "hardware")
   ) {
     out.push("webgpu");

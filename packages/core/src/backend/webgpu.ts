@@ -56,6 +56,11 @@ export interface WebGpuProbe {
   adapter: AdapterFacts | null;
   /** Why there is no usable adapter, or a description of it. */
   why: string;
+  /**
+   * Why the backend cannot start on this adapter in this runtime (no synchronous read), or null
+   * when it can.
+   */
+  refusal: string | null;
 }
 
 const WEBGPU_PRIORITY = 0; // below cpu's 1, as for wasm (see wasm.ts)
@@ -126,7 +131,15 @@ function canvas2dAvailable(): boolean {
 export async function probeWebGpu(): Promise<WebGpuProbe> {
   probe ??= probeOnce();
   const p = await probe;
-  return { adapter: p.facts, why: p.why };
+  return { adapter: p.facts, why: p.why, refusal: p.adapter ? syncReadRefusal(p) : null };
+}
+
+/** Why tfjs could not read WebGPU tensors synchronously here, or null when it can. */
+function syncReadRefusal(p: ProbeResult): string | null {
+  // tfjs reads synchronously (dataSync) through an OffscreenCanvas 2d context; bun-webgpu's event
+  // pump stands in for it under Bun. Deno has neither, and the engine reads synchronously.
+  if (p.gpu!._ticker !== undefined || canvas2dAvailable()) return null;
+  return `${p.why}: found, but ${runtimeName()} has no synchronous WebGPU read (no OffscreenCanvas 2d context); use --backend wasm`;
 }
 
 function adapterLimits(adapter: GpuAdapter): Record<string, number> {
@@ -178,13 +191,8 @@ export async function useWebGpu(allowSoftware: boolean, softwareRefusal: string)
   if (p.facts.kind === "software" && !allowSoftware) {
     throw new Error(`${p.why}: ${softwareRefusal}`);
   }
-  if (p.gpu!._ticker === undefined && !canvas2dAvailable()) {
-    // tfjs reads synchronously (dataSync) through an OffscreenCanvas 2d context; bun-webgpu's event
-    // pump stands in for it under Bun. Deno has neither, and the engine reads synchronously.
-    throw new Error(
-      `${p.why}: found, but ${runtimeName()} has no synchronous WebGPU read (no OffscreenCanvas 2d context); use --backend wasm`,
-    );
-  }
+  const refusal = syncReadRefusal(p);
+  if (refusal !== null) throw new Error(refusal);
   await registerOnce(p.gpu!, p.adapter);
   const ok = await tf.setBackend("webgpu");
   if (!ok) throw new Error(`tfjs webgpu backend failed to start on ${p.why}`);
