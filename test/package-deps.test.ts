@@ -84,7 +84,7 @@ const PACKAGES: [string, string[]][] = [
     .filter((d) => fs.existsSync(path.join(ROOT, "packages", d, "package.json")))
     .map((d): [string, string[]] => [path.join("packages", d), ["src"]]),
   ["tools", ["src", "experiments"]],
-  [".", ["test"]],
+  [".", ["test", "examples"]],
 ];
 
 const workspaceNames = new Set(

@@ -111,3 +111,25 @@ export function secondsPerShard(runDir: string, side: "shadow" | "target"): numb
   gaps.sort((a, b) => a - b);
   return (gaps[gaps.length >> 1] ?? 0) / 1000;
 }
+
+let built = false;
+
+/**
+ * Runs `npm run build` (tools/build.ts) once per test process: the bundles that Node and Deno run
+ * (tools/dist, packages/bench/dist, examples/dist).
+ */
+export function ensureBuilt(): void {
+  if (built) return;
+  const build = spawnSync(process.execPath, [path.join(ROOT, "tools", "build.ts")], { encoding: "utf8" });
+  if (build.status !== 0) throw new Error(`tools/build.ts failed:\n${build.stdout}\n${build.stderr}`);
+  built = true;
+}
+
+/** The installed version of a command, or null when it does not run. */
+export function commandVersion(cmd: string): string | null {
+  const r = spawnSync(cmd, ["--version"], { encoding: "utf8" });
+  return r.status === 0 ? r.stdout.trim().split("\n")[0]! : null;
+}
+
+/** Deno, from the npm package `deno` that `npm ci` installs. */
+export const DENO = path.join(ROOT, "node_modules", ".bin", "deno");

@@ -10,21 +10,15 @@ import { spawnSync } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { CLI, expectSameShards, ROOT } from "./run-support.ts";
+import { CLI, commandVersion, DENO, ensureBuilt, expectSameShards, ROOT } from "./run-support.ts";
 
 const BUNDLE = path.join(ROOT, "tools", "dist", "cli.js");
-const DENO = path.join(ROOT, "node_modules", ".bin", "deno");
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "ul-runtimes-"));
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
-function version(cmd: string): string | null {
-  const r = spawnSync(cmd, ["--version"], { encoding: "utf8" });
-  return r.status === 0 ? r.stdout.trim().split("\n")[0]! : null;
-}
-
 const runtimes = [
-  { name: "node", argv: ["node", BUNDLE], version: version("node") },
-  { name: "deno", argv: [DENO, "run", "--allow-all", BUNDLE], version: version(DENO) },
+  { name: "node", argv: ["node", BUNDLE], version: commandVersion("node") },
+  { name: "deno", argv: [DENO, "run", "--allow-all", BUNDLE], version: commandVersion(DENO) },
 ];
 
 interface Run {
@@ -55,8 +49,7 @@ function result(run: Run): { metric: string; value: number; baselines: Record<st
 let bunRun: Run;
 
 beforeAll(() => {
-  const build = spawnSync(process.execPath, [path.join(ROOT, "tools", "build.ts")], { encoding: "utf8" });
-  if (build.status !== 0) throw new Error(`tools/build.ts failed:\n${build.stdout}\n${build.stderr}`);
+  ensureBuilt();
   bunRun = smoke("bun", [process.execPath, CLI]);
 });
 

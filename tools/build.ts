@@ -1,6 +1,7 @@
 /**
  * Builds the command-line tools into plain JavaScript for Node and Deno: `npm run build` writes
- * `tools/dist/cli.js` (the `leak` command) and `packages/bench/dist/cli.js` (the `bench` command).
+ * `tools/dist/cli.js` (the `leak` command), `packages/bench/dist/cli.js` (the `bench` command)
+ * and `examples/dist/*.js` (the examples).
  * Bun runs the TypeScript sources directly and needs no build.
  *
  * Why a bundle: TensorFlow.js 4.22 publishes ES modules whose relative imports have no file
@@ -30,6 +31,10 @@ const tfjsEsm: BunPlugin = {
 const ENTRIES = [
   { entry: "tools/src/cli.ts", outdir: "tools/dist" },
   { entry: "packages/bench/src/cli.ts", outdir: "packages/bench/dist" },
+  ...["label-attack", "save-deltas", "bench-backends"].map((name) => ({
+    entry: `examples/${name}.ts`,
+    outdir: "examples/dist",
+  })),
 ];
 
 for (const { entry, outdir } of ENTRIES) {
