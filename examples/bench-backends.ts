@@ -8,7 +8,7 @@ import {
   availableBackends,
   initParams,
   mnistCnn,
-  PAPER_SGD,
+  PAPER_UPDATE,
   Rng,
   randomUpdateSets,
   selectBackend,
@@ -24,7 +24,7 @@ for (const backend of await availableBackends()) {
     spec: mnistCnn,
     original: params,
     probes,
-    sgd: PAPER_SGD,
+    update: PAPER_UPDATE,
     dropout: false,
   });
   const sets = randomUpdateSets(mnistCnn, 64, 1, rng);

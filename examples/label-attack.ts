@@ -7,7 +7,7 @@
  */
 import * as tfl from "@tensorflow/tfjs-layers";
 import { trainLabelAttack } from "@updates-leak/attacks";
-import { fromLayersModel, PAPER_SGD, Rng, selectBackend, tf, UpdateEngine } from "@updates-leak/core";
+import { fromLayersModel, PAPER_UPDATE, Rng, selectBackend, tf, UpdateEngine } from "@updates-leak/core";
 import { loadDataset } from "@updates-leak/datasets";
 
 await selectBackend({ backend: "auto", quiet: true }); // webgpu where there is a GPU, else wasm
@@ -46,7 +46,7 @@ const shadow = await trained(1000, 1000); // the adversary's, on rows 1000-1999
 const probes = rows(2000, 100).x;
 async function deltas(model: typeof target, from: number, count: number) {
   const { spec, params } = model;
-  const engine = new UpdateEngine({ spec, original: params, probes, sgd: PAPER_SGD, dropout: false });
+  const engine = new UpdateEngine({ spec, original: params, probes, update: PAPER_UPDATE, dropout: false });
   const sets = { count, setSize: 1, ...rows(from, count) };
   const d = await engine.deltas(sets, null);
   engine.dispose();

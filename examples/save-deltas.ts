@@ -12,7 +12,7 @@ import {
   encodeNpy,
   initParams,
   mnistCnn,
-  PAPER_SGD,
+  PAPER_UPDATE,
   Rng,
   selectBackend,
   UpdateEngine,
@@ -29,7 +29,7 @@ const engine = new UpdateEngine({
   spec: mnistCnn,
   original: params,
   probes: rows(0, 100),
-  sgd: PAPER_SGD,
+  update: PAPER_UPDATE,
   dropout: false,
 });
 const count = 200;

@@ -28,7 +28,7 @@ import {
   dpSgdOf,
   initParams,
   instaMlp,
-  PAPER_SGD,
+  PAPER_UPDATE,
   type Params,
   Rng,
   selectBackend,
@@ -69,7 +69,7 @@ const base = testConfig("label", "insta-ny", {
 const ctx = quietContext();
 
 function engine(dp: DpSgdConfig | null = null): UpdateEngine {
-  return new UpdateEngine({ spec: instaMlp, original, probes, sgd: PAPER_SGD, dropout: true, dp });
+  return new UpdateEngine({ spec: instaMlp, original, probes, update: PAPER_UPDATE, dropout: true, dp });
 }
 
 /** A side's deltas [models * probes * classes] under `cfg`. */
@@ -206,7 +206,7 @@ describe("the owner's cost of a defence", () => {
       spec: instaMlp,
       original,
       probes: ds.gather(heldOut.subarray(0, 50)).x,
-      sgd: PAPER_SGD,
+      update: PAPER_UPDATE,
       dropout: true,
     });
     const drawn = drawModels(new Rng(base.seed).fork("target"), splits.target.pool, ds, 1, 0, 6);

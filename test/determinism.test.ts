@@ -17,7 +17,7 @@ import {
   availableBackends,
   initParams,
   mnistCnn,
-  PAPER_SGD,
+  PAPER_UPDATE,
   Rng,
   relativeError,
   sameBits,
@@ -61,7 +61,7 @@ const original = initParams(mnistCnn, new Rng(7).fork("original", "init"));
 /** Every shard of the shadow side, concatenated (deltas then truth). */
 async function generate(cfg: ExperimentConfig): Promise<{ deltas: Float32Array; truth: Float32Array }> {
   const probes = ds.gather(splits.probe.subarray(0, cfg.probeCount)).x;
-  const engine = new UpdateEngine({ spec: mnistCnn, original, probes, sgd: PAPER_SGD, dropout: true });
+  const engine = new UpdateEngine({ spec: mnistCnn, original, probes, update: PAPER_UPDATE, dropout: true });
   const store = new MemoryShardStore();
   try {
     await generateSide(cfg, "shadow", cfg.shadowModels, splits.shadow, ds, engine, store, ctx);

@@ -19,6 +19,7 @@ import {
   instaMlp,
   NonFiniteLossError,
   PAPER_SGD,
+  PAPER_UPDATE,
   type Params,
   Rng,
   selectBackend,
@@ -88,7 +89,7 @@ function sampleOf(side: "shadow" | "target", i: number): number {
 }
 
 function engineFor(original: Params): UpdateEngine {
-  return new UpdateEngine({ spec: instaMlp, original, probes, sgd: PAPER_SGD, dropout: true });
+  return new UpdateEngine({ spec: instaMlp, original, probes, update: PAPER_UPDATE, dropout: true });
 }
 
 describe("a NaN delta stops generation, naming side, model and shard", () => {

@@ -30,7 +30,7 @@ import {
   trainReconstructAttack,
 } from "@updates-leak/attacks";
 import type { ExperimentConfig } from "@updates-leak/attacks/config";
-import { PAPER_EPOCHS, PAPER_SGD, Rng, SPECS, selectBackend, UpdateEngine } from "@updates-leak/core";
+import { PAPER_EPOCHS, PAPER_UPDATE, Rng, SPECS, selectBackend, UpdateEngine } from "@updates-leak/core";
 import { Command } from "commander";
 import { FileModelCache } from "../src/model-cache.ts";
 import { resolveConfig } from "../src/resolve-config.ts";
@@ -112,7 +112,7 @@ async function updated(
     spec: SPECS[c.dataset],
     original: original.params,
     probes,
-    sgd: PAPER_SGD,
+    update: PAPER_UPDATE,
     dropout: true,
   });
   const store = new MemoryShardStore();

@@ -23,7 +23,7 @@ import {
   trainAutoencoder,
   trainReconstructAttack,
 } from "@updates-leak/attacks";
-import { PAPER_EPOCHS, PAPER_SGD, Rng, SPECS, selectBackend, UpdateEngine } from "@updates-leak/core";
+import { PAPER_EPOCHS, PAPER_UPDATE, Rng, SPECS, selectBackend, UpdateEngine } from "@updates-leak/core";
 import { loadDataset, makeSplits } from "@updates-leak/datasets";
 import { readRunSide, runConfig } from "./run-side.ts";
 
@@ -60,7 +60,7 @@ interface Side {
 const extra: Side[] = [];
 for (const [k, params] of extraParams.entries()) {
   t = performance.now();
-  const engine = new UpdateEngine({ spec, original: params, probes, sgd: PAPER_SGD, dropout: true });
+  const engine = new UpdateEngine({ spec, original: params, probes, update: PAPER_UPDATE, dropout: true });
   const store = new MemoryShardStore();
   await generateSide(cfg, "shadow", 5000, splits.shadow, ds, engine, store, ctx, undefined, {
     stream: ["shadow-extra", k],

@@ -211,6 +211,7 @@ describe("resolved config", () => {
       chunkSize: 0,
       trainEpochs: 0,
       defence: "none",
+      update: "sgd:0.001:0.9:64:1",
       threat: "adaptive",
       attackEpochs: 20,
       inferenceSamples: 20_000,
@@ -245,7 +246,7 @@ describe("resolved config", () => {
     expect(() => resolveConfig("label", { dataset: "mnist", shadowModels: 2_000_000 })).toThrow(
       "--shadow-models must be an integer from 1 to 1000000 (was 2000000)",
     );
-    expect(Object.keys(FLAG_OF).length).toBe(20);
+    expect(Object.keys(FLAG_OF).length).toBe(21);
     expect(() => resolveConfig("label", { dataset: "mnist", shadowOriginals: 0 })).toThrow(
       "--shadow-originals must be",
     );

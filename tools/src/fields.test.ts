@@ -251,8 +251,8 @@ const BEFORE: [AttackName, ConfigFlags, Record<string, unknown>, string][] = [
 ];
 
 /**
- * A record of before the output defences, as it is written now: `defence` and `threat` follow
- * `trainEpochs`, at the values that leave them out of the hash.
+ * A record of before the output defences, as it is written now: `defence`, `update` and `threat`
+ * follow `trainEpochs`, at the values that leave them out of the hash.
  */
 function withDefenceFields(before: Record<string, unknown>): Record<string, unknown> {
   return Object.fromEntries(
@@ -261,6 +261,7 @@ function withDefenceFields(before: Record<string, unknown>): Record<string, unkn
         ? [
             [k, v],
             ["defence", "none"],
+            ["update", "sgd:0.001:0.9:64:1"],
             ["threat", "adaptive"],
           ]
         : [[k, v]],
@@ -283,6 +284,7 @@ describe("existing settings: the same config, config.json record and hash as bef
             !NON_DATA_FIELDS.includes(k) &&
             !(k === "shadowOriginals" && v === 1) &&
             !(k === "defence" && v === "none") &&
+            !(k === "update" && v === "sgd:0.001:0.9:64:1") &&
             !(k === "threat" && v === "adaptive"),
         ),
       );

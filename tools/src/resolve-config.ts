@@ -19,6 +19,7 @@ import {
   flagOf,
 } from "@updates-leak/attacks/config";
 import { dpSgdOf, parseDefence } from "@updates-leak/core/defence";
+import { parseUpdateRule } from "@updates-leak/core/update-spec";
 import { type } from "arktype";
 import { UsageError } from "./errors.ts";
 
@@ -148,7 +149,7 @@ function checkSpecs(config: ExperimentConfig, fields: Fields): void {
 
 /**
  * `--threat` says who knows the defence: it needs a defence. DP-SGD needs single-sample updates
- * (the multi-sample engine has no per-sample gradients).
+ * of one step (the multi-step engine has no per-sample gradients).
  */
 function checkDefence(config: ExperimentConfig, given: Record<string, unknown>): void {
   if (config.defence === "none" && given.threat !== undefined && given.threat !== "adaptive") {
@@ -159,6 +160,11 @@ function checkDefence(config: ExperimentConfig, given: Record<string, unknown>):
   if (dpSgdOf(parseDefence(config.defence)) && config.setSize !== 1) {
     throw new UsageError(
       `${FLAG_OF.defence} ${config.defence}: DP-SGD updates are implemented for ${FLAG_OF.setSize} 1 (the single-sample attacks label and reconstruct), not ${config.setSize}`,
+    );
+  }
+  if (dpSgdOf(parseDefence(config.defence)) && parseUpdateRule(config.update).epochs !== 1) {
+    throw new UsageError(
+      `${FLAG_OF.defence} ${config.defence}: DP-SGD updates are implemented for one step, so ${FLAG_OF.update} needs 1 epoch, not ${config.update}`,
     );
   }
 }

@@ -43,7 +43,7 @@ describe("RunFolder.check on a folder without config.json", () => {
 });
 
 describe("a new run folder's name", () => {
-  test("says the attack, data set, seed, smoke size and defence", () => {
+  test("says the attack, data set, seed, smoke size, defence and update rule", () => {
     const now = new Date(Date.UTC(2026, 11, 6, 4, 5, 6));
     expect(runFolderName(now, config)).toBe("20261206T040506Z-label-mnist-s0-smoke");
     const defended = resolveConfig("reconstruct", {
@@ -58,5 +58,7 @@ describe("a new run folder's name", () => {
     expect(runFolderName(now, { ...defended, defence: "noise:0.01", threat: "adaptive" })).toBe(
       "20261206T040506Z-reconstruct-cifar10-s2-noise_0.01",
     );
+    const adam = resolveConfig("label", { dataset: "mnist", update: "adam:0.01" });
+    expect(runFolderName(now, adam)).toBe("20261206T040506Z-label-mnist-s0-adam_0.01_64_1");
   });
 });

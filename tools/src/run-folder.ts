@@ -14,9 +14,11 @@
  * `prepareRunFolder` checks before it writes: a --run-dir whose config.json has other data fields
  * is refused (UsageError naming --fresh and --run-dir) with nothing written.
  */
+
 import fs from "node:fs";
 import path from "node:path";
 import type { ExperimentConfig } from "@updates-leak/attacks/config";
+import { formatUpdateRule, PAPER_UPDATE } from "@updates-leak/core/update-spec";
 import { isTempName, jsonReplacer, readJsonIfExists, writeFileAtomic, writeJsonAtomic } from "./atomic.ts";
 import { configHash, describeDataDifference } from "./config-hash.ts";
 import { UsageError } from "./errors.ts";
@@ -52,12 +54,15 @@ export function utcStamp(d: Date): string {
 
 /**
  * A new run folder's name: `<UTC time>-<attack>-<data set>-s<seed>`, then `-smoke` for a smoke run
- * and the defence where there is one (`-topk_1`, `-round_2+topk_3`, `-noise_0.01-nonadaptive`), so
- * that a listing of `runs/` says what each run is.
+ * and the defence where there is one (`-topk_1`, `-round_2+topk_3`, `-noise_0.01-nonadaptive`),
+ * and the owner's update rule where it is not the paper's (`-adam_0.001_64_1`), so that a listing
+ * of `runs/` says what each run is.
  */
 export function runFolderName(
   now: Date,
-  config: Pick<ExperimentConfig, "attack" | "dataset" | "seed" | "smoke" | "defence" | "threat">,
+  config: Pick<ExperimentConfig, "attack" | "dataset" | "seed" | "smoke" | "defence" | "threat"> & {
+    update?: string;
+  },
 ): string {
   const parts = [utcStamp(now), config.attack, config.dataset, `s${config.seed}`];
   if (config.smoke) parts.push("smoke");
@@ -65,6 +70,9 @@ export function runFolderName(
     parts.push(config.defence.replace(/:/g, "_"));
     if (config.threat !== "adaptive") parts.push(config.threat.replace("-", ""));
   }
+  const paperUpdate = formatUpdateRule(PAPER_UPDATE);
+  if (config.update !== undefined && config.update !== paperUpdate)
+    parts.push(config.update.replace(/:/g, "_"));
   return parts.join("-");
 }
 

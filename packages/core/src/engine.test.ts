@@ -7,7 +7,7 @@ import { convPoolInferenceFusable } from "./ops/conv-pool-inference.ts";
 import { Rng } from "./random.ts";
 import { sizeFromShape } from "./shape.ts";
 import { tf } from "./tf.ts";
-import { PAPER_SGD } from "./train.ts";
+import { PAPER_UPDATE } from "./update-rule.ts";
 
 /**
  * Small CNNs whose first conv is followed by other layers than the paper models' pool and ReLU:
@@ -73,7 +73,7 @@ describe.each(backends)("engine vs reference on %s", (backend) => {
           original: initParams(spec, rng.fork("init")),
           probes: rng.fork("probes").normals(nProbes * size),
           // A larger learning rate than the paper's makes the deltas large enough to compare.
-          sgd: { ...PAPER_SGD, lr: 0.05 },
+          update: { ...PAPER_UPDATE, lr: 0.05 },
           dropout,
         };
         const sets = randomUpdateSets(spec, count, setSize, rng.fork("sets"));
@@ -111,7 +111,7 @@ describe.each(backends)("DP-SGD updates: engine vs reference on %s", (backend) =
           spec,
           original: initParams(spec, rng.fork("init")),
           probes: rng.fork("probes").normals(nProbes * sizeFromShape(spec.inputShape)),
-          sgd: { ...PAPER_SGD, lr: 0.05 },
+          update: { ...PAPER_UPDATE, lr: 0.05 },
           dropout: true,
           dp: { clip: 0.05, noiseMultiplier },
         };
@@ -144,7 +144,7 @@ describe.each(backends)("DP-SGD updates: engine vs reference on %s", (backend) =
       spec,
       original: initParams(spec, rng.fork("init")),
       probes: rng.fork("probes").normals(3 * sizeFromShape(spec.inputShape)),
-      sgd: PAPER_SGD,
+      update: PAPER_UPDATE,
       dropout: false,
       dp: { clip: 1, noiseMultiplier: 1 },
     });
@@ -152,7 +152,7 @@ describe.each(backends)("DP-SGD updates: engine vs reference on %s", (backend) =
       "DP-SGD is on, so 2 noise generators are needed",
     );
     await expect(engine.deltas(randomUpdateSets(spec, 2, 3, rng), null, 2, [rng, rng])).rejects.toThrow(
-      "DP-SGD updates are implemented for single-sample updates (set size 1), not 3",
+      "DP-SGD updates are implemented for one step on one sample (set size 1, 1 epoch), not set size 3 over 1 epoch(s)",
     );
     engine.dispose();
   });
@@ -182,7 +182,7 @@ describe.each(backends)("engine memory on %s", (backend) => {
         spec,
         setSize,
         nProbes,
-        PAPER_SGD.batchSize,
+        PAPER_UPDATE.batchSize,
         convPoolInferenceFusable(),
         withDp,
       );
@@ -191,7 +191,7 @@ describe.each(backends)("engine memory on %s", (backend) => {
         spec,
         original: initParams(spec, rng.fork("init")),
         probes: rng.fork("probes").normals(nProbes * size),
-        sgd: PAPER_SGD,
+        update: PAPER_UPDATE,
         dropout: true,
         memoryBudget: chunk * per,
         dp: withDp ? { clip: 1, noiseMultiplier: 1 } : null,

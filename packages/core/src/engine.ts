@@ -18,8 +18,9 @@
  * (input channels as batch, samples as channels, output gradients as the filter). Where the
  * backend fuses conv blocks (wasm; ops/conv-pool.ts), a conv block instead takes zero taps on
  * each sample's filters and bias, whose gradients its sparse kernel returns directly.
- * Larger sets (several SGD steps with momentum) run all models' steps together through
- * `batchedForward` (grouped ops with gradients): one forward/backward per step for the chunk.
+ * Updates of several steps (several samples, several epochs; SGD with or without momentum, or
+ * Adam: update-rule.ts) run all models' steps together through `batchedForward` (grouped ops
+ * with gradients): one forward/backward per step for the chunk.
  *
  * `referenceDeltas` is the plain one-model-at-a-time path the engine is tested against.
  */
@@ -38,6 +39,7 @@ import { sizeFromShape } from "./shape.ts";
 import { type Tensor, tf } from "./tf.ts";
 import { type LabelledData, referenceUpdate, type SgdConfig } from "./train.ts";
 import { type BatchedState, lockstepStep, replicate } from "./train-batched.ts";
+import { optimizerStep, stateTensors, toUpdateRule, type UpdateRule } from "./update-rule.ts";
 
 /** M updating sets of `setSize` samples each, concatenated: x [M*setSize, ...input], y [M*setSize]. */
 export interface UpdateSets {
@@ -66,7 +68,11 @@ export interface EngineOptions {
   original: Params;
   /** Normalised probe samples [probes, ...inputShape]. */
   probes: Float32Array;
-  sgd: SgdConfig;
+  /**
+   * The owner's update rule (update-rule.ts): SGD with or without momentum, or Adam, with its
+   * batch size and epochs. An `SgdConfig` (such as PAPER_SGD) is one epoch of SGD with momentum.
+   */
+  update: SgdConfig | UpdateRule;
   /** Dropout during the update (the paper: on). Off gives deterministic updates for tests. */
   dropout: boolean;
   /** The owner updates with DP-SGD (single-sample updates only); `deltas` then needs noise streams. */
@@ -103,6 +109,7 @@ export function bytesPerModel(
   batchSize: number,
   fusedBlocks = false,
   dp = false,
+  adam = false,
 ): number {
   const sizes = layerOutputShapes(spec).map((s) => sizeFromShape(s));
   const act = sizes.reduce((a, b) => a + b, 0);
@@ -113,16 +120,8 @@ export function bytesPerModel(
     probeAct += sizes[i]!;
   }
   const update = setSize === 1 ? 3 * act : 6.5 * Math.min(setSize, batchSize) * act;
-  return 4 * Math.ceil(2 * nProbes * probeAct + update + (dp ? 12 : 8) * paramCount(spec));
-}
-
-/** Per-model dropout masks of each set, drawn exactly as the reference update draws them. */
-export function setMasks(spec: ModelSpec, setSize: number, batchSize: number, rng: Rng): DropoutMasks[] {
-  const out: DropoutMasks[] = [];
-  for (let start = 0; start < setSize; start += batchSize) {
-    out.push(drawMasks(spec, Math.min(batchSize, setSize - start), rng));
-  }
-  return out;
+  const perParam = (dp ? 12 : 8) + (adam ? 8 : 0); // Adam: two moments and their temporaries
+  return 4 * Math.ceil(2 * nProbes * probeAct + update + perParam * paramCount(spec));
 }
 
 function setOf(spec: ModelSpec, sets: UpdateSets, m: number): LabelledData {
@@ -152,7 +151,7 @@ export function referenceDeltas(
   for (let m = 0; m < sets.count; m++) {
     const rng = opts.dropout && maskRngs ? maskRngs[m]! : null;
     const dp = opts.dp && noiseRngs ? { config: opts.dp, rng: noiseRngs[m]! } : null;
-    const updated = referenceUpdate(spec, original, setOf(spec, sets, m), opts.sgd, rng, dp);
+    const updated = referenceUpdate(spec, original, setOf(spec, sets, m), opts.update, rng, dp);
     const delta = tf.tidy(() => posteriorDelta(p0, posteriors(spec, updated, probes)));
     out.set(delta.dataSync(), m * d);
     tf.dispose([delta, ...updated]);
@@ -179,6 +178,8 @@ export class UpdateEngine {
   readonly deltaSize: number;
   /** The owner's DP-SGD update, or null for plain SGD. */
   readonly dp: DpSgdConfig | null;
+  /** The owner's update rule, checked. */
+  readonly rule: UpdateRule;
   private readonly opts: EngineOptions;
   private readonly original: ParamTensors;
   private readonly probes: Tensor;
@@ -193,6 +194,7 @@ export class UpdateEngine {
     this.opts = opts;
     this.spec = opts.spec;
     this.dp = opts.dp ?? null;
+    this.rule = toUpdateRule(opts.update, "UpdateEngine: update");
     const inSize = sizeFromShape(opts.spec.inputShape);
     this.nProbes = opts.probes.length / inSize;
     if (!Number.isInteger(this.nProbes) || this.nProbes < 1) {
@@ -226,9 +228,10 @@ export class UpdateEngine {
       this.spec,
       setSize,
       this.nProbes,
-      this.opts.sgd.batchSize,
+      this.rule.batchSize,
       convPoolInferenceFusable(),
       this.dp !== null,
+      this.rule.optimizer === "adam",
     );
     return Math.max(1, Math.min(MAX_CHUNK, Math.floor(budget / per)));
   }
@@ -278,9 +281,10 @@ export class UpdateEngine {
       throw new Error(`UpdateEngine.${what}: dropout is on, so ${sets.count} mask generators are needed`);
     }
     const dp = this.opts.dp ?? null;
-    if (dp && sets.setSize !== 1) {
+    const oneStep = sets.setSize === 1 && this.rule.epochs === 1; // one step on one sample
+    if (dp && !oneStep) {
       throw new Error(
-        `UpdateEngine.${what}: DP-SGD updates are implemented for single-sample updates (set size 1), not ${sets.setSize}`,
+        `UpdateEngine.${what}: DP-SGD updates are implemented for one step on one sample (set size 1, 1 epoch), not set size ${sets.setSize} over ${this.rule.epochs} epoch(s)`,
       );
     }
     if (dp && (!streams.noise || streams.noise.length !== sets.count)) {
@@ -302,7 +306,7 @@ export class UpdateEngine {
       };
       const rngs = useDropout ? maskRngs!.slice(from, from + m) : null;
       const noise = dp ? streams.noise!.slice(from, from + m) : null;
-      const weights = S === 1 ? this.singleStepWeights(part, rngs, noise) : this.multiStepWeights(part, rngs);
+      const weights = oneStep ? this.singleStepWeights(part, rngs, noise) : this.multiStepWeights(part, rngs);
       const delta = tf.tidy(() => this.probe(weights, m, what));
       tf.dispose(weights);
       out.set((await delta.data()) as Float32Array, from * this.deltaSize);
@@ -312,8 +316,9 @@ export class UpdateEngine {
   }
 
   /**
-   * Updated weights [M, ...] of M models, each one SGD step on its single sample; with `opts.dp`
-   * a DP-SGD step (clipped gradient plus noise drawn from noiseRngs[m]).
+   * Updated weights [M, ...] of M models, each one optimiser step on its single sample (the
+   * rule's first step: SGD's w - lr g, whatever its momentum, or Adam's); with `opts.dp` a DP-SGD
+   * step (clipped gradient plus noise drawn from noiseRngs[m]).
    */
   private singleStepWeights(sets: UpdateSets, maskRngs: Rng[] | null, noiseRngs: Rng[] | null): Tensor[] {
     const { spec } = this;
@@ -360,7 +365,6 @@ export class UpdateEngine {
         ) as tf.Scalar;
       };
       const dz = tf.grads(lossFn)(taps);
-      const lr = this.opts.sgd.lr;
       const grads: Tensor[] = [];
       let t = 0;
       let r = 0;
@@ -386,34 +390,42 @@ export class UpdateEngine {
       }
       tf.dispose(inputs);
       const g = dp && noise ? clipAndNoise(grads, dp, noise) : grads;
-      return g.map((gi, i) => tf.sub(tf.expandDims(this.original[i]!, 0), tf.mul(gi, lr)));
+      const rule = this.rule;
+      if (rule.optimizer === "sgd") {
+        return g.map((gi, i) => tf.sub(tf.expandDims(this.original[i]!, 0), tf.mul(gi, rule.lr)));
+      }
+      const ws = this.original.map((w) => replicate(w, M));
+      return optimizerStep(rule, ws, g, null).weights; // the moments are disposed with the tidy
     });
   }
 
   /**
-   * Updated weights [M, ...] for sets of several samples: every model's SGD-with-momentum steps
-   * (batch by batch, as the reference does) run together through `batchedForward`, whose grouped
-   * ops give each model its own gradient from one backward pass.
+   * Updated weights [M, ...] for updates of several steps (several samples, or several epochs):
+   * every model's optimiser steps (epoch by epoch, batch by batch, as the reference takes them)
+   * run together through `batchedForward`, whose grouped ops give each model its own gradient
+   * from one backward pass.
    */
   private multiStepWeights(sets: UpdateSets, maskRngs: Rng[] | null): Tensor[] {
     const { spec } = this;
     const M = sets.count;
     const S = sets.setSize;
-    const { batchSize } = this.opts.sgd;
-    let state: BatchedState = { weights: this.original.map((p) => replicate(p, M)), velocity: null };
-    for (let start = 0; start < S; start += batchSize) {
-      // Model m's set is rows m*S .. m*S+S-1 of `sets`, taken batch by batch in order.
-      const step = lockstepStep(
-        spec,
-        state,
-        { data: () => sets, row: (m, i) => m * S + start + i, size: Math.min(batchSize, S - start) },
-        maskRngs,
-        this.opts.sgd,
-      );
-      step.losses.dispose();
-      state = step.state;
+    const { batchSize, epochs } = this.rule;
+    let state: BatchedState = { weights: this.original.map((p) => replicate(p, M)), opt: null };
+    for (let epoch = 0; epoch < epochs; epoch++) {
+      for (let start = 0; start < S; start += batchSize) {
+        // Model m's set is rows m*S .. m*S+S-1 of `sets`, taken batch by batch in order.
+        const step = lockstepStep(
+          spec,
+          state,
+          { data: () => sets, row: (m, i) => m * S + start + i, size: Math.min(batchSize, S - start) },
+          maskRngs,
+          this.rule,
+        );
+        step.losses.dispose();
+        state = step.state;
+      }
     }
-    tf.dispose(state.velocity ?? []);
+    tf.dispose(stateTensors(state.opt));
     return state.weights;
   }
 

@@ -25,3 +25,4 @@ export { tf } from "./tf.ts";
 export * from "./train.ts";
 export * from "./train-alone.ts";
 export * from "./train-batched.ts";
+export * from "./update-rule.ts";

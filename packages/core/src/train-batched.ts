@@ -13,46 +13,46 @@
 import { batchedForward } from "./models/batched.ts";
 import { stackedMasks } from "./models/masks.ts";
 import { allParamShapes, type ModelSpec, type Params } from "./models/spec.ts";
-import { sgdMomentumUpdate } from "./ops/sgd.ts";
 import type { Rng } from "./random.ts";
 import { sizeFromShape } from "./shape.ts";
 import { type Tensor, tf } from "./tf.ts";
+import { type LabelledData, NonFiniteLossError, type TrainConfig, type TrainProgress } from "./train.ts";
 import {
-  type LabelledData,
-  NonFiniteLossError,
-  type SgdConfig,
-  type TrainConfig,
-  type TrainProgress,
-} from "./train.ts";
+  type OptimizerState,
+  optimizerStep,
+  stateTensors,
+  toUpdateRule,
+  type UpdateRule,
+} from "./update-rule.ts";
 
-/** Weights and velocities of M models, each tensor [M, ...shape]; velocity null before the first step. */
+/** Weights of M models, each tensor [M, ...shape], and their optimiser's state (null before the first step). */
 export interface BatchedState {
   weights: Tensor[];
-  velocity: Tensor[] | null;
+  opt: OptimizerState | null;
 }
 
 /**
- * One SGD-with-momentum step of M models, each on its own batch of b samples: x [M*b, ...input]
+ * One optimiser step of M models, each on its own batch of b samples: x [M*b, ...input]
  * (model-major), labels [M*b], masks per dropout layer [M*b, size] (null: dropout off). Returns
  * the new state and each model's mean loss [M]; disposes nothing it was given.
  */
-export function batchedSgdStep(
+export function batchedStep(
   spec: ModelSpec,
   state: BatchedState,
   x: Tensor,
   labels: Tensor,
   masks: Tensor[] | null,
   M: number,
-  sgd: SgdConfig,
+  rule: UpdateRule,
 ): { state: BatchedState; losses: Tensor } {
   const b = x.shape[0]! / M;
-  const out = tf.tidy(() => {
+  let perModel: Tensor | null = null;
+  const grads = tf.tidy(() => {
     const onehot = tf.reshape(tf.oneHot(tf.cast(labels, "int32") as tf.Tensor1D, spec.numClasses), [
       M,
       b,
       spec.numClasses,
     ]);
-    let perModel: Tensor | null = null;
     // The sum over models of each model's mean loss over its batch.
     const loss = (...ws: Tensor[]) => {
       const logits = batchedForward(spec, ws, x, M, masks);
@@ -60,16 +60,11 @@ export function batchedSgdStep(
       perModel = tf.keep(nll);
       return tf.sum(nll) as tf.Scalar;
     };
-    const g = tf.grads(loss)(state.weights);
-    const v = state.velocity;
-    const next = state.weights.map((wi, i) => sgdMomentumUpdate(wi, g[i]!, v ? v[i]! : null, sgd));
-    return [...next.map((o) => o[0]), ...next.map((o) => o[1]), perModel! as Tensor];
+    return tf.grads(loss)(state.weights);
   });
-  const n = state.weights.length;
-  return {
-    state: { weights: out.slice(0, n), velocity: out.slice(n, 2 * n) },
-    losses: out[2 * n]!,
-  };
+  const next = optimizerStep(rule, state.weights, grads, state.opt);
+  tf.dispose(grads);
+  return { state: { weights: next.weights, opt: next.state }, losses: perModel! as Tensor };
 }
 
 /** Where the samples of a lockstep step come from: model m's data, and the row of its i-th sample. */
@@ -90,7 +85,7 @@ export function lockstepStep(
   state: BatchedState,
   batch: LockstepBatch,
   maskRngs: readonly Rng[] | null,
-  sgd: SgdConfig,
+  rule: UpdateRule,
 ): { state: BatchedState; losses: Tensor } {
   const M = state.weights[0]!.shape[0]!;
   const b = batch.size;
@@ -109,8 +104,8 @@ export function lockstepStep(
   const x = tf.tensor(xb, [M * b, ...spec.inputShape]);
   const y = tf.tensor1d(yb, "int32");
   const masks = masksJs.map((mk) => tf.tensor2d(mk, [M * b, mk.length / (M * b)]));
-  const step = batchedSgdStep(spec, state, x, y, masks.length > 0 ? masks : null, M, sgd);
-  tf.dispose([x, y, ...masks, ...state.weights, ...(state.velocity ?? [])]);
+  const step = batchedStep(spec, state, x, y, masks.length > 0 ? masks : null, M, rule);
+  tf.dispose([x, y, ...masks, ...state.weights, ...stateTensors(state.opt)]);
   return step;
 }
 
@@ -148,8 +143,9 @@ export async function trainModels(
   const shapes = allParamShapes(spec);
   let state: BatchedState = {
     weights: tf.tidy(() => shapes.map((shape, i) => tf.stack(jobs.map((j) => tf.tensor(j.init[i]!, shape))))),
-    velocity: null,
+    opt: null,
   };
+  const rule = toUpdateRule({ lr: cfg.lr, momentum: cfg.momentum, batchSize: cfg.batchSize }, "trainModels");
   try {
     for (let epoch = 1; epoch <= cfg.epochs; epoch++) {
       const orders = jobs.map((j) => j.rng.fork("epoch", epoch).permutation(n));
@@ -166,7 +162,7 @@ export async function trainModels(
             size: Math.min(cfg.batchSize, n - start),
           },
           maskRngs,
-          cfg,
+          rule,
         );
         state = step.state;
         const losses = (await step.losses.data()) as Float32Array;
@@ -198,6 +194,6 @@ export async function trainModels(
     }
     return out;
   } finally {
-    tf.dispose([...state.weights, ...(state.velocity ?? [])]);
+    tf.dispose([...state.weights, ...stateTensors(state.opt)]);
   }
 }

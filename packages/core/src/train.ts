@@ -12,6 +12,13 @@ import type { ModelSpec, Params } from "./models/spec.ts";
 import type { Rng } from "./random.ts";
 import { sizeFromShape } from "./shape.ts";
 import { type Tensor, tf } from "./tf.ts";
+import {
+  type OptimizerState,
+  optimizerStep,
+  stateTensors,
+  toUpdateRule,
+  type UpdateRule,
+} from "./update-rule.ts";
 
 export interface SgdConfig {
   lr: number;
@@ -146,52 +153,62 @@ export async function trainModel(
 }
 
 /**
- * The reference update: a copy of the original model, a fresh optimiser of the same kind, ONE
- * epoch over the updating set in its given order at batch 64 (one step for a single sample,
- * 64 + 36 for a hundred), dropout active with masks drawn from `maskRng` batch by batch.
+ * The reference update: a copy of the original model, a fresh optimiser of the rule's kind
+ * (update-rule.ts; an `SgdConfig` is one epoch of SGD with momentum), `rule.epochs` passes over
+ * the updating set in its given order at `rule.batchSize` (one step per epoch for a single sample,
+ * 64 + 36 for a hundred at batch 64), dropout active with masks drawn from `maskRng` batch by
+ * batch. With `dp`, one DP-SGD step on a single sample. Plain tensor ops, one model at a time.
  * Returns parameter tensors (caller disposes).
  */
 export function referenceUpdate(
   spec: ModelSpec,
   original: ParamTensors,
   set: LabelledData,
-  cfg: SgdConfig,
+  cfg: SgdConfig | UpdateRule,
   maskRng: Rng | null,
   dp: { config: DpSgdConfig; rng: Rng } | null = null,
 ): ParamTensors {
-  if (dp) return referenceDpUpdate(spec, original, set, cfg, maskRng, dp.config, dp.rng);
+  const rule = toUpdateRule(cfg, "referenceUpdate");
+  if (dp) return referenceDpUpdate(spec, original, set, rule, maskRng, dp.config, dp.rng);
   let params = original;
-  let velocity: ParamTensors | null = null;
-  for (let start = 0; start < set.n; start += cfg.batchSize) {
-    const end = Math.min(start + cfg.batchSize, set.n);
-    const idx = Array.from({ length: end - start }, (_, i) => start + i);
-    const [x, y] = gatherBatch(spec, set, idx);
-    const masks = maskRng ? maskTensors(spec, idx.length, maskRng) : null;
-    const step = sgdStep(spec, params, velocity, x, y, masks, cfg);
-    tf.dispose([x, y, ...(masks ?? []), step.loss, ...(velocity ?? [])]);
-    if (params !== original) tf.dispose(params);
-    params = step.params;
-    velocity = step.velocity;
+  let state: OptimizerState | null = null;
+  for (let epoch = 0; epoch < rule.epochs; epoch++) {
+    for (let start = 0; start < set.n; start += rule.batchSize) {
+      const idx = Array.from({ length: Math.min(rule.batchSize, set.n - start) }, (_, i) => start + i);
+      const [x, y] = gatherBatch(spec, set, idx);
+      const masks = maskRng ? maskTensors(spec, idx.length, maskRng) : null;
+      const f = (...ps: Tensor[]) => crossEntropy(forward(spec, ps, x, masks), y, spec.numClasses);
+      const grads = tf.tidy(() => tf.grads(f)(params));
+      const step = optimizerStep(rule, params, grads, state, true);
+      tf.dispose([x, y, ...(masks ?? []), ...grads, ...stateTensors(state)]);
+      if (params !== original) tf.dispose(params);
+      params = step.weights;
+      state = step.state;
+    }
   }
-  tf.dispose(velocity ?? []);
-  if (params === original) return original.map((p) => tf.clone(p));
-  return params;
+  tf.dispose(stateTensors(state));
+  return params === original ? original.map((p) => tf.clone(p)) : params;
 }
 
 /**
  * One DP-SGD step on a single sample, one model at a time: the gradient, its norm over all
- * parameters read back, the clipped gradient plus noise of `rng` (dpNoise's order), one SGD step.
+ * parameters read back, the clipped gradient plus noise of `rng` (dpNoise's order), then one step
+ * of the rule's optimiser (for SGD: w - lr * noisy gradient).
  */
 function referenceDpUpdate(
   spec: ModelSpec,
   original: ParamTensors,
   set: LabelledData,
-  cfg: SgdConfig,
+  rule: UpdateRule,
   maskRng: Rng | null,
   dp: DpSgdConfig,
   rng: Rng,
 ): ParamTensors {
-  if (set.n !== 1) throw new Error(`referenceUpdate: DP-SGD updates take one sample, not ${set.n}`);
+  if (set.n !== 1 || rule.epochs !== 1) {
+    throw new Error(
+      `referenceUpdate: DP-SGD updates take one step on one sample, not ${set.n} sample(s) over ${rule.epochs} epoch(s)`,
+    );
+  }
   const [x, y] = gatherBatch(spec, set, [0]);
   const masks = maskRng ? maskTensors(spec, 1, maskRng) : null;
   const f = (...ps: Tensor[]) => crossEntropy(forward(spec, ps, x, masks), y, spec.numClasses);
@@ -204,13 +221,12 @@ function referenceDpUpdate(
     dp,
     [rng],
   );
-  const out = original.map((w, i) =>
-    tf.tidy(() =>
-      tf.sub(w, tf.mul(tf.add(tf.mul(grads[i]!, factor), tf.tensor(noise[i]!, w.shape)), cfg.lr)),
-    ),
+  const noisy = original.map((w, i) =>
+    tf.tidy(() => tf.add(tf.mul(grads[i]!, factor), tf.tensor(noise[i]!, w.shape))),
   );
-  tf.dispose([x, y, ...(masks ?? []), ...grads]);
-  return out;
+  const step = optimizerStep(rule, original, noisy, null, true);
+  tf.dispose([x, y, ...(masks ?? []), ...grads, ...noisy, ...stateTensors(step.state)]);
+  return step.weights;
 }
 
 /** Accuracy of one model on labelled data (inference mode), in batches of `batch`. */

@@ -15,6 +15,15 @@
  * Pure data (and a few pure formatting functions); no I/O.
  */
 import { DEFENCE_SYNTAX, formatDefence, parseDefence } from "@updates-leak/core/defence";
+import {
+  formatUpdateRule,
+  PAPER_UPDATE,
+  parseUpdateRule,
+  UPDATE_SYNTAX,
+} from "@updates-leak/core/update-spec";
+
+/** The paper's update rule as the `--update` spec writes it. */
+const PAPER_UPDATE_SPEC = formatUpdateRule(PAPER_UPDATE);
 
 export const ATTACKS = ["label", "reconstruct", "distribution", "msr"] as const;
 export const DATASETS = ["mnist", "cifar10", "insta-ny"] as const;
@@ -268,6 +277,23 @@ export const EXPERIMENT_FIELDS = [
       v === "none"
         ? undefined
         : `${v} (${c.threat}: the shadow updates are ${c.threat === "adaptive" ? "defended too" : "not defended"})`,
+  },
+  {
+    /**
+     * The model owner's update rule (@updates-leak/core's update-spec.ts): SGD with or without
+     * momentum, or Adam, with batch size and epochs. The paper's, the default, keeps earlier
+     * runs' data and hashes bit for bit. The adversary's shadow updates use the same rule (it
+     * knows how the owner updates, as it knows the architecture).
+     */
+    name: "update",
+    kind: "spec",
+    paper: PAPER_UPDATE_SPEC,
+    absent: PAPER_UPDATE_SPEC,
+    data: true,
+    parse: (v: string) => formatUpdateRule(parseUpdateRule(v)),
+    help: `the model owner's update rule: ${UPDATE_SYNTAX}`,
+    label: "owner's update",
+    show: (v: string) => (v === PAPER_UPDATE_SPEC ? undefined : v),
   },
   {
     /**

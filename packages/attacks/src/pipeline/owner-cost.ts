@@ -15,8 +15,8 @@ import {
   isRandomDefence,
   type ModelSpec,
   outputSteps,
-  PAPER_SGD,
   type Params,
+  parseUpdateRule,
   Rng,
   UpdateEngine,
 } from "@updates-leak/core";
@@ -99,7 +99,14 @@ export async function ownerCost(
   const held = ds.gather(heldOut.subarray(0, Math.min(sizes.heldOut, heldOut.length)));
   const drawn = drawModels(new Rng(cfg.seed).fork("target"), target.pool, ds, cfg.setSize, 0, models);
   const answer = async (dp: DpSgdConfig | null) => {
-    const engine = new UpdateEngine({ spec, original, probes: held.x, sgd: PAPER_SGD, dropout: true, dp });
+    const engine = new UpdateEngine({
+      spec,
+      original,
+      probes: held.x,
+      update: parseUpdateRule(cfg.update),
+      dropout: true,
+      dp,
+    });
     try {
       const chunk = cfg.chunkSize > 0 ? cfg.chunkSize : engine.chunkSize(cfg.setSize);
       return await engine.posteriors(

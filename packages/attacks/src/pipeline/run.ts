@@ -12,7 +12,7 @@ import {
   dpSgdOf,
   type ModelSpec,
   PAPER_EPOCHS,
-  PAPER_SGD,
+  parseUpdateRule,
   sizeFromShape,
   UpdateEngine,
 } from "@updates-leak/core";
@@ -174,7 +174,7 @@ async function generateBlock(
     spec: g.spec,
     original: original.params,
     probes: g.probes,
-    sgd: PAPER_SGD,
+    update: parseUpdateRule(cfg.update),
     dropout: true,
     dp: dpSgdOf(sideDefence(cfg, side)),
   });

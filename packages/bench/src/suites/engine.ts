@@ -19,7 +19,7 @@ import {
   instaMlp,
   type ModelSpec,
   mnistCnn,
-  PAPER_SGD,
+  PAPER_UPDATE,
   Rng,
   randomUpdateSets,
   referenceDeltas,
@@ -183,7 +183,7 @@ async function engineCase(
     spec,
     original: initParams(spec, rng.fork("init")),
     probes: rng.fork("probes").normals(P * size),
-    sgd: PAPER_SGD,
+    update: PAPER_UPDATE,
     dropout: true,
   };
   const params = caseParams(c);

@@ -86,6 +86,7 @@ export async function pipelineSuite(ctx: SuiteContext): Promise<BenchRecord[]> {
     probeCount: 100,
     chunkSize: 0,
     defence: "none",
+    update: "sgd:0.001:0.9:64:1",
     threat: "adaptive",
     inferenceSamples: 1,
     evalTargets: 0,

@@ -1,7 +1,8 @@
 /**
  * fromLayersModel against tfjs-layers itself: the converted model's posteriors against the
- * LayersModel's `predict`, and the engine's deltas against tfjs's own `fit` (SGD with momentum,
- * categorical cross-entropy) on a copy of the model, one model at a time, on every backend.
+ * LayersModel's `predict`, and the engine's deltas against tfjs's own `fit` (categorical
+ * cross-entropy; SGD with momentum, plain SGD and Adam, one or two epochs, tfjs's own optimisers)
+ * on a copy of the model, one model at a time, on every backend.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import * as tfl from "@tensorflow/tfjs-layers";
@@ -10,6 +11,7 @@ import { UpdateEngine } from "../engine.ts";
 import { posteriors } from "../probe.ts";
 import { Rng } from "../random.ts";
 import { tf } from "../tf.ts";
+import { ADAM_DEFAULT, type UpdateRule } from "../update-rule.ts";
 import { toTensors } from "./forward.ts";
 import { fromLayersModel, type LayersModelLike, UnsupportedModelError } from "./from-layers.ts";
 
@@ -76,45 +78,72 @@ describe.each(backends)("fromLayersModel on %s", (backend) => {
     });
   }
 
-  test("the engine's deltas equal tfjs's own fit on a copy, one model at a time", async () => {
-    const rng = new Rng(`fit-${backend}`);
-    const model = cnn(false);
-    const { spec, params } = fromLayersModel(asModel(model));
-    const sgd = { lr: 0.05, momentum: 0.9, batchSize: 4 };
-    const nProbes = 9;
-    const probes = rng.fork("probes").normals(nProbes * 12 * 12 * 2);
-    for (const setSize of [1, 6]) {
-      const count = 3;
-      const x = rng.fork("x", setSize).normals(count * setSize * 288);
-      const y = Int32Array.from({ length: count * setSize }, () => rng.int(5));
-      const engine = new UpdateEngine({ spec, original: params, probes, sgd, dropout: false });
-      const got = await engine.deltas({ count, setSize, x, y }, null);
-      engine.dispose?.();
-      const probeT = tf.tensor4d(probes, [nProbes, 12, 12, 2]);
-      const p0 = model.predict(probeT) as tf.Tensor;
-      let largest = 0;
-      for (let m = 0; m < count; m++) {
-        const copy = cnn(false);
-        copy.setWeights(model.getWeights());
-        copy.compile({ optimizer: tf.train.momentum(sgd.lr, sgd.momentum), loss: "categoricalCrossentropy" });
-        const xs = tf.tensor4d(x.subarray(m * setSize * 288, (m + 1) * setSize * 288), [setSize, 12, 12, 2]);
-        const ys = tf.oneHot(tf.tensor1d(y.subarray(m * setSize, (m + 1) * setSize), "int32"), 5);
-        await copy.fit(xs, ys, { epochs: 1, batchSize: sgd.batchSize, shuffle: false, verbose: 0 });
-        const p1 = copy.predict(probeT) as tf.Tensor;
-        const want = tf.sub(p0, p1).dataSync();
-        const mine = got.subarray(m * nProbes * 5, (m + 1) * nProbes * 5);
-        for (let i = 0; i < want.length; i++) {
-          expect(Math.abs(mine[i]! - want[i]!)).toBeLessThan(2e-5);
-          largest = Math.max(largest, Math.abs(want[i]!));
+  // Each update rule against tfjs's own optimiser of that kind, through LayersModel.fit.
+  const rules: [UpdateRule, () => tf.Optimizer][] = [
+    [
+      { optimizer: "sgd", lr: 0.05, momentum: 0.9, batchSize: 4, epochs: 1 },
+      () => tf.train.momentum(0.05, 0.9),
+    ],
+    [{ optimizer: "sgd", lr: 0.05, momentum: 0, batchSize: 4, epochs: 2 }, () => tf.train.sgd(0.05)],
+    [{ ...ADAM_DEFAULT, lr: 0.01, batchSize: 4, epochs: 2 }, () => tf.train.adam(0.01, 0.9, 0.999, 1e-8)],
+  ];
+  for (const [rule, optimizer] of rules) {
+    const name = `${rule.optimizer}${rule.optimizer === "sgd" ? ` momentum ${rule.momentum}` : ""}, ${rule.epochs} epoch(s)`;
+    test(`${name}: the engine's deltas equal tfjs's own fit on a copy, one model at a time`, async () => {
+      const rng = new Rng(`fit-${name}-${backend}`);
+      const model = cnn(false);
+      const { spec, params } = fromLayersModel(asModel(model));
+      const nProbes = 9;
+      const probes = rng.fork("probes").normals(nProbes * 12 * 12 * 2);
+      for (const setSize of [1, 6]) {
+        const count = 3;
+        const x = rng.fork("x", setSize).normals(count * setSize * 288);
+        const y = Int32Array.from({ length: count * setSize }, () => rng.int(5));
+        const before = tf.memory().numTensors;
+        const engine = new UpdateEngine({ spec, original: params, probes, update: rule, dropout: false });
+        const got = await engine.deltas({ count, setSize, x, y }, null);
+        engine.dispose();
+        expect(tf.memory().numTensors).toBe(before);
+        const probeT = tf.tensor4d(probes, [nProbes, 12, 12, 2]);
+        const p0 = model.predict(probeT) as tf.Tensor;
+        let largest = 0;
+        let worst = 0;
+        for (let m = 0; m < count; m++) {
+          const copy = cnn(false);
+          copy.setWeights(model.getWeights());
+          copy.compile({ optimizer: optimizer(), loss: "categoricalCrossentropy" });
+          const xs = tf.tensor4d(x.subarray(m * setSize * 288, (m + 1) * setSize * 288), [
+            setSize,
+            12,
+            12,
+            2,
+          ]);
+          const ys = tf.oneHot(tf.tensor1d(y.subarray(m * setSize, (m + 1) * setSize), "int32"), 5);
+          await copy.fit(xs, ys, {
+            epochs: rule.epochs,
+            batchSize: rule.batchSize,
+            shuffle: false,
+            verbose: 0,
+          });
+          const p1 = copy.predict(probeT) as tf.Tensor;
+          const diff = tf.sub(p0, p1);
+          const want = diff.dataSync();
+          const mine = got.subarray(m * nProbes * 5, (m + 1) * nProbes * 5);
+          for (let i = 0; i < want.length; i++) {
+            worst = Math.max(worst, Math.abs(mine[i]! - want[i]!));
+            largest = Math.max(largest, Math.abs(want[i]!));
+          }
+          tf.dispose([xs, ys, p1, diff]);
+          copy.optimizer.dispose();
+          copy.dispose();
         }
-        tf.dispose([xs, ys, p1]);
-        copy.dispose();
+        expect(worst).toBeLessThan(2e-5);
+        expect(largest).toBeGreaterThan(1e-3); // the updates moved the posteriors: not a vacuous check
+        tf.dispose([probeT, p0]);
       }
-      expect(largest).toBeGreaterThan(1e-3); // the updates moved the posteriors: not a vacuous check
-      tf.dispose([probeT, p0]);
-    }
-    model.dispose();
-  });
+      model.dispose();
+    });
+  }
 });
 
 describe("fromLayersModel refuses what it cannot convert, naming the layer", () => {
