@@ -40,6 +40,15 @@ export function runtimeName(): RuntimeName {
   return "node";
 }
 
+/**
+ * Whether this code runs in a web page (a browser window, as bundled by tools/build-web.ts), where
+ * no `node:` API works; false under Bun, Deno and Node.
+ */
+export function inBrowser(): boolean {
+  const g = globalThis as { window?: unknown; document?: unknown };
+  return g.window !== undefined && g.window === globalThis && g.document !== undefined;
+}
+
 /** The running runtime's name and version, e.g. `{ name: "deno", version: "2.9.6" }`. */
 export function runtimeVersion(): { name: RuntimeName; version: string } {
   const name = runtimeName();

@@ -7,12 +7,17 @@
  * the binaries' folder (absolute path of the installed package's dist/), the thread count and the
  * start-up patches, and records why a start failed. The backend starts once per thread count:
  * asking for another count restarts it, which is refused while it holds tensors.
+ *
+ * In a web page (web/, bundled by tools/build-web.ts) the page sets the binaries' folder itself
+ * (tfjs's `setWasmPaths`) and tfjs's threaded build runs as it is (it needs a cross-origin
+ * isolated page); the only start-up patch there is the thread cap (see `withBrowserThreads`).
  */
 import os from "node:os";
 import path from "node:path";
 import type { BackendWasm } from "@tensorflow/tfjs-backend-wasm";
 import * as wasmPackage from "@tensorflow/tfjs-backend-wasm";
 import { registerWasmKernels } from "../kernels/wasm/register_all_kernels.ts";
+import { inBrowser } from "../platform.ts";
 import { tf } from "../tf.ts";
 import { errorText } from "./report.ts";
 import { unrefWorkers, WASM_MAX_THREADS, wasmPackageDir, withThreadedStartPatches } from "./wasm-threads.ts";
@@ -52,17 +57,39 @@ function distDir(): string {
   return `${path.join(wasmPackageDir(), "dist")}/`;
 }
 
+/**
+ * Runs `start` in a web page with `navigator.hardwareConcurrency` reading 2 x `threads`: the C++
+ * side caps XNNPACK's pool at half of it (as it does with `os.cpus()` outside browsers).
+ */
+async function withBrowserThreads<T>(threads: number, start: () => Promise<T>): Promise<T> {
+  const nav = globalThis.navigator;
+  const own = Object.getOwnPropertyDescriptor(nav, "hardwareConcurrency");
+  Object.defineProperty(nav, "hardwareConcurrency", { value: 2 * threads, configurable: true });
+  try {
+    return await start();
+  } finally {
+    if (own) Object.defineProperty(nav, "hardwareConcurrency", own);
+    else delete (nav as { hardwareConcurrency?: number }).hardwareConcurrency;
+  }
+}
+
 async function startModule(threads: number): Promise<BackendWasm> {
   if (!packageFactory) throw new Error("@tensorflow/tfjs-backend-wasm registered no 'wasm' backend factory");
+  const browser = inBrowser();
   try {
-    wasmPackage.setWasmPaths(distDir());
+    if (!browser) wasmPackage.setWasmPaths(distDir());
   } catch {
     // Set already by an earlier start (tfjs refuses a second call after a failed start).
   }
   tf.env().set("WASM_HAS_MULTITHREAD_SUPPORT", threads > 1);
   wasmPackage.setThreadsCount(threads);
   const start = async () => (await packageFactory()) as BackendWasm;
-  const backend = threads > 1 ? await withThreadedStartPatches(threads, start) : await start();
+  const backend =
+    threads === 1
+      ? await start()
+      : browser
+        ? await withBrowserThreads(threads, start)
+        : await withThreadedStartPatches(threads, start);
   unrefWorkers(backend.wasm);
   return backend;
 }
