@@ -29,7 +29,7 @@ import { clipAndNoise, dpNoise } from "./defence/dpsgd.ts";
 import type { DpSgdConfig } from "./defence/spec.ts";
 import { batchedForward, convPoolBlock } from "./models/batched.ts";
 import { forward, forwardLayer, type LayerCursor, type ParamTensors, toTensors } from "./models/forward.ts";
-import { type DropoutMasks, drawMasks, hasDropout, stackedMasks } from "./models/masks.ts";
+import { hasDropout, stackedMasks } from "./models/masks.ts";
 import { layerOutputShapes, type ModelSpec, type Params, paramCount } from "./models/spec.ts";
 import { convPoolFusable, convPoolReluPerSample } from "./ops/conv-pool.ts";
 import { convPoolInferenceFusable } from "./ops/conv-pool-inference.ts";
@@ -37,9 +37,10 @@ import { posteriorDelta, posteriors } from "./probe.ts";
 import type { Rng } from "./random.ts";
 import { sizeFromShape } from "./shape.ts";
 import { type Tensor, tf } from "./tf.ts";
-import { type LabelledData, referenceUpdate, type SgdConfig } from "./train.ts";
+import { type LabelledData, referenceUpdate } from "./train.ts";
 import { type BatchedState, lockstepStep, replicate } from "./train-batched.ts";
 import { optimizerStep, stateTensors, toUpdateRule, type UpdateRule } from "./update-rule.ts";
+import type { SgdConfig } from "./update-spec.ts";
 
 /** M updating sets of `setSize` samples each, concatenated: x [M*setSize, ...input], y [M*setSize]. */
 export interface UpdateSets {

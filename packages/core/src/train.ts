@@ -19,12 +19,7 @@ import {
   toUpdateRule,
   type UpdateRule,
 } from "./update-rule.ts";
-
-export interface SgdConfig {
-  lr: number;
-  momentum: number;
-  batchSize: number;
-}
+import type { SgdConfig } from "./update-spec.ts";
 
 /** The paper's optimiser: SGD lr 0.001, momentum 0.9, batch 64. */
 export const PAPER_SGD: SgdConfig = { lr: 0.001, momentum: 0.9, batchSize: 64 };

@@ -5,7 +5,12 @@
  * language of the CLI. No tensors here (the CLI's config loads it without tfjs): the optimiser
  * steps are in update-rule.ts.
  */
-import type { SgdConfig } from "./train.ts";
+/** SGD with momentum (PyTorch's form), one epoch: the paper's kind of update and training. */
+export interface SgdConfig {
+  lr: number;
+  momentum: number;
+  batchSize: number;
+}
 
 /** SGD, with momentum (PyTorch's: dampening 0, no Nesterov) or without (momentum 0). */
 export interface SgdRule extends SgdConfig {

@@ -44,6 +44,57 @@ function functionalCnn(): tfl.LayersModel {
   return tfl.model({ inputs: input, outputs: x, name: "functional-cnn" });
 }
 
+/** The engine's deltas under `rule` against tfjs's own `fit` with `optimizer` on a copy, one model at a time. */
+async function checkAgainstFit(rule: UpdateRule, optimizer: () => tf.Optimizer, seed: string): Promise<void> {
+  const rng = new Rng(seed);
+  const model = cnn(false);
+  const { spec, params } = fromLayersModel(asModel(model));
+  const nProbes = 9;
+  const probes = rng.fork("probes").normals(nProbes * 12 * 12 * 2);
+  for (const setSize of [1, 6]) {
+    const count = 3;
+    const x = rng.fork("x", setSize).normals(count * setSize * 288);
+    const y = Int32Array.from({ length: count * setSize }, () => rng.int(5));
+    const before = tf.memory().numTensors;
+    const engine = new UpdateEngine({ spec, original: params, probes, update: rule, dropout: false });
+    const got = await engine.deltas({ count, setSize, x, y }, null);
+    engine.dispose();
+    expect(tf.memory().numTensors).toBe(before);
+    const probeT = tf.tensor4d(probes, [nProbes, 12, 12, 2]);
+    const p0 = model.predict(probeT) as tf.Tensor;
+    let largest = 0;
+    let worst = 0;
+    for (let m = 0; m < count; m++) {
+      const copy = cnn(false);
+      copy.setWeights(model.getWeights());
+      copy.compile({ optimizer: optimizer(), loss: "categoricalCrossentropy" });
+      const xs = tf.tensor4d(x.subarray(m * setSize * 288, (m + 1) * setSize * 288), [setSize, 12, 12, 2]);
+      const ys = tf.oneHot(tf.tensor1d(y.subarray(m * setSize, (m + 1) * setSize), "int32"), 5);
+      await copy.fit(xs, ys, {
+        epochs: rule.epochs,
+        batchSize: rule.batchSize,
+        shuffle: false,
+        verbose: 0,
+      });
+      const p1 = copy.predict(probeT) as tf.Tensor;
+      const diff = tf.sub(p0, p1);
+      const want = diff.dataSync();
+      const mine = got.subarray(m * nProbes * 5, (m + 1) * nProbes * 5);
+      for (let i = 0; i < want.length; i++) {
+        worst = Math.max(worst, Math.abs(mine[i]! - want[i]!));
+        largest = Math.max(largest, Math.abs(want[i]!));
+      }
+      tf.dispose([xs, ys, p1, diff]);
+      copy.optimizer.dispose();
+      copy.dispose();
+    }
+    expect(worst).toBeLessThan(2e-5);
+    expect(largest).toBeGreaterThan(1e-3); // the updates moved the posteriors: not a vacuous check
+    tf.dispose([probeT, p0]);
+  }
+  model.dispose();
+}
+
 const backends = await availableBackends();
 
 describe.each(backends)("fromLayersModel on %s", (backend) => {
@@ -89,60 +140,8 @@ describe.each(backends)("fromLayersModel on %s", (backend) => {
   ];
   for (const [rule, optimizer] of rules) {
     const name = `${rule.optimizer}${rule.optimizer === "sgd" ? ` momentum ${rule.momentum}` : ""}, ${rule.epochs} epoch(s)`;
-    test(`${name}: the engine's deltas equal tfjs's own fit on a copy, one model at a time`, async () => {
-      const rng = new Rng(`fit-${name}-${backend}`);
-      const model = cnn(false);
-      const { spec, params } = fromLayersModel(asModel(model));
-      const nProbes = 9;
-      const probes = rng.fork("probes").normals(nProbes * 12 * 12 * 2);
-      for (const setSize of [1, 6]) {
-        const count = 3;
-        const x = rng.fork("x", setSize).normals(count * setSize * 288);
-        const y = Int32Array.from({ length: count * setSize }, () => rng.int(5));
-        const before = tf.memory().numTensors;
-        const engine = new UpdateEngine({ spec, original: params, probes, update: rule, dropout: false });
-        const got = await engine.deltas({ count, setSize, x, y }, null);
-        engine.dispose();
-        expect(tf.memory().numTensors).toBe(before);
-        const probeT = tf.tensor4d(probes, [nProbes, 12, 12, 2]);
-        const p0 = model.predict(probeT) as tf.Tensor;
-        let largest = 0;
-        let worst = 0;
-        for (let m = 0; m < count; m++) {
-          const copy = cnn(false);
-          copy.setWeights(model.getWeights());
-          copy.compile({ optimizer: optimizer(), loss: "categoricalCrossentropy" });
-          const xs = tf.tensor4d(x.subarray(m * setSize * 288, (m + 1) * setSize * 288), [
-            setSize,
-            12,
-            12,
-            2,
-          ]);
-          const ys = tf.oneHot(tf.tensor1d(y.subarray(m * setSize, (m + 1) * setSize), "int32"), 5);
-          await copy.fit(xs, ys, {
-            epochs: rule.epochs,
-            batchSize: rule.batchSize,
-            shuffle: false,
-            verbose: 0,
-          });
-          const p1 = copy.predict(probeT) as tf.Tensor;
-          const diff = tf.sub(p0, p1);
-          const want = diff.dataSync();
-          const mine = got.subarray(m * nProbes * 5, (m + 1) * nProbes * 5);
-          for (let i = 0; i < want.length; i++) {
-            worst = Math.max(worst, Math.abs(mine[i]! - want[i]!));
-            largest = Math.max(largest, Math.abs(want[i]!));
-          }
-          tf.dispose([xs, ys, p1, diff]);
-          copy.optimizer.dispose();
-          copy.dispose();
-        }
-        expect(worst).toBeLessThan(2e-5);
-        expect(largest).toBeGreaterThan(1e-3); // the updates moved the posteriors: not a vacuous check
-        tf.dispose([probeT, p0]);
-      }
-      model.dispose();
-    });
+    test(`${name}: the engine's deltas equal tfjs's own fit on a copy, one model at a time`, () =>
+      checkAgainstFit(rule, optimizer, `fit-${name}-${backend}`));
   }
 });
 
