@@ -7,11 +7,10 @@
  * (x / 255 - 0.1307) / 0.3081. Only modules of @updates-leak/datasets that need no `node:` API are
  * imported. Runs in browsers and in Bun (which has DecompressionStream too).
  */
-import { makeImageDataset } from "../packages/datasets/src/dataset.ts";
 import { DataError } from "../packages/datasets/src/errors.ts";
 import { IdxSink } from "../packages/datasets/src/idx.ts";
 import { type KnownFile, MNIST_FILES } from "../packages/datasets/src/known-files.ts";
-import { MNIST_MEAN, MNIST_STD } from "../packages/datasets/src/mnist.ts";
+import { mnistDataset } from "../packages/datasets/src/mnist.ts";
 import type { Dataset } from "../packages/datasets/src/types.ts";
 import { checkLabels } from "../packages/datasets/src/verify.ts";
 
@@ -96,18 +95,5 @@ export async function decodeMnist(files: Record<MnistRole, NamedBytes>): Promise
   const labels = new Uint8Array(count);
   labels.set(parts.trainLabels.data, 0);
   labels.set(parts.testLabels.data, nTrain);
-  return makeImageDataset({
-    name: "mnist",
-    numClasses: 10,
-    classNames: ["0", "1", "2", "3", "4", "5", "6", "7", "8", "9"],
-    sampleShape: [28, 28, 1],
-    pixels,
-    labels,
-    mean: [MNIST_MEAN],
-    std: [MNIST_STD],
-    normDescription: `(x/255 - ${MNIST_MEAN}) / ${MNIST_STD} (authors' code)`,
-    files: [],
-    warnings: [],
-    source: `MNIST IDX files in the browser: ${nTrain} training images then ${parts.testImages.count} test images`,
-  });
+  return mnistDataset(pixels, labels, [], [], "(read in the browser)");
 }

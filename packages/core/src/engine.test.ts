@@ -3,6 +3,7 @@ import { relativeError } from "./backend/compare.ts";
 import { availableBackends, selectBackend } from "./backend/select.ts";
 import { bytesPerModel, randomUpdateSets, referenceDeltas, UpdateEngine } from "./engine.ts";
 import { cifarCnn, initParams, instaMlp, type ModelSpec, mnistCnn } from "./models/spec.ts";
+import { regroupAtDropout } from "./models/test-specs.ts";
 import { convPoolInferenceFusable } from "./ops/conv-pool-inference.ts";
 import { Rng } from "./random.ts";
 import { sizeFromShape } from "./shape.ts";
@@ -14,19 +15,6 @@ import { PAPER_UPDATE } from "./update-rule.ts";
  * the probes' first layer keeps the models in the channel axis and regroups them model-major at
  * the first other layer (here a dropout2d, or a flatten). A wrong regrouping fails these too.
  */
-const regroupAtDropout: ModelSpec = {
-  name: "test-cnn-conv-dropout2d-conv",
-  inputShape: [10, 10, 2],
-  numClasses: 5,
-  layers: [
-    { kind: "conv", in: 2, out: 6, k: 3 },
-    { kind: "dropout2d", p: 0.5 },
-    { kind: "relu" },
-    { kind: "conv", in: 6, out: 4, k: 3 },
-    { kind: "flatten" },
-    { kind: "dense", in: 144, out: 5 },
-  ],
-};
 const regroupAtFlatten: ModelSpec = {
   name: "test-cnn-conv-relu-flatten",
   inputShape: [9, 9, 1],

@@ -10,6 +10,7 @@ import { relativeError } from "./backend/compare.ts";
 import { availableBackends, selectBackend } from "./backend/select.ts";
 import { randomUpdateSets, referenceDeltas, UpdateEngine } from "./engine.ts";
 import { initParams, instaMlp, type ModelSpec, mnistCnn } from "./models/spec.ts";
+import { regroupAtDropout } from "./models/test-specs.ts";
 import { Rng } from "./random.ts";
 import { sizeFromShape } from "./shape.ts";
 import { tf } from "./tf.ts";
@@ -17,21 +18,6 @@ import { ADAM_DEFAULT, PAPER_UPDATE, type UpdateRule } from "./update-rule.ts";
 
 setDefaultTimeout(300_000);
 const backends = await availableBackends();
-
-/** A CNN whose first conv is followed by a dropout2d (see engine.test.ts). */
-const regroupAtDropout: ModelSpec = {
-  name: "test-cnn-conv-dropout2d-conv",
-  inputShape: [10, 10, 2],
-  numClasses: 5,
-  layers: [
-    { kind: "conv", in: 2, out: 6, k: 3 },
-    { kind: "dropout2d", p: 0.5 },
-    { kind: "relu" },
-    { kind: "conv", in: 6, out: 4, k: 3 },
-    { kind: "flatten" },
-    { kind: "dense", in: 144, out: 5 },
-  ],
-};
 
 const RULES: UpdateRule[] = [
   { optimizer: "sgd", lr: 0.05, momentum: 0, batchSize: 4, epochs: 1 },

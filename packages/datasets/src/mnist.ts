@@ -133,6 +133,17 @@ export async function loadMnist(paths: MnistPaths, opts: DecodeOptions = {}): Pr
     .map(
       (f) => `${f.path}: partial, ${f.records} of ${f.expectedRecords} records (checksums were not verified)`,
     );
+  return mnistDataset(pixels, labels, files, warnings, `(${paths.trainImages} ...)`);
+}
+
+/** MNIST's Dataset from its decoded pixels and labels (train then test), normalised as the authors' code does. */
+export function mnistDataset(
+  pixels: Uint8Array,
+  labels: Uint8Array,
+  files: FileReport[],
+  warnings: string[],
+  where: string,
+): Dataset {
   return makeImageDataset({
     name: "mnist",
     numClasses: 10,
@@ -145,6 +156,6 @@ export async function loadMnist(paths: MnistPaths, opts: DecodeOptions = {}): Pr
     normDescription: `(x/255 - ${MNIST_MEAN}) / ${MNIST_STD} (authors' code)`,
     files,
     warnings,
-    source: `MNIST IDX files: 60,000 training images then 10,000 test images (${paths.trainImages} ...)`,
+    source: `MNIST IDX files: 60,000 training images then 10,000 test images ${where}`,
   });
 }
