@@ -11,9 +11,10 @@ import { initParams, instaMlp, type ModelSpec, mnistCnn, type Params } from "./m
 import { Rng } from "./random.ts";
 import { sizeFromShape } from "./shape.ts";
 import { tf } from "./tf.ts";
-import { NonFiniteLossError, PAPER_SGD } from "./train.ts";
+import { NonFiniteLossError } from "./train.ts";
 import { aloneParallelism, trainAlone } from "./train-alone.ts";
 import { type TrainJob, trainModels } from "./train-batched.ts";
+import { PAPER_SGD } from "./update-spec.ts";
 
 function jobsFor(spec: ModelSpec, n: number, seed: string, count: number): TrainJob[] {
   const size = sizeFromShape(spec.inputShape);

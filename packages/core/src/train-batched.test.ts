@@ -10,8 +10,9 @@ import { initParams, instaMlp, type ModelSpec, mnistCnn, type Params } from "./m
 import { Rng } from "./random.ts";
 import { sizeFromShape } from "./shape.ts";
 import { tf } from "./tf.ts";
-import { type LabelledData, NonFiniteLossError, PAPER_SGD, trainModel } from "./train.ts";
+import { type LabelledData, NonFiniteLossError, trainModel } from "./train.ts";
 import { type TrainJob, trainModels } from "./train-batched.ts";
+import { PAPER_SGD } from "./update-spec.ts";
 
 function data(spec: ModelSpec, n: number, rng: Rng): LabelledData {
   const size = sizeFromShape(spec.inputShape);

@@ -21,9 +21,6 @@ import {
 } from "./update-rule.ts";
 import type { SgdConfig } from "./update-spec.ts";
 
-/** The paper's optimiser: SGD lr 0.001, momentum 0.9, batch 64. */
-export const PAPER_SGD: SgdConfig = { lr: 0.001, momentum: 0.9, batchSize: 64 };
-
 export interface TrainConfig extends SgdConfig {
   epochs: number;
 }

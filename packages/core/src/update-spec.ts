@@ -12,6 +12,9 @@ export interface SgdConfig {
   batchSize: number;
 }
 
+/** The paper's optimiser: SGD lr 0.001, momentum 0.9, batch 64. */
+export const PAPER_SGD: SgdConfig = { lr: 0.001, momentum: 0.9, batchSize: 64 };
+
 /** SGD, with momentum (PyTorch's: dampening 0, no Nesterov) or without (momentum 0). */
 export interface SgdRule extends SgdConfig {
   optimizer: "sgd";
@@ -35,7 +38,7 @@ export interface AdamRule {
 export type UpdateRule = SgdRule | AdamRule;
 
 /** The paper's update: one epoch of SGD, lr 0.001, momentum 0.9, batch 64. */
-export const PAPER_UPDATE: SgdRule = { optimizer: "sgd", lr: 0.001, momentum: 0.9, batchSize: 64, epochs: 1 };
+export const PAPER_UPDATE: SgdRule = { optimizer: "sgd", ...PAPER_SGD, epochs: 1 };
 
 /** Adam's usual settings (lr 0.001, betas 0.9 and 0.999, epsilon 1e-8), one epoch at batch 64. */
 export const ADAM_DEFAULT: AdamRule = {
