@@ -6,7 +6,8 @@
  * For each package (packages/*, tools with its experiments, and the root for test/), every bare specifier in its .ts
  * files (static and dynamic imports, `import(CONSTANT)` with the constant's string, require and
  * require.resolve) must name the package itself, a Node/Bun built-in, or a package listed in its
- * dependencies or devDependencies; workspace packages are listed as "*"; a third-party range must
+ * dependencies or devDependencies (a `#` subpath import: its own "imports" field); workspace packages
+ * are listed with a published range that admits their version (e.g. "^0.1.0"); a third-party range must
  * be satisfied by the version package-lock.json installs.
  */
 import { describe, expect, test } from "bun:test";
@@ -18,6 +19,8 @@ const ROOT = path.resolve(import.meta.dir, "..");
 
 interface Manifest {
   name: string;
+  version: string;
+  imports?: Record<string, unknown>;
   dependencies?: Record<string, string>;
   devDependencies?: Record<string, string>;
   peerDependencies?: Record<string, string>;
@@ -87,10 +90,11 @@ const PACKAGES: [string, string[]][] = [
   [".", ["test", "examples"]],
 ];
 
-const workspaceNames = new Set(
-  PACKAGES.filter(([dir]) => dir !== ".").map(
-    ([dir]) => readJson<Manifest>(path.join(ROOT, dir, "package.json")).name,
-  ),
+const workspaceVersions = new Map(
+  PACKAGES.filter(([dir]) => dir !== ".").map(([dir]) => {
+    const m = readJson<Manifest>(path.join(ROOT, dir, "package.json"));
+    return [m.name, m.version] as const;
+  }),
 );
 
 describe("every workspace package declares the packages it imports", () => {
@@ -126,6 +130,12 @@ describe("every workspace package declares the packages it imports", () => {
         for (const file of tsFiles(path.join(ROOT, dir, srcDir))) {
           if (file === import.meta.path) continue; // this file's scanner cases name made-up packages
           for (const spec of importedSpecifiers(fs.readFileSync(file, "utf8"))) {
+            if (spec.startsWith("#")) {
+              // A subpath import: the manifest's own "imports" field must map it.
+              if (!(spec in (manifest.imports ?? {})))
+                missing.push(`${path.relative(ROOT, file)} imports "${spec}", not in "imports"`);
+              continue;
+            }
             const name = packageOf(spec);
             if (name === manifest.name || name in declared) continue;
             missing.push(`${path.relative(ROOT, file)} imports "${spec}"`);
@@ -135,8 +145,11 @@ describe("every workspace package declares the packages it imports", () => {
       expect(missing).toEqual([]);
       const wrong: string[] = [];
       for (const [name, range] of Object.entries(declared)) {
-        if (workspaceNames.has(name)) {
-          if (range !== "*") wrong.push(`${name}: workspace package, expected "*", got "${range}"`);
+        const workspaceVersion = workspaceVersions.get(name);
+        if (workspaceVersion !== undefined) {
+          // A real range, as published, that admits the workspace's own version (npm links it then).
+          if (range === "*" || !Bun.semver.satisfies(workspaceVersion, range))
+            wrong.push(`${name}: workspace package ${workspaceVersion}, got the range "${range}"`);
           continue;
         }
         const installed = lock.packages[`node_modules/${name}`]?.version;

@@ -146,6 +146,7 @@ async function main(): Promise<void> {
     entrypoints: [path.join(WEB, "main.ts")],
     outdir: OUT,
     target: "browser",
+    conditions: ["bun"], // our packages' TypeScript sources, not their dist/ (built or not)
     format: "esm",
     minify: true,
     sourcemap: "linked",

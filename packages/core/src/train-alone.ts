@@ -20,6 +20,9 @@ export function aloneParallelism(models: number): number {
   return Math.max(1, Math.min(models, backend.threads));
 }
 
+/** The worker script beside this module: the source under Bun, the built .js in dist/ elsewhere. */
+const WORKER_FILE = import.meta.url.endsWith(".ts") ? "./train-worker.ts" : "./train-worker.js";
+
 /** One model trained in a worker thread with `threads` wasm threads; the worker joins `live`. */
 function trainInWorker(
   spec: ModelSpec,
@@ -30,7 +33,7 @@ function trainInWorker(
   live: Set<Worker>,
 ): Promise<Params> {
   return new Promise<Params>((resolve, reject) => {
-    const worker = new Worker(new URL("./train-worker.ts", import.meta.url).href);
+    const worker = new Worker(new URL(WORKER_FILE, import.meta.url).href);
     live.add(worker);
     worker.onmessage = (event: MessageEvent<TrainWorkerReply>) => {
       const r = event.data;

@@ -38,7 +38,13 @@ const COPY_DST = 0x0008; // GPUBufferUsage.COPY_DST
 const MAP_MODE_READ = 0x0001; // GPUMapMode.READ
 const TIMEOUT_MS = 120_000;
 
-const pause = new Int32Array(new SharedArrayBuffer(4));
+// Made on first use: a page without cross-origin isolation has no SharedArrayBuffer, and only
+// Bun's event pump (never a page) reaches the spin below.
+let pause: Int32Array | null = null;
+function pauseCell(): Int32Array {
+  pause ??= new Int32Array(new SharedArrayBuffer(4));
+  return pause;
+}
 
 /**
  * Replaces `backend.readSync` with a Dawn-event-driven synchronous read. `processEvents` runs
@@ -65,7 +71,7 @@ export function installSyncRead(backend: tf.KernelBackend, processEvents: () => 
     const start = performance.now();
     for (let spins = 0; staging.mapState === "pending"; spins++) {
       processEvents();
-      if (spins > 100) Atomics.wait(pause, 0, 0, 0.05);
+      if (spins > 100) Atomics.wait(pauseCell(), 0, 0, 0.05);
       if (performance.now() - start > TIMEOUT_MS) {
         throw new Error(`webgpu readSync: buffer map did not complete within ${TIMEOUT_MS / 1000} s`);
       }

@@ -15,7 +15,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { registerWebGpuKernels } from "../kernels/webgpu/register_all_kernels.ts";
-import { runtimeName } from "../platform.ts";
+import { inBrowser, runtimeName } from "../platform.ts";
 import { tf } from "../tf.ts";
 import { type AdapterFacts, classifyAdapter, describeAdapter, type RawAdapterInfo } from "./adapter.ts";
 import { errorText } from "./report.ts";
@@ -80,7 +80,7 @@ let registered = false;
 
 /** Points XDG_RUNTIME_DIR at a private folder if unset (the Vulkan stack warns otherwise). */
 function ensureRuntimeDir(): void {
-  if (process.env.XDG_RUNTIME_DIR) return;
+  if (inBrowser() || process.env.XDG_RUNTIME_DIR) return;
   const dir = path.join(os.tmpdir(), `updates-leak-${os.userInfo().uid}`, "xdg-runtime");
   fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
   fs.chmodSync(dir, 0o700);
@@ -95,13 +95,26 @@ function installNavigatorGpu(gpu: Gpu): void {
   }
 }
 
+function noGpu(why: string): ProbeResult {
+  return { gpu: null, adapter: null, facts: null, why: `WebGPU unavailable: ${why}` };
+}
+
 async function probeOnce(): Promise<ProbeResult> {
   try {
     ensureRuntimeDir();
     // Deno and browsers have their own navigator.gpu; Bun gets one from bun-webgpu (Dawn).
     let gpu = (globalThis as { navigator?: { gpu?: Gpu } }).navigator?.gpu;
     if (gpu === undefined) {
-      const bunWebGpu = (await import(BUN_WEBGPU)) as BunWebGpu;
+      if (runtimeName() !== "bun")
+        return noGpu(`${inBrowser() ? "this browser" : runtimeName()} has no navigator.gpu`);
+      let bunWebGpu: BunWebGpu;
+      try {
+        bunWebGpu = (await import(BUN_WEBGPU)) as BunWebGpu;
+      } catch (err) {
+        return noGpu(
+          `${errorText(err)} (under Bun, WebGPU comes from the optional package bun-webgpu: npm i bun-webgpu)`,
+        );
+      }
       gpu = bunWebGpu.createGPUInstance();
       installNavigatorGpu(gpu);
       bunWebGpu.globals();
@@ -111,7 +124,7 @@ async function probeOnce(): Promise<ProbeResult> {
     const facts = classifyAdapter(adapter.info);
     return { gpu, adapter, facts, why: describeAdapter(facts) };
   } catch (err) {
-    return { gpu: null, adapter: null, facts: null, why: `WebGPU unavailable: ${errorText(err)}` };
+    return noGpu(errorText(err));
   }
 }
 
