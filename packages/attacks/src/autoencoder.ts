@@ -16,8 +16,16 @@ import { predictRows } from "./nn/predict.ts";
 import { checkRows } from "./nn/rows.ts";
 import type { TrainHistory } from "./nn/train.ts";
 
+/**
+ * The decoder's output activation: "sigmoid" for samples on [0,1], "linear" for standardised
+ * features (e.g. Insta-NY).
+ */
 export type OutputActivation = "sigmoid" | "linear";
 
+/**
+ * Settings of the autoencoder A_SSR takes its decoder from; `trainAutoencoder` merges a partial
+ * config shallowly over AUTOENCODER_DEFAULTS.
+ */
 export interface AutoencoderConfig extends FitSettings {
   /** Encoder hidden widths (decoder mirrors them). [choice] [512] */
   hidden: number[];
@@ -32,6 +40,10 @@ export interface AutoencoderConfig extends FitSettings {
   batchSize: number;
 }
 
+/**
+ * The autoencoder's defaults, all [choice]: hidden [512], latent 128, sigmoid output, LeakyReLU
+ * 0.01, 30 epochs, batch 64, PyTorch's Adam (lr 1e-3), 1024 rows per prediction pass.
+ */
 export const AUTOENCODER_DEFAULTS: AutoencoderConfig = {
   hidden: [512],
   latent: 128,
@@ -43,6 +55,11 @@ export const AUTOENCODER_DEFAULTS: AutoencoderConfig = {
   predictChunk: 1024,
 };
 
+/**
+ * A trained autoencoder (`trainAutoencoder`) on flattened samples [n, sampleSize]: its encoder and
+ * decoder MLPs and training history. `trainReconstructAttack` copies the decoder; `dispose` frees
+ * both nets.
+ */
 export interface Autoencoder {
   sampleSize: number;
   latent: number;

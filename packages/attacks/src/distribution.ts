@@ -19,6 +19,10 @@ import type { TrainHistory } from "./nn/train.ts";
  */
 export type DistributionAttackConfig = AttackHeadConfig;
 
+/**
+ * A_LDE's defaults (see DistributionAttackConfig): the shared head defaults with raw delta ("none"),
+ * 50 epochs, batch 128, Adam lr 1e-3 and weight decay 1e-5.
+ */
 export const DISTRIBUTION_DEFAULTS: DistributionAttackConfig = {
   ...HEAD_DEFAULTS,
   preprocessing: "none",
@@ -27,6 +31,10 @@ export const DISTRIBUTION_DEFAULTS: DistributionAttackConfig = {
   adam: { ...ADAM_DEFAULTS, lr: 1e-3, weightDecay: 1e-5 },
 };
 
+/**
+ * A trained A_LDE (`trainDistributionAttack`): estimates each updating set's label distribution
+ * from raw deltas [n, deltaSize], preprocessed with `scaler` as in training.
+ */
 export interface DistributionAttack {
   numClasses: number;
   deltaSize: number;

@@ -15,6 +15,10 @@ import type { Activation, InitName } from "./nn/layers.ts";
 import { createMlp, type LayerSpec, type Mlp } from "./nn/mlp.ts";
 import { checkRows } from "./nn/rows.ts";
 
+/**
+ * The attack encoder's shape: one dense layer per `hidden` width, each followed by LeakyReLU and
+ * its `dropout` rate.
+ */
 export interface EncoderConfig {
   /** Layer widths. Paper: [128, 64]. */
   hidden: number[];
@@ -26,6 +30,10 @@ export interface EncoderConfig {
   init: InitName;
 }
 
+/**
+ * The paper's encoder: delta -> 128 -> 64, dropout 0.2 then 0.4 [paper, code]; LeakyReLU 0.01 and
+ * He initialisation [choice].
+ */
 export const ENCODER_DEFAULTS: EncoderConfig = {
   hidden: [128, 64],
   dropout: [0.2, 0.4],
@@ -50,6 +58,10 @@ export function encoderSpecs(cfg: EncoderConfig = ENCODER_DEFAULTS): LayerSpec[]
   }));
 }
 
+/**
+ * A fresh attack encoder on deltas of `deltaSize` features; its output width is the last hidden
+ * width. Throws on an empty `hidden` or a `dropout` list of another length.
+ */
 export function createEncoder(rng: Rng, deltaSize: number, cfg: EncoderConfig = ENCODER_DEFAULTS): Mlp {
   return createMlp(rng, deltaSize, encoderSpecs(cfg));
 }
@@ -82,6 +94,7 @@ export function createEncoderWithHead(
  */
 export type DeltaPreprocessing = "none" | "standardize" | "scale" | "unit-scale";
 
+/** Every DeltaPreprocessing option, in the order listed above. */
 export const DELTA_PREPROCESSING: readonly DeltaPreprocessing[] = [
   "none",
   "standardize",
@@ -102,6 +115,10 @@ export function unitRows(deltas: Float32Array, n: number, deltaSize: number): Fl
   return out;
 }
 
+/**
+ * A delta preprocessing fitted on shadow deltas (`fitDeltaScaler`), applied unchanged to other
+ * deltas [n, deltaSize]; `apply` throws when the array does not hold n rows of deltaSize.
+ */
 export interface DeltaScaler {
   kind: DeltaPreprocessing;
   deltaSize: number;

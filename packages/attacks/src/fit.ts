@@ -117,6 +117,10 @@ export interface FitBatch {
   indices: Int32Array;
 }
 
+/**
+ * What a trainer hands `fitDeltaModel`: its rows and targets, checks, preprocessing, settings,
+ * model builder, loss and prediction output.
+ */
 export interface FitSpec<M extends FitModel> {
   /** The trainer, first words of every row error ("trainLabelAttack"). */
   name: string;
@@ -144,6 +148,10 @@ export interface FitSpec<M extends FitModel> {
   output?: (out: T2) => T2;
 }
 
+/**
+ * What `fitDeltaModel` returns: the trained model (the caller disposes it), the fitted delta
+ * scaler, the training history and a chunked `predict`.
+ */
 export interface FittedModel<M extends FitModel> {
   model: M;
   scaler: DeltaScaler;

@@ -4,6 +4,7 @@
  * Used to match multi-sample reconstructions to the real updating set one-to-one.
  */
 
+/** A minimum-cost assignment (`hungarian`): the column of each row and the total cost. */
 export interface Assignment {
   /** rowToCol[i] = the column assigned to row i. */
   rowToCol: Int32Array;

@@ -9,13 +9,19 @@ import { type Rng, tf } from "@updates-leak/core";
 import { readTidy } from "./nn/predict.ts";
 import { checkRows } from "./nn/rows.ts";
 
+/** Settings of `kmeans`, merged over KMEANS_DEFAULTS. */
 export interface KMeansConfig {
   /** [choice] 100 */
   maxIter: number;
 }
 
+/** At most 100 Lloyd iterations [choice]. */
 export const KMEANS_DEFAULTS: KMeansConfig = { maxIter: 100 };
 
+/**
+ * A clustering from `kmeans`: centroids, each point's cluster, the iterations run, and whether it
+ * converged (an iteration changed no assignment) within maxIter.
+ */
 export interface KMeansResult {
   k: number;
   /** [k, d] */

@@ -19,12 +19,20 @@ import type { TrainHistory } from "./nn/train.ts";
  */
 export type LabelAttackConfig = AttackHeadConfig;
 
+/**
+ * A_LI's defaults (see LabelAttackConfig): the shared head defaults with "unit-scale"
+ * preprocessing and 20 epochs.
+ */
 export const LABEL_DEFAULTS: LabelAttackConfig = {
   ...HEAD_DEFAULTS,
   preprocessing: "unit-scale",
   epochs: 20,
 };
 
+/**
+ * A trained A_LI (`trainLabelAttack`): infers the label of each single-sample update from raw
+ * deltas [n, deltaSize], preprocessed with `scaler` as in training.
+ */
 export interface LabelAttack {
   numClasses: number;
   deltaSize: number;

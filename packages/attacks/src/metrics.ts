@@ -122,6 +122,7 @@ export function topLabelAgreement(
   return hit / n;
 }
 
+/** Mean, sample standard deviation and count of a list of values (`meanStd`). */
 export interface MeanStd {
   mean: number;
   /** Sample standard deviation (n - 1); 0 for a single value. */
@@ -129,6 +130,7 @@ export interface MeanStd {
   n: number;
 }
 
+/** Mean and sample standard deviation (n - 1; 0 for a single value) of `values`; throws if empty. */
 export function meanStd(values: ArrayLike<number>): MeanStd {
   const n = values.length;
   if (n === 0) throw new Error("meanStd: values is empty");
@@ -143,6 +145,7 @@ export function meanStd(values: ArrayLike<number>): MeanStd {
   return { mean, std: n > 1 ? Math.sqrt(v / (n - 1)) : 0, n };
 }
 
+/** Result of `matchedMse`: the mean MSE over the one-to-one matching, and the matching. */
 export interface MatchedMse {
   /** Mean per-sample MSE over the one-to-one matching. */
   mse: number;

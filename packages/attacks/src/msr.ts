@@ -65,6 +65,10 @@ export function setsFromFlat(flat: Float32Array, setSize: number, sampleSize: nu
   };
 }
 
+/**
+ * CBM-GAN settings (see the file comment); `trainMsrAttack` merges a partial config shallowly over
+ * MSR_DEFAULTS.
+ */
 export interface MsrAttackConfig {
   /** [code] 50 */
   noiseDim: number;
@@ -109,6 +113,12 @@ export interface MsrAttackConfig {
   onEpoch?: (r: GanEpochReport) => void;
 }
 
+/**
+ * CBM-GAN's defaults, as the authors' code [code] except where a field or the file comment says
+ * [choice]: noise and latent 50, generator [2048, 2048, 2048], discriminator [1024, 512, 256],
+ * "scale" preprocessing, sigmoid output, best-match loss ("sum", weight 1), 10 epochs, Adam lr 2e-4
+ * beta1 0.5.
+ */
 export const MSR_DEFAULTS: MsrAttackConfig = {
   noiseDim: 50,
   latentDim: 50,
@@ -130,6 +140,10 @@ export const MSR_DEFAULTS: MsrAttackConfig = {
   inferenceBatchNorm: "running",
 };
 
+/**
+ * One CBM-GAN training epoch (counting from 1): mean discriminator and generator losses over its
+ * steps, the best-match term, and its wall time in seconds.
+ */
 export interface GanEpochReport {
   epoch: number;
   epochs: number;
@@ -141,6 +155,10 @@ export interface GanEpochReport {
   seconds: number;
 }
 
+/**
+ * How `MsrAttack.reconstructSet` picks a set: `samples` generated for the delta, `chunk` per
+ * generator pass, then k-means with these settings.
+ */
 export interface InferenceOptions {
   /** Generated samples per target delta. [code] 20,000 */
   samples: number;
@@ -149,8 +167,14 @@ export interface InferenceOptions {
   kmeans: Partial<KMeansConfig>;
 }
 
+/** 20,000 generated samples per target delta [code], 2,000 per generator pass, k-means defaults. */
 export const INFERENCE_DEFAULTS: InferenceOptions = { samples: 20000, chunk: 2000, kmeans: {} };
 
+/**
+ * A trained CBM-GAN (`trainMsrAttack`): generates samples conditioned on one raw delta and
+ * reconstructs an updating set from them (`reconstructSet` throws if `samples` < k). `dispose`
+ * frees the three nets.
+ */
 export interface MsrAttack {
   deltaSize: number;
   sampleSize: number;
@@ -471,6 +495,7 @@ function trainedMsrAttack(
   };
 }
 
+/** Matched MSE of set reconstructions (`scoreSets`): per target set, and its mean and sample std. */
 export interface MsrScores {
   /** Matched mean per-sample MSE of each target set. */
   perSet: Float64Array;

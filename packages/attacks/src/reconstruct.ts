@@ -18,12 +18,20 @@ import type { TrainHistory } from "./nn/train.ts";
  */
 export type ReconstructAttackConfig = AttackHeadConfig;
 
+/**
+ * A_SSR's defaults (see ReconstructAttackConfig): the shared head defaults with "scale"
+ * preprocessing and 50 epochs.
+ */
 export const RECONSTRUCT_DEFAULTS: ReconstructAttackConfig = {
   ...HEAD_DEFAULTS,
   preprocessing: "scale",
   epochs: 50,
 };
 
+/**
+ * A trained A_SSR (`trainReconstructAttack`): reconstructs each single-sample update's sample from
+ * raw deltas [n, deltaSize], preprocessed with `scaler` as in training.
+ */
 export interface ReconstructAttack {
   deltaSize: number;
   sampleSize: number;

@@ -7,6 +7,11 @@
  * ground truth ([count, truthSize]: a label, a label histogram, or the updating samples themselves).
  * Shard k is a pure function of (config, seed, k).
  */
+
+/**
+ * One shard: `count` updated models' deltas [count, deltaSize] and ground truth [count, truthSize],
+ * row-major.
+ */
 export interface ShardData {
   count: number;
   deltaSize: number;
@@ -15,6 +20,7 @@ export interface ShardData {
   truth: Float32Array;
 }
 
+/** Where a pipeline reads and writes its shards, by index (see the file comment). */
 export interface ShardStore {
   /** Shards already complete (and verified), by index. */
   completed(): Promise<Set<number>>;
@@ -23,6 +29,10 @@ export interface ShardStore {
   write(index: number, data: ShardData): Promise<void>;
 }
 
+/**
+ * A ShardStore in memory (tests, benchmarks): `write` checks the arrays' sizes, `read` throws for a
+ * shard never written.
+ */
 export class MemoryShardStore implements ShardStore {
   private readonly shards = new Map<number, ShardData>();
   async completed(): Promise<Set<number>> {

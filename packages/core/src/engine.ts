@@ -64,6 +64,7 @@ export function randomUpdateSets(spec: ModelSpec, count: number, setSize: number
   };
 }
 
+/** What `UpdateEngine` needs: the model, its trained parameters, the probes and the owner's update. */
 export interface EngineOptions {
   spec: ModelSpec;
   original: Params;
@@ -174,6 +175,11 @@ function im2colFilter(k: number, c: number): Tensor {
   return tf.tensor4d(e, [k, k, c, n]);
 }
 
+/**
+ * Computes posterior deltas for many updated models at once: for each update set, one update of the
+ * original model by the owner's rule, then the posteriors on the probes before minus after. Batched
+ * into single ops per chunk of models (see ARCHITECTURE.md); call `dispose()` when done.
+ */
 export class UpdateEngine {
   readonly spec: ModelSpec;
   readonly deltaSize: number;

@@ -28,6 +28,7 @@ export function hashString(s: string): number {
   return h >>> 0;
 }
 
+/** A seed or fork key: a number (taken as a 32-bit unsigned integer) or a string (hashed). */
 export type SeedKey = string | number;
 
 function keyToSeed(base: number, keys: readonly SeedKey[]): number {
@@ -40,6 +41,10 @@ function keyToSeed(base: number, keys: readonly SeedKey[]): number {
   return h >>> 0;
 }
 
+/**
+ * A seeded random stream (xoshiro128**). `fork(...keys)` derives an independent stream that depends only
+ * on this stream's seed and the keys, so any work item can be reproduced alone.
+ */
 export class Rng {
   readonly seed: number;
   private a: number;

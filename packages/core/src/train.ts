@@ -21,6 +21,7 @@ import {
 } from "./update-rule.ts";
 import type { SgdConfig } from "./update-spec.ts";
 
+/** How an original model is trained: the SGD settings and the number of epochs. */
 export interface TrainConfig extends SgdConfig {
   epochs: number;
 }
@@ -97,6 +98,9 @@ function maskTensors(spec: ModelSpec, batch: number, rng: Rng): Tensor[] {
   return drawMasks(spec, batch, rng).map((m) => tf.tensor2d(m, [batch, m.length / batch]));
 }
 
+/**
+ * Reported after each training epoch: the epoch (1-based), the total, and the epoch's mean loss.
+ */
 export interface TrainProgress {
   epoch: number;
   epochs: number;

@@ -28,11 +28,14 @@ import type { DecodeOptions } from "./mnist.ts";
 import type { Dataset, FileReport } from "./types.ts";
 import { checkChecksum } from "./verify.ts";
 
+/** Per-channel (R, G, B) mean of pixels scaled to [0, 1], subtracted in CIFAR-10's normalisation. */
 export const CIFAR10_MEAN: readonly number[] = [0.4914, 0.4822, 0.4465];
+/** Per-channel (R, G, B) std the centred [0, 1] pixels are divided by: (x / 255 - mean) / std. */
 export const CIFAR10_STD: readonly number[] = [0.247, 0.2435, 0.2616];
 /** Records of the official test batch: the most `testRecords` can ask for. */
 export const CIFAR10_TEST_RECORDS = 10_000;
 
+/** Paths of the CIFAR-10 binary batch files for `loadCifar10` (each raw or gzip). */
 export interface Cifar10Paths {
   /** data_batch_1 .. data_batch_5, in this order. */
   readonly train: readonly string[];
@@ -40,6 +43,7 @@ export interface Cifar10Paths {
   readonly test?: string;
 }
 
+/** Options of `loadCifar10`: checksum verification (default on) and the number of test records. */
 export interface Cifar10Options extends DecodeOptions {
   /** At most this many leading test-batch records after the training images (default: all found; 0 = none). */
   readonly testRecords?: number;
@@ -205,6 +209,12 @@ async function recordsHint(path: string): Promise<number> {
   }
 }
 
+/**
+ * Decodes and verifies CIFAR-10: the 50,000 training images, then up to `testRecords` test records,
+ * as a Dataset of [32, 32, 3] samples (stored as bytes, normalised per channel with CIFAR10_MEAN/STD).
+ * Throws a DataError for a bad option, or naming the file that is malformed, has a label outside 0..9,
+ * is longer than the published file, or fails its checksum; partial files are accepted with a warning.
+ */
 export async function loadCifar10(paths: Cifar10Paths, opts: Cifar10Options = {}): Promise<Dataset> {
   const verify = opts.verifyChecksums ?? true;
   const cap = opts.testRecords ?? CIFAR10_TEST_RECORDS;

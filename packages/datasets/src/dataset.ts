@@ -17,6 +17,7 @@ function checkIndex(i: number, count: number, name: string): number {
   return i;
 }
 
+/** Number of samples per class, indexed by label; labels outside [0, numClasses) are not counted. */
 export function labelHistogram(labels: ArrayLike<number>, numClasses: number): Int32Array {
   const h = new Int32Array(numClasses);
   for (let i = 0; i < labels.length; i++) {

@@ -41,6 +41,7 @@ import { type LockOptions, withLock } from "./lock.ts";
 import { ProgressBar, type ProgressBarOptions } from "./progress-bar.ts";
 import { TarParser } from "./tar.ts";
 
+/** Options of `downloadMnist` and `downloadCifar10` (and of LoadOptions' `download`); all optional. */
 export interface DownloadOptions {
   /**
    * Base URLs tried in order for MNIST's four .gz files (default: $UPDATES_LEAK_MNIST_MIRRORS, comma

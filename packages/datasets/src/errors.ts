@@ -3,6 +3,10 @@
  * expected and what was found, so a user can fix the data without reading the code.
  */
 
+/**
+ * Error for unreadable, malformed or unverifiable data and bad data options. When `file` is given the
+ * message starts with it ("<file>: <message>") and it is kept in `file`.
+ */
 export class DataError extends Error {
   /** The file concerned, when there is one. */
   readonly file: string | undefined;

@@ -18,6 +18,7 @@ import { ensureDatasetFiles, howToProvide, type LoadOptions, partialPlaceError }
 import { describeLocation, type FileDataset, fileRoles, type Location, locateDataset } from "./locate.ts";
 import { decodeMnistFile } from "./mnist.ts";
 
+/** Result of `whereDataset`: the search result and its printable text (`text`, several lines). */
 export interface WhereReport {
   readonly dataset: FileDataset;
   readonly location: Location;
@@ -41,6 +42,7 @@ export function whereDataset(dataset: FileDataset, opts: LoadOptions = {}): Wher
   return { dataset, location, ok: false, text: lines.join("\n") };
 }
 
+/** One file checked by `verifyDataset`: its role, its path, and whether it passed. */
 export interface FileCheck {
   readonly role: string;
   readonly path: string;
@@ -49,6 +51,10 @@ export interface FileCheck {
   readonly detail: string;
 }
 
+/**
+ * Result of `verifyDataset`: every file checked and the printable text; `ok` only when no explicit
+ * place is partial and every file passed.
+ */
 export interface VerifyReport {
   readonly dataset: FileDataset;
   readonly location: Location;

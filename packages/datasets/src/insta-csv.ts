@@ -20,6 +20,7 @@ import { DataError } from "./errors.ts";
 import { INSTA_FEATURES } from "./insta-synthetic.ts";
 import type { Dataset } from "./types.ts";
 
+/** Parsing options of `loadInstaCsv`; the defaults are described at the top of this file. */
 export interface InstaCsvOptions {
   readonly labelColumn?: string | number;
   readonly dropColumns?: readonly string[];
@@ -56,6 +57,12 @@ function splitLine(line: string): string[] {
 
 const isNumber = (s: string) => s.trim() !== "" && Number.isFinite(Number(s));
 
+/**
+ * Reads an Insta-NY CSV (raw or gzip) as a Dataset of `featureCount` (default 168) features per record,
+ * standardised over the whole file (raw values kept for `standardiseOn`), structure-checked only. Throws
+ * a DataError naming the file when it is missing or empty, has the wrong number of feature columns or of
+ * fields in a line, a non-numeric feature, or a label out of range (or more than 256 classes).
+ */
 export async function loadInstaCsv(path: string, opts: InstaCsvOptions = {}): Promise<Dataset> {
   const file = await readDataFile(path);
   const lines = new TextDecoder().decode(file.data).split(/\r?\n/);

@@ -58,6 +58,10 @@ const days = (weekday: number, weekend: number) => [
 ];
 const EVERY_DAY = days(1, 1);
 
+/**
+ * The 8 classes of the synthetic Insta-NY set, in label order: name, frequency (they sum to 1) and the
+ * Gaussian bumps over the hour of day, weighted per day of week, that shape the class profile.
+ */
 export const INSTA_SYNTHETIC_CLASSES: readonly ClassSpec[] = [
   {
     name: "food",
@@ -147,6 +151,7 @@ export function poisson(rng: Rng, rate: number): number {
   return k;
 }
 
+/** Generator options: `seed` (default 2020) and `count`, the number of records (default 20,000). */
 export interface InstaSyntheticOptions {
   readonly seed?: SeedKey;
   readonly count?: number;

@@ -6,6 +6,10 @@
  * under the published name), checked against the sha256 recorded when that prefix was cut.
  */
 
+/**
+ * Published name, decompressed size, sha256 and record count of a standard MNIST or CIFAR-10 file (or
+ * of a recognised prefix of one), plus the official .gz's size and checksums where there is one.
+ */
 export interface KnownFile {
   readonly dataset: "mnist" | "cifar10";
   /** Logical role, also the key used in reports. */
@@ -21,6 +25,7 @@ export interface KnownFile {
   readonly gz?: { readonly bytes: number; readonly md5: string; readonly sha256: string };
 }
 
+/** The four MNIST IDX files: 60,000 training and 10,000 test images (28 x 28 bytes) and their labels. */
 export const MNIST_FILES = {
   trainImages: {
     dataset: "mnist",
@@ -83,6 +88,7 @@ function cifarBatch(role: string, rawSha256: string, records = 10_000, name = `$
   return { dataset: "cifar10", role, name, rawBytes: records * CIFAR10_RECORD_BYTES, rawSha256, records };
 }
 
+/** CIFAR-10's training batches data_batch_1.bin .. data_batch_5.bin, 10,000 records each, in order. */
 export const CIFAR10_TRAIN_FILES: readonly KnownFile[] = [
   cifarBatch("data_batch_1", "cee916563c9f80d84e3cc88e17fdc0941787f1244f00a67874d45b261883ada5"),
   cifarBatch("data_batch_2", "a591ca11fa1708a91ee40f54b3da4784ccd871ecf2137de63f51ada8b3fa57ed"),
@@ -91,6 +97,7 @@ export const CIFAR10_TRAIN_FILES: readonly KnownFile[] = [
   cifarBatch("data_batch_5", "755304fc0b379caeae8c14f0dac912fbc7d6cd469eb67a1029a08a39453a9add"),
 ];
 
+/** CIFAR-10's complete test batch, test_batch.bin: 10,000 records. */
 export const CIFAR10_TEST_FILE: KnownFile = cifarBatch(
   "test_batch",
   "8e2eb146ae340b09e24670f29cabc6326dba54da8789dab6768acf480273f65b",
@@ -110,6 +117,7 @@ export function describeKnown(k: KnownFile): string {
     : `the published ${k.name}, ${bytes} bytes`;
 }
 
+/** CIFAR-10 class names, indexed by label 0..9. */
 export const CIFAR10_CLASS_NAMES: readonly string[] = [
   "airplane",
   "automobile",

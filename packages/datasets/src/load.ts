@@ -23,6 +23,10 @@ import { loadMnist } from "./mnist.ts";
 import type { Dataset, DatasetName } from "./types.ts";
 import { DATASET_NAMES } from "./types.ts";
 
+/**
+ * Options of `loadDataset`, `ensureDatasetFiles`, `whereDataset`, `verifyDataset` and `fetchDataset`:
+ * where to look, downloading, checksum verification and per-data-set options. All optional.
+ */
 export interface LoadOptions extends LocateOptions {
   /** Compare file contents with published checksums (default true). */
   readonly verifyChecksums?: boolean;
@@ -81,6 +85,7 @@ export function partialPlaceError(loc: Location, opts: { cifar10TestRecords?: nu
   );
 }
 
+/** Result of `ensureDatasetFiles`: where the files are, and where they were downloaded to, if they were. */
 export interface Located {
   readonly location: Location;
   /** Where files were downloaded to, when they were. */
@@ -113,6 +118,12 @@ export async function ensureDatasetFiles(
   return { location: { ...loc, chosen: loc.chosen }, downloadedTo: target };
 }
 
+/**
+ * Loads data set `name`: finds its files (downloading MNIST or CIFAR-10 when found nowhere, unless
+ * `download` is false), decodes and verifies them; or generates "insta-ny-synthetic". Throws a
+ * DataError for an unknown name, files not found (listing every place tried), an explicit place
+ * holding only part of the files, or a bad file.
+ */
 export async function loadDataset(name: DatasetName, opts: LoadOptions = {}): Promise<Dataset> {
   if (!DATASET_NAMES.includes(name)) {
     throw new DataError(`unknown data set "${name}", expected one of ${DATASET_NAMES.join(", ")}`);

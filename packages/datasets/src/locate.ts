@@ -19,6 +19,7 @@ import { CIFAR10_TRAIN_FILES, MNIST_FILES } from "./known-files.ts";
 
 export type PlaceSource = "flag" | "env" | "cwd" | "cache";
 
+/** Options of the data-file search (`locateDataset`, `dataPlaces`, `cacheDir`, `downloadTarget`). */
 export interface LocateOptions {
   /** The --data-dir flag. */
   readonly dataDir?: string;
@@ -30,6 +31,7 @@ export interface LocateOptions {
   readonly cacheDir?: string;
 }
 
+/** The data sets read from files (the synthetic Insta-NY is generated instead). */
 export type FileDataset = "mnist" | "cifar10" | "insta-ny";
 
 export interface FileRole {
@@ -38,6 +40,10 @@ export interface FileRole {
   readonly names: readonly string[];
 }
 
+/**
+ * What one place searched holds of a data set: the folder holding every needed file (`dir`), or the
+ * files found and missing in its best folder.
+ */
 export interface PlaceReport {
   readonly source: PlaceSource;
   readonly base: string;
@@ -50,6 +56,7 @@ export interface PlaceReport {
   readonly missing: readonly string[];
 }
 
+/** Result of `locateDataset`: every place tried, in order, and the chosen (or partial explicit) place. */
 export interface Location {
   readonly dataset: FileDataset;
   readonly tried: readonly PlaceReport[];
@@ -152,6 +159,11 @@ function inspectPlace(
   return { source, base, exists: true, found: best?.found ?? {}, missing: best?.missing ?? [] };
 }
 
+/**
+ * Searches the places of `dataPlaces` in order for the files of `dataset` and stops at the first complete
+ * one (`chosen`) or at an explicit place (--data-dir, $UPDATES_LEAK_DATA) holding only part of them
+ * (`partial`). CIFAR-10's test batch is needed unless `cifar10TestRecords` is 0.
+ */
 export function locateDataset(
   dataset: FileDataset,
   opts: LocateOptions & { cifar10TestRecords?: number } = {},

@@ -14,9 +14,12 @@ import { type KnownFile, MNIST_FILES } from "./known-files.ts";
 import type { Dataset, FileReport } from "./types.ts";
 import { checkChecksum, checkLabels } from "./verify.ts";
 
+/** Mean subtracted from pixels scaled to [0, 1] in MNIST's normalisation (authors' code). */
 export const MNIST_MEAN = 0.1307;
+/** Std the centred [0, 1] pixels are divided by: (x / 255 - MNIST_MEAN) / MNIST_STD. */
 export const MNIST_STD = 0.3081;
 
+/** Paths of the four MNIST IDX files for `loadMnist` (each raw or gzip). */
 export interface MnistPaths {
   readonly trainImages: string;
   readonly trainLabels: string;
@@ -87,6 +90,12 @@ export async function decodeMnistFile(
   };
 }
 
+/**
+ * Decodes and verifies the four MNIST files as one Dataset of 70,000 [28, 28, 1] samples (training
+ * images, then test images). Throws a DataError naming the file when it is missing, has a bad IDX
+ * header or size, a label outside 0..9 or a checksum mismatch (unless verifyChecksums is false), or
+ * when image and label counts differ.
+ */
 export async function loadMnist(paths: MnistPaths, opts: DecodeOptions = {}): Promise<Dataset> {
   const verify = opts.verifyChecksums ?? true;
   // Images stream straight into their place in the combined array (train, then test).

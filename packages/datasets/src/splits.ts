@@ -15,6 +15,7 @@ import { Rng, type SeedKey } from "@updates-leak/core/random";
 import { DataError } from "./errors.ts";
 import type { Dataset, DatasetName } from "./types.ts";
 
+/** One side (target or shadow) of a split: sample indices into the data set. */
 export interface Side {
   /** Indices of the training set of this side's original model. */
   readonly train: Int32Array;
@@ -22,6 +23,7 @@ export interface Side {
   readonly pool: Int32Array;
 }
 
+/** A seeded split of a data set: probing-set indices and the target and shadow sides, all disjoint. */
 export interface Splits {
   readonly name: DatasetName;
   readonly count: number;
@@ -31,6 +33,7 @@ export interface Splits {
   readonly shadow: Side;
 }
 
+/** Options of `makeSplits`: the seed (required) and the set sizes. */
 export interface SplitOptions {
   readonly seed: SeedKey;
   /** Probing-set size (default 100). */
@@ -39,10 +42,16 @@ export interface SplitOptions {
   readonly trainSize?: number;
 }
 
+/** Training-set size per side: 5,000 for Insta-NY (real or synthetic), 10,000 for the image data sets. */
 export function defaultTrainSize(name: DatasetName): number {
   return name === "insta-ny" || name === "insta-ny-synthetic" ? 5_000 : 10_000;
 }
 
+/**
+ * Splits the `ds.count` samples as described at the top of this file; same seed, same split. Throws a
+ * DataError when a size is not a positive integer, or when the samples are too few for the probe set
+ * and two sides each with `trainSize` training samples and a non-empty update pool.
+ */
 export function makeSplits(ds: Pick<Dataset, "name" | "count">, opts: SplitOptions): Splits {
   const probeSize = opts.probeSize ?? 100;
   const trainSize = opts.trainSize ?? defaultTrainSize(ds.name);

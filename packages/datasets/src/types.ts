@@ -6,8 +6,10 @@
  * default), so sample i occupies [i * sampleSize, (i + 1) * sampleSize) of `x`.
  */
 
+/** Name of a supported data set. */
 export type DatasetName = "mnist" | "cifar10" | "insta-ny" | "insta-ny-synthetic";
 
+/** Every DatasetName (`loadDataset` rejects any other name). */
 export const DATASET_NAMES: readonly DatasetName[] = ["mnist", "cifar10", "insta-ny", "insta-ny-synthetic"];
 
 /**
@@ -39,6 +41,7 @@ export type Verification =
   /** The caller turned checksum verification off. */
   | "skipped";
 
+/** What was read from one data file, from where, and how it was verified. */
 export interface FileReport {
   /** Logical role, e.g. "train-images", "data_batch_3", "test_batch", "csv". */
   readonly role: string;
@@ -58,6 +61,7 @@ export interface FileReport {
   readonly verification: Verification;
 }
 
+/** Normalised samples and their labels, as returned by `Dataset.gather`. */
 export interface Gathered {
   /** Normalised samples, [count, ...sampleShape] flat. */
   readonly x: Float32Array;
@@ -65,6 +69,10 @@ export interface Gathered {
   readonly count: number;
 }
 
+/**
+ * A data set in memory: labels, samples (normalised, channels last, flat), the normalisation and its
+ * inverse, and the files read with any warnings.
+ */
 export interface Dataset {
   readonly name: DatasetName;
   readonly numClasses: number;

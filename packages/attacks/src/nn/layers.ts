@@ -58,6 +58,7 @@ export function matMulDataT(x: T2, w: T2): T2 {
  */
 export type InitName = "he" | "glorot" | "torch";
 
+/** A dense layer's initial weights, [fanIn, fanOut] row-major, drawn from `rng` as `init` says. */
 export function initWeights(rng: Rng, fanIn: number, fanOut: number, init: InitName): Float32Array {
   const w = new Float32Array(fanIn * fanOut);
   if (init === "he") {
@@ -73,6 +74,7 @@ export function initWeights(rng: Rng, fanIn: number, fanOut: number, init: InitN
 // ---------------------------------------------------------------------------------------------
 // Layers
 
+/** A dense layer's trainable weights and biases (`dense` computes x @ w + b). */
 export interface DenseLayer {
   inDim: number;
   outDim: number;
@@ -89,6 +91,10 @@ export function newVariable<R extends tf.Rank>(init: tf.Tensor<R>, trainable = t
   return v;
 }
 
+/**
+ * A dense layer inDim -> outDim initialised with `init` (biases zero, except "torch"); throws
+ * unless both sizes are positive integers.
+ */
 export function createDense(rng: Rng, inDim: number, outDim: number, init: InitName = "he"): DenseLayer {
   if (!Number.isInteger(inDim) || inDim < 1 || !Number.isInteger(outDim) || outDim < 1) {
     throw new Error(`createDense: inDim and outDim must be positive integers, got ${inDim} -> ${outDim}`);
@@ -124,6 +130,7 @@ export interface BatchNormLayer {
   epsilon: number;
 }
 
+/** A batch norm layer over `dim` features: gamma 1, beta 0, running mean 0 and variance 1. */
 export function createBatchNorm(dim: number, momentum = 0.1, epsilon = 1e-5): BatchNormLayer {
   return {
     dim,
@@ -173,8 +180,10 @@ export function dropout(x: T2, rate: number, rng: Rng | null): T2 {
   return tf.mul(x, dropoutMask(rng, [x.shape[0], x.shape[1]], rate));
 }
 
+/** A layer's activation; `{ leakyRelu: slope }` is LeakyReLU with that negative slope. */
 export type Activation = "linear" | "relu" | "sigmoid" | "tanh" | { leakyRelu: number };
 
+/** x with `act` applied elementwise. */
 export function activate(x: T2, act: Activation): T2 {
   if (act === "linear") return x;
   if (act === "relu") return tf.relu(x);

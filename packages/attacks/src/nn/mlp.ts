@@ -16,6 +16,10 @@ import {
 
 type T2 = tf.Tensor2D;
 
+/**
+ * One layer for `createMlp`: its width and activation, and optionally a dropout rate, batch norm,
+ * and an init (default: createMlp's `defaultInit`).
+ */
 export interface LayerSpec {
   units: number;
   activation: Activation;
@@ -25,6 +29,7 @@ export interface LayerSpec {
   init?: InitName;
 }
 
+/** One built MLP layer: dense, batch norm (null without), activation and dropout rate. */
 export interface MlpLayer {
   dense: DenseLayer;
   bn: BatchNormLayer | null;
@@ -32,6 +37,10 @@ export interface MlpLayer {
   dropout: number;
 }
 
+/**
+ * A stack of layers (`createMlp`), inDim -> outDim; run it with `mlpForward`, free it with
+ * `disposeMlp`.
+ */
 export interface Mlp {
   inDim: number;
   outDim: number;
@@ -48,12 +57,15 @@ export interface ForwardMode {
   updateStats: boolean;
 }
 
+/** Inference mode: no dropout, batch norm with its running statistics. */
 export const EVAL: ForwardMode = { rng: null, batchStats: false, updateStats: false };
 
+/** Training mode: dropout masks from `rng`, batch norm with batch statistics, running ones updated. */
 export function trainMode(rng: Rng): ForwardMode {
   return { rng, batchStats: true, updateStats: true };
 }
 
+/** An MLP of `specs` on `inDim` inputs, its weights drawn from `rng`; throws if `specs` is empty. */
 export function createMlp(
   rng: Rng,
   inDim: number,
@@ -110,6 +122,7 @@ function mlpVariables(mlp: Mlp): tf.Variable[] {
   return out;
 }
 
+/** Frees every variable of the MLP, batch norm running statistics included. */
 export function disposeMlp(mlp: Mlp): void {
   for (const v of mlpVariables(mlp)) v.dispose();
 }

@@ -68,6 +68,7 @@ export class LossTracker {
   }
 }
 
+/** One epoch of `trainMinibatches`, as handed to `onEpoch`; `seconds` is the epoch's wall time. */
 export interface EpochReport {
   /** Counts from 1. */
   epoch: number;
@@ -77,6 +78,10 @@ export interface EpochReport {
   seconds: number;
 }
 
+/**
+ * Settings of `trainMinibatches`; it throws unless `epochs` is a non-negative integer and
+ * `batchSize` a positive one.
+ */
 export interface TrainLoopConfig {
   epochs: number;
   batchSize: number;
@@ -98,11 +103,16 @@ export interface TrainLoopConfig {
  */
 export type LrSchedule = "constant" | "cosine";
 
+/**
+ * The learning rate at step `step` (from 0) of `totalSteps`: `base` for "constant" or a run of one
+ * step, else the cosine schedule above.
+ */
 export function scheduledLr(schedule: LrSchedule, base: number, step: number, totalSteps: number): number {
   if (schedule === "constant" || totalSteps <= 1) return base;
   return (base * (1 + Math.cos((Math.PI * step) / totalSteps))) / 2;
 }
 
+/** What the loss function of `trainMinibatches` gets for one minibatch. */
 export interface StepContext {
   /** Counts from 1. */
   epoch: number;
@@ -114,6 +124,7 @@ export interface StepContext {
   rng: Rng;
 }
 
+/** Mean training loss per epoch, and the run's wall time in seconds. */
 export interface TrainHistory {
   epochLosses: number[];
   seconds: number;

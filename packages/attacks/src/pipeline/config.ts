@@ -50,7 +50,13 @@ export function configSchema(fields: readonly ExperimentField[]): Type<Record<st
   return schema;
 }
 
+/** One experiment's config: a field per entry of EXPERIMENT_FIELDS, typed by that entry. */
 export type ExperimentConfig = ConfigOf<typeof EXPERIMENT_FIELDS>;
+
+/**
+ * The arktype schema of ExperimentConfig: called on a value, it returns the checked config (fields
+ * with an `absent` value filled in) or `type.errors`.
+ */
 export const ExperimentConfig = configSchema(EXPERIMENT_FIELDS) as unknown as Type<ExperimentConfig>;
 
 /**

@@ -6,17 +6,23 @@
  */
 import type { ShardStore } from "../store.ts";
 
+/** One record for the metrics sink (metrics.jsonl in the CLI): the emitting stage and any fields. */
 export interface MetricEvent {
   stage: string;
   [key: string]: unknown;
 }
 
+/** Trained original models' parameters by cache key (`originalKey`); the CLI's is file-backed. */
 export interface ModelCache {
   /** The flat parameter arrays saved under `key`, or null. */
   get(key: string): Promise<Float32Array[] | null>;
   put(key: string, params: Float32Array[]): Promise<void>;
 }
 
+/**
+ * The outside world a pipeline runs in (see the file comment): shard stores, metrics, progress,
+ * log and an optional model cache.
+ */
 export interface RunContext {
   /** Separate stores for the shadow side and the target side. */
   shadowStore: ShardStore;
@@ -65,6 +71,10 @@ export interface PredictionArray {
   data: Float32Array | Int32Array;
 }
 
+/**
+ * What `runExperiment` returns (the CLI writes it as result.json): the attack's metric and value,
+ * its baselines, counts, timings in seconds, figures and, optionally, per-target predictions.
+ */
 export interface ExperimentResult {
   attack: string;
   dataset: string;

@@ -32,8 +32,13 @@ import type { ExperimentConfig } from "./config.ts";
 import type { RunContext } from "./context.ts";
 import type { DatasetLike, SideSplit } from "./data.ts";
 
+/**
+ * Thrown by `generateSide` when an updated model's delta holds a NaN or infinite value; the message
+ * names the model and the shard.
+ */
 export class NonFiniteDeltaError extends Error {}
 
+/** Shards holding `models` updated models, `shardSize` per shard (the last one may hold fewer). */
 export function shardCount(models: number, shardSize: number): number {
   return Math.ceil(models / shardSize);
 }
@@ -53,6 +58,7 @@ export interface ShardSelection {
   of: number;
 }
 
+/** Options of `generateSide` for an extra side (`stream`, `label`) or one shadow original's block. */
 export interface GenerateSideOptions {
   /** Keys of the side's root stream under `Rng(seed)`; default `[side]`. */
   stream?: readonly SeedKey[];
@@ -62,6 +68,7 @@ export interface GenerateSideOptions {
   block?: { index: number; of: number };
 }
 
+/** What `generateSide` did: shards generated, shards skipped as already complete, seconds taken. */
 export interface GenerateStats {
   generated: number;
   skipped: number;
@@ -172,6 +179,11 @@ async function updateModels(
   }
 }
 
+/**
+ * Generates one side's missing shards (see the file comment), those in `select` and `opts.block`,
+ * into `store`. Throws if the set size exceeds the side's pool or the engine's DP-SGD setting does
+ * not match the side's defence; NonFiniteDeltaError on a NaN or infinite delta.
+ */
 export async function generateSide(
   cfg: ExperimentConfig,
   side: "shadow" | "target",

@@ -32,6 +32,7 @@ export function labelledData(ds: DatasetLike, idx: Int32Array): LabelledData {
   return { x: g.x, y: Int32Array.from(g.labels), n: g.count };
 }
 
+/** An original model, trained or loaded from the model cache: its parameters and cache key. */
 export interface OriginalModel {
   params: Params;
   /** Seconds spent training the pair this model was trained in (0 when loaded from the cache). */

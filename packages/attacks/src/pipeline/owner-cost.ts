@@ -24,6 +24,10 @@ import type { ExperimentConfig } from "./config.ts";
 import type { DatasetLike, SideSplit } from "./data.ts";
 import { drawModels, updateNoiseRngs } from "./generate.ts";
 
+/**
+ * What a defence costs the model owner (see the file comment): accuracy with and without it, and
+ * the L1 distortion of its answers.
+ */
 export interface OwnerCost {
   /** Target updated models measured (the first ones). */
   models: number;

@@ -41,6 +41,10 @@ import {
 } from "./originals.ts";
 import { type OwnerCost, ownerCost } from "./owner-cost.ts";
 
+/**
+ * What generation did (`generateShards`): timings in seconds, model and shard counts per side, and
+ * each original model's cache state, key, training time and held-out accuracy.
+ */
 export interface GenerationReport {
   timings: Record<string, number>;
   counts: Record<string, number>;
@@ -282,6 +286,11 @@ export async function generateShards(
   return g.report;
 }
 
+/**
+ * Runs one experiment (see the file comment): the missing shards, then the attack `cfg.attack`.
+ * Returns its result with the generation's timings, counts and originals merged in; throws on a
+ * config the schema rejects.
+ */
 export async function runExperiment(
   cfg: ExperimentConfig,
   ctx: RunContext,

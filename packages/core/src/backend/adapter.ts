@@ -17,8 +17,14 @@ export interface RawAdapterInfo {
   adapterType?: number;
 }
 
+/**
+ * What drives a WebGPU adapter: a GPU ("hardware"), a CPU rasteriser such as lavapipe ("software"), or Dawn's Null adapter, which computes nothing ("null").
+ */
 export type AdapterKind = "hardware" | "software" | "null";
 
+/**
+ * A WebGPU adapter as the backend report shows it: its kind and what the adapter says about itself.
+ */
 export interface AdapterFacts {
   kind: AdapterKind;
   vendor: string;

@@ -3,10 +3,14 @@
  * its printable forms: one line for logs, and the text of an error.
  */
 
+/**
+ * A backend to ask `selectBackend` for; `auto` takes the first that starts of webgpu (hardware), wasm, cpu.
+ */
 export type BackendName = "auto" | "webgpu" | "wasm" | "cpu";
 /** A backend that actually runs (what `auto` resolves to). */
 export type ConcreteBackend = Exclude<BackendName, "auto">;
 
+/** Every `BackendName`. */
 export const BACKEND_NAMES: readonly BackendName[] = ["auto", "webgpu", "wasm", "cpu"];
 
 /** One attempt made while selecting. */
@@ -16,6 +20,7 @@ export interface TriedBackend {
   why: string;
 }
 
+/** What `selectBackend` chose and why, as recorded in every run's config.json. */
 export interface BackendReport {
   backend: ConcreteBackend;
   /** Why this backend runs. */

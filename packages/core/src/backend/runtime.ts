@@ -8,6 +8,7 @@ import { bun, type RuntimeName, runtimeVersion } from "../platform.ts";
 import { tf } from "../tf.ts";
 import { type BackendReport, currentBackend, tfjsVersions } from "./select.ts";
 
+/** The frozen facts of this process that a run records: runtime, platform, CPU, memory, tfjs versions. */
 export interface RuntimeFacts {
   /** The runtime running the code (bun, deno or node) and its version. */
   runtime: { name: RuntimeName; version: string };

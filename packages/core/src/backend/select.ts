@@ -170,6 +170,7 @@ export async function selectBackend(opts: SelectOptions = {}): Promise<BackendRe
   return report;
 }
 
+/** Options of `availableBackends`. */
 export interface AvailableOptions {
   /** Count a software WebGPU adapter (lavapipe) as available (default true). */
   software?: boolean;

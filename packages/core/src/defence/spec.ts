@@ -35,6 +35,9 @@ export interface DpSgdConfig {
 export const DEFENCE_SYNTAX =
   "none, or steps joined by '+': topk:K (K >= 1), label, round:D (D = 0..8), noise:SIGMA (SIGMA > 0), dpsgd:C:Z (C > 0, Z >= 0), e.g. round:2+topk:3";
 
+/**
+ * Thrown by `parseDefence` for a malformed `--defence` spec; the message names the step and quotes `DEFENCE_SYNTAX`.
+ */
 export class DefenceSpecError extends Error {}
 
 /** A decimal number (`0.5`, `.5`, `1e-2`), else NaN. */

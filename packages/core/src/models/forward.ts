@@ -8,6 +8,9 @@ import type { Layer, ModelSpec } from "./spec.ts";
 /** Parameter tensors of one model in `allParamShapes` order. */
 export type ParamTensors = Tensor[];
 
+/**
+ * Plain parameter arrays (in `allParamShapes` order) as tensors of their shapes; throws if the count does not match the spec.
+ */
 export function toTensors(spec: ModelSpec, params: Float32Array[]): ParamTensors {
   const shapes: number[][] = [];
   for (const l of spec.layers) {

@@ -9,6 +9,7 @@ import { layerOutputShapes, type ModelSpec } from "./spec.ts";
 /** One Float32Array per dropout layer in spec order: [batch, channels] or [batch, units]. */
 export type DropoutMasks = Float32Array[];
 
+/** The width (channels or units) of each dropout layer's input, in spec order. */
 export function dropoutLayerSizes(spec: ModelSpec): number[] {
   const shapes = layerOutputShapes(spec);
   const out: number[] = [];
@@ -21,10 +22,14 @@ export function dropoutLayerSizes(spec: ModelSpec): number[] {
   return out;
 }
 
+/** Whether the spec has any dropout layer. */
 export function hasDropout(spec: ModelSpec): boolean {
   return dropoutLayerSizes(spec).length > 0;
 }
 
+/**
+ * Inverted-dropout masks for a batch: each entry 1/(1-p) with probability 1-p, else 0, drawn from `rng`.
+ */
 export function drawMasks(spec: ModelSpec, batch: number, rng: Rng): DropoutMasks {
   const masks: DropoutMasks = [];
   const sizes = dropoutLayerSizes(spec);

@@ -7,6 +7,9 @@
 import type { Rng } from "../random.ts";
 import { sizeFromShape } from "../shape.ts";
 
+/**
+ * One layer of a model: conv (k×k, 'valid', stride 1), dense, maxpool, relu, dropout2d (per channel), dropout or flatten.
+ */
 export type Layer =
   | { kind: "conv"; in: number; out: number; k: number }
   | { kind: "dense"; in: number; out: number }
@@ -16,6 +19,9 @@ export type Layer =
   | { kind: "dropout"; p: number }
   | { kind: "flatten" };
 
+/**
+ * A sequential classifier the engine can update: input shape, classes and layers (softmax output implied).
+ */
 export interface ModelSpec {
   name: string;
   /** Input sample shape [h, w, c] for images, [features] for vectors. */
@@ -79,6 +85,7 @@ export const instaMlp: ModelSpec = {
   ],
 };
 
+/** The paper's target models, one per data set: the MNIST and CIFAR-10 CNNs and the Insta-NY MLP. */
 export const SPECS = { mnist: mnistCnn, cifar10: cifarCnn, "insta-ny": instaMlp } as const;
 
 /** A parametrised layer's weight and bias shapes. */
@@ -152,6 +159,7 @@ export function layerOutputShapes(spec: ModelSpec): number[][] {
   return out;
 }
 
+/** The number of trainable parameters of a spec. */
 export function paramCount(spec: ModelSpec): number {
   return allParamShapes(spec).reduce((a, s) => a + sizeFromShape(s), 0);
 }

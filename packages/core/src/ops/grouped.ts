@@ -14,6 +14,7 @@ function hasKernel(name: string): boolean {
   return tf.getKernel(name, tf.getBackend()) !== undefined;
 }
 
+/** Options of the grouped convolutions (one filter bank per model in a batch of models). */
 export interface GroupedConvOptions {
   /** Zero padding on every side (default 0: 'valid'). */
   pad?: number;
