@@ -73,12 +73,21 @@ export async function primaryVariants(cores: number, smoke = false): Promise<Var
   return out;
 }
 
-/** Makes `v` the active backend; a held-tensor refusal is reported and cleared by a restart. */
-export async function useVariant(v: Variant, warn: (msg: string) => void): Promise<BackendReport> {
+/**
+ * Makes `v` the active backend; a held-tensor refusal is reported and cleared by a restart.
+ * `syncReads: false` for suites that read tensors only asynchronously (the engine's): webgpu then
+ * also starts under Deno, which has no synchronous GPU read.
+ */
+export async function useVariant(
+  v: Variant,
+  warn: (msg: string) => void,
+  syncReads = true,
+): Promise<BackendReport> {
   const opts = {
     backend: v.backend,
     quiet: true,
     allowSoftware: true,
+    syncReads,
     ...(v.threads === undefined ? {} : { threads: v.threads }),
   };
   try {

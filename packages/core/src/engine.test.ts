@@ -67,7 +67,7 @@ describe.each(backends)("engine vs reference on %s", (backend) => {
         const sets = randomUpdateSets(spec, count, setSize, rng.fork("sets"));
         const masks = () => Array.from({ length: count }, (_, m) => rng.fork("masks", m));
         const before = tf.memory().numTensors;
-        const ref = referenceDeltas(opts, sets, masks());
+        const ref = await referenceDeltas(opts, sets, masks());
         const engine = new UpdateEngine(opts);
         const got = await engine.deltas(sets, masks());
         engine.dispose();
@@ -106,7 +106,7 @@ describe.each(backends)("DP-SGD updates: engine vs reference on %s", (backend) =
         const sets = randomUpdateSets(spec, count, 1, rng.fork("sets"));
         const streams = (key: string) => Array.from({ length: count }, (_, m) => rng.fork(key, m));
         const before = tf.memory().numTensors;
-        const ref = referenceDeltas(opts, sets, streams("masks"), streams("noise"));
+        const ref = await referenceDeltas(opts, sets, streams("masks"), streams("noise"));
         const engine = new UpdateEngine(opts);
         const got = await engine.deltas(sets, streams("masks"), 2, streams("noise"));
         const plain = new UpdateEngine({ ...opts, dp: null });

@@ -136,13 +136,16 @@ function setOf(spec: ModelSpec, sets: UpdateSets, m: number): LabelledData {
   };
 }
 
-/** The plain path: copy, update, probe, one model at a time. Returns [count, probes*classes]. */
-export function referenceDeltas(
+/**
+ * The plain path: copy, update, probe, one model at a time. Returns [count, probes*classes]. Reads
+ * asynchronously, so it also runs where webgpu has no synchronous read (except with DP-SGD).
+ */
+export async function referenceDeltas(
   opts: EngineOptions,
   sets: UpdateSets,
   maskRngs: Rng[] | null,
   noiseRngs: Rng[] | null = null,
-): Float32Array {
+): Promise<Float32Array> {
   const { spec } = opts;
   const nProbes = opts.probes.length / sizeFromShape(spec.inputShape);
   const d = nProbes * spec.numClasses;
@@ -155,7 +158,7 @@ export function referenceDeltas(
     const dp = opts.dp && noiseRngs ? { config: opts.dp, rng: noiseRngs[m]! } : null;
     const updated = referenceUpdate(spec, original, setOf(spec, sets, m), opts.update, rng, dp);
     const delta = tf.tidy(() => posteriorDelta(p0, posteriors(spec, updated, probes)));
-    out.set(delta.dataSync(), m * d);
+    out.set((await delta.data()) as Float32Array, m * d);
     tf.dispose([delta, ...updated]);
   }
   tf.dispose([...original, probes, p0]);

@@ -66,7 +66,7 @@ describe.each(backends)("update rules: engine vs reference on %s", (backend) => 
           const sets = randomUpdateSets(spec, count, setSize, rng.fork("sets"));
           const masks = () => Array.from({ length: count }, (_, m) => rng.fork("masks", m));
           const before = tf.memory().numTensors;
-          const ref = referenceDeltas(opts, sets, masks());
+          const ref = await referenceDeltas(opts, sets, masks());
           const engine = new UpdateEngine(opts);
           const got = await engine.deltas(sets, masks(), 2);
           engine.dispose();

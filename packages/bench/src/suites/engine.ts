@@ -90,7 +90,7 @@ export async function engineSuite(ctx: SuiteContext): Promise<BenchRecord[]> {
   const variants = ctx.opts.backends ?? (await primaryVariants(ctx.machine.cores, ctx.opts.smoke));
   const records: BenchRecord[] = [];
   for (const v of variants) {
-    const report = await startVariant(ctx, v, records);
+    const report = await startVariant(ctx, v, records, false); // deltas() reads asynchronously
     if (!report) continue;
     ctx.log(`engine on ${v.label}`);
     const peak = await measurePeak(ctx, peakSize(v.backend, report.softwareAdapter, ctx.opts.smoke), records);

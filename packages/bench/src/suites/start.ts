@@ -1,6 +1,7 @@
 /**
  * Starting a backend variant inside a suite: a backend that cannot start (no adapter, a wasm
  * build missing) gives one skipped record naming why, and the suite goes on with the next one.
+ * A suite that reads tensors only asynchronously passes `syncReads: false` (see useVariant).
  * Running one case: a case that fails gives one skipped record naming why, and tensors a case
  * leaves behind are noted on its last record.
  */
@@ -13,9 +14,10 @@ export async function startVariant(
   ctx: SuiteContext,
   v: Variant,
   records: BenchRecord[],
+  syncReads = true,
 ): Promise<BackendReport | null> {
   try {
-    return await useVariant(v, ctx.warn);
+    return await useVariant(v, ctx.warn, syncReads);
   } catch (err) {
     const why = err instanceof Error ? err.message : String(err);
     ctx.warn(`${v.label} cannot start: ${why}`);

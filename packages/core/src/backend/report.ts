@@ -42,6 +42,14 @@ export interface BackendReport {
   kernels: string[];
   /** tfjs-core version. */
   tfjsVersion: string;
+  /** The runtime and its version, e.g. "deno 2.9.6" (a web page reports "browser"). */
+  runtime: string;
+  /**
+   * Whether tensors can be read synchronously (`dataSync`) on this backend. Only webgpu started with
+   * `syncReads: false` where the runtime has no synchronous GPU read (Deno) says false: there only
+   * asynchronous reads (`data()`, the engine's `deltas`) work.
+   */
+  syncReads: boolean;
 }
 
 /** The message of anything thrown (tfjs rejects with plain objects too). */
@@ -61,7 +69,8 @@ export function formatBackendReport(r: BackendReport): string {
   const parts = [`backend=${r.backend}`];
   if (r.backend === "wasm") parts.push(`threads=${r.threads}`, `build=${r.wasmBuild ?? "?"}`);
   if (r.adapter !== null) parts.push(`adapter="${r.adapter}"`);
-  parts.push(`tfjs=${r.tfjsVersion}`, `reason="${r.reason}"`);
+  if (!r.syncReads) parts.push("reads=async-only");
+  parts.push(`runtime="${r.runtime}"`, `tfjs=${r.tfjsVersion}`, `reason="${r.reason}"`);
   const tried = r.tried.map((t) => `${t.backend}: ${t.ok ? "yes" : "no"} (${t.why})`).join("; ");
   parts.push(`tried=[${tried}]`);
   return parts.join(" ");

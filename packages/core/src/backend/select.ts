@@ -17,6 +17,7 @@
 import { version_wasm } from "@tensorflow/tfjs-backend-wasm";
 import { registerCpuKernels } from "../kernels/cpu/register_all_kernels.ts";
 import { registeredKernels } from "../kernels/registry.ts";
+import { inBrowser, runtimeVersion } from "../platform.ts";
 import { tf } from "../tf.ts";
 import {
   BACKEND_NAMES,
@@ -46,6 +47,13 @@ export interface SelectOptions {
   quiet?: boolean;
   /** Explicit `webgpu` only: accept a software adapter (default true). `auto` never does. */
   allowSoftware?: boolean;
+  /**
+   * Whether the caller reads tensors synchronously (`dataSync`), as the attacks, the trainers and the
+   * CLI do (default true). With false, webgpu also starts where the runtime has only asynchronous
+   * GPU reads (Deno's own `navigator.gpu`): enough for `UpdateEngine.deltas` and `posteriors`, which
+   * read asynchronously. The report's `syncReads` says which one runs.
+   */
+  syncReads?: boolean;
 }
 
 let current: BackendReport | null = null;
@@ -86,6 +94,8 @@ function baseReport(backend: ConcreteBackend, reason: string, tried: TriedBacken
     wasmBuild: null,
     kernels: [],
     tfjsVersion: tf.version_core,
+    runtime: inBrowser() ? "browser" : `${runtimeVersion().name} ${runtimeVersion().version}`,
+    syncReads: true,
   };
 }
 
@@ -118,7 +128,7 @@ export async function selectBackend(opts: SelectOptions = {}): Promise<BackendRe
         want === "auto"
           ? "a software adapter never wins auto"
           : "software adapter refused (allowSoftware: false)";
-      const facts = await useWebGpu(allowSoftware, refusal);
+      const { facts, syncReads } = await useWebGpu(allowSoftware, refusal, opts.syncReads !== false);
       const software = facts.kind === "software";
       const why = software ? "software adapter, accepted because asked for explicitly" : "hardware adapter";
       tried.push({ backend: "webgpu", ok: true, why });
@@ -129,6 +139,7 @@ export async function selectBackend(opts: SelectOptions = {}): Promise<BackendRe
       );
       report.adapter = (await probeWebGpu()).why;
       report.softwareAdapter = software;
+      report.syncReads = syncReads;
     } catch (err) {
       tried.push({ backend: "webgpu", ok: false, why: errorText(err) });
       if (want === "webgpu") throw await explicitFailure("webgpu", errorText(err), prior);

@@ -152,7 +152,7 @@ function syncReadRefusal(p: ProbeResult): string | null {
   // tfjs reads synchronously (dataSync) through an OffscreenCanvas 2d context; bun-webgpu's event
   // pump stands in for it under Bun. Deno has neither, and the engine reads synchronously.
   if (p.gpu!._ticker !== undefined || canvas2dAvailable()) return null;
-  return `${p.why}: found, but ${runtimeName()} has no synchronous WebGPU read (no OffscreenCanvas 2d context); use --backend wasm`;
+  return `${p.why}: found, but ${runtimeName()} has no synchronous WebGPU read (no OffscreenCanvas 2d context), which this caller needs; use wasm (the engine alone runs here with selectBackend({ syncReads: false }))`;
 }
 
 function adapterLimits(adapter: GpuAdapter): Record<string, number> {
@@ -162,6 +162,21 @@ function adapterLimits(adapter: GpuAdapter): Record<string, number> {
     if (typeof v === "number" && (key.startsWith("max") || key.startsWith("min"))) limits[key] = v;
   }
   return limits;
+}
+
+/** A readSync for runtimes with no synchronous GPU read: says what to do instead of tfjs's error. */
+function refuseSyncRead(backend: tf.KernelBackend): void {
+  const b = backend as unknown as {
+    readSync(dataId: object): unknown;
+    tensorMap: { get(id: object): { values: unknown } };
+  };
+  const original = b.readSync.bind(b);
+  b.readSync = (dataId: object) => {
+    if (b.tensorMap.get(dataId)?.values != null) return original(dataId); // already on the host
+    throw new Error(
+      `webgpu under ${runtimeName()}: no synchronous read (dataSync, arraySync) here; read with data() or array(), or select wasm (selectBackend({ syncReads: true }) refuses webgpu here)`,
+    );
+  };
 }
 
 async function registerOnce(gpu: Gpu, adapter: GpuAdapter): Promise<void> {
@@ -185,6 +200,7 @@ async function registerOnce(gpu: Gpu, adapter: GpuAdapter): Promise<void> {
   const factory = () => {
     const backend = new tfjsWebGpu.WebGPUBackend(requestedDevice, adapter.info);
     if (ticker) installSyncRead(backend, () => ticker.processEvents());
+    else if (!canvas2dAvailable()) refuseSyncRead(backend);
     return backend;
   };
   tf.registerBackend("webgpu", factory, WEBGPU_PRIORITY);
@@ -192,10 +208,15 @@ async function registerOnce(gpu: Gpu, adapter: GpuAdapter): Promise<void> {
 }
 
 /**
- * Makes webgpu the active backend. Refuses Dawn's Null adapter always, and a software adapter
- * unless `allowSoftware` (else throws `softwareRefusal`). Throws with the reason.
+ * Makes webgpu the active backend. Refuses Dawn's Null adapter always, a software adapter unless
+ * `allowSoftware` (else throws `softwareRefusal`), and a runtime without synchronous reads when
+ * `needSyncReads`. Throws with the reason; returns the adapter and whether reads can be synchronous.
  */
-export async function useWebGpu(allowSoftware: boolean, softwareRefusal: string): Promise<AdapterFacts> {
+export async function useWebGpu(
+  allowSoftware: boolean,
+  softwareRefusal: string,
+  needSyncReads = true,
+): Promise<{ facts: AdapterFacts; syncReads: boolean }> {
   probe ??= probeOnce();
   const p = await probe;
   if (!p.adapter || !p.facts) throw new Error(p.why);
@@ -205,11 +226,11 @@ export async function useWebGpu(allowSoftware: boolean, softwareRefusal: string)
     throw new Error(`${p.why}: ${softwareRefusal}`);
   }
   const refusal = syncReadRefusal(p);
-  if (refusal !== null) throw new Error(refusal);
+  if (refusal !== null && needSyncReads) throw new Error(refusal);
   await registerOnce(p.gpu!, p.adapter);
   const ok = await tf.setBackend("webgpu");
   if (!ok) throw new Error(`tfjs webgpu backend failed to start on ${p.why}`);
-  return p.facts;
+  return { facts: p.facts, syncReads: refusal === null };
 }
 
 /** Whether the webgpu backend has been started in this process. */
