@@ -4,11 +4,10 @@
  * present and what is missing. A later plain run on the same --run-dir then only fits the attack.
  */
 
-import { ExperimentConfig } from "@updates-leak/attacks/config";
+import { ExperimentConfig, shardCount } from "@updates-leak/attacks/config";
 import { type } from "arktype";
 import { configHash, dataFields } from "./config-hash.ts";
 import { UsageError } from "./errors.ts";
-import { shardCount } from "./resolve-config.ts";
 import { RunFolder, type ShardSide } from "./run-folder.ts";
 import { ConfigMismatchError, FileShardStore } from "./shard-store.ts";
 

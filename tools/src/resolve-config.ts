@@ -17,6 +17,7 @@ import {
   type ExperimentConfig,
   type ExperimentField,
   flagOf,
+  shardCount,
 } from "@updates-leak/attacks/config";
 import { dpSgdOf, parseDefence } from "@updates-leak/core/defence";
 import { parseUpdateRule } from "@updates-leak/core/update-spec";
@@ -202,11 +203,6 @@ function checkShadowOriginals(out: ExperimentConfig): void {
       `${FLAG_OF.shadowOriginals} ${out.shadowOriginals} is more than the ${shadowShards} shadow shards (each shadow original updates a block of shards); allowed: 1 to ${shadowShards}`,
     );
   }
-}
-
-/** Number of shards a side of `config` needs (the last one may be short). */
-export function shardCount(models: number, shardSize: number): number {
-  return Math.ceil(models / shardSize);
 }
 
 /** Aligned `label  value` lines for printing the resolved config: one per field with a label. */

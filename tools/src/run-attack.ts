@@ -9,7 +9,12 @@
  * run-experiment.ts), so this wiring is tested with a small experiment of the tests' own.
  */
 import path from "node:path";
-import { EXPERIMENT_FIELDS, type ExperimentConfig, type ExperimentField } from "@updates-leak/attacks/config";
+import {
+  EXPERIMENT_FIELDS,
+  type ExperimentConfig,
+  type ExperimentField,
+  shardCount,
+} from "@updates-leak/attacks/config";
 import type { ExperimentResult, MetricEvent, RunContext } from "@updates-leak/attacks/context";
 import { encodeNpy } from "@updates-leak/core/npy";
 import { readJsonIfExists, writeJsonAtomic } from "./atomic.ts";
@@ -19,7 +24,7 @@ import { renderBarChart, renderImageGrid, slug } from "./figures.ts";
 import { FileModelCache } from "./model-cache.ts";
 import type { Progress } from "./progress.ts";
 import { collectProvenance, type Provenance } from "./provenance.ts";
-import { formatConfig, shardCount } from "./resolve-config.ts";
+import { formatConfig } from "./resolve-config.ts";
 import { RunFolder, type ShardSide } from "./run-folder.ts";
 import { RunLog } from "./run-log.ts";
 import { ConfigMismatchError, FileShardStore, type ShardSlice } from "./shard-store.ts";

@@ -69,3 +69,8 @@ export function checkedConfig(cfg: ExperimentConfig): ExperimentConfig {
   if (out instanceof type.errors) throw new Error(`experiment config: ${out.summary}`);
   return out;
 }
+
+/** Shards holding `models` updated models, `shardSize` per shard (the last one may hold fewer). */
+export function shardCount(models: number, shardSize: number): number {
+  return Math.ceil(models / shardSize);
+}

@@ -28,7 +28,7 @@ import {
   type UpdateSets,
 } from "@updates-leak/core";
 import type { ShardData, ShardStore } from "../store.ts";
-import type { ExperimentConfig } from "./config.ts";
+import { type ExperimentConfig, shardCount } from "./config.ts";
 import type { RunContext } from "./context.ts";
 import type { DatasetLike, SideSplit } from "./data.ts";
 
@@ -37,11 +37,6 @@ import type { DatasetLike, SideSplit } from "./data.ts";
  * names the model and the shard.
  */
 export class NonFiniteDeltaError extends Error {}
-
-/** Shards holding `models` updated models, `shardSize` per shard (the last one may hold fewer). */
-export function shardCount(models: number, shardSize: number): number {
-  return Math.ceil(models / shardSize);
-}
 
 /**
  * Which of K shadow originals updates shard k of `shards` (`cfg.shadowOriginals`): K contiguous

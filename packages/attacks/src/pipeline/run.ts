@@ -21,7 +21,7 @@ import { runDistributionAttack } from "./attack-distribution.ts";
 import { runLabelAttack } from "./attack-label.ts";
 import { runMsrAttack } from "./attack-msr.ts";
 import { runReconstructAttack } from "./attack-reconstruct.ts";
-import { checkedConfig, type ExperimentConfig } from "./config.ts";
+import { checkedConfig, type ExperimentConfig, shardCount } from "./config.ts";
 import type { ExperimentResult, RunContext } from "./context.ts";
 import type { ExperimentData } from "./data.ts";
 import {
@@ -29,7 +29,6 @@ import {
   generateSide,
   originalOfShard,
   type ShardSelection,
-  shardCount,
   sideDefence,
 } from "./generate.ts";
 import {
