@@ -30,12 +30,10 @@ import {
   trainReconstructAttack,
 } from "@updates-leak/attacks";
 import type { ExperimentConfig } from "@updates-leak/attacks/config";
-import { PAPER_EPOCHS, PAPER_UPDATE, Rng, SPECS, selectBackend, UpdateEngine } from "@updates-leak/core";
+import { PAPER_EPOCHS, PAPER_UPDATE, Rng, SPECS, UpdateEngine } from "@updates-leak/core";
 import { Command } from "commander";
-import { FileModelCache } from "../src/model-cache.ts";
 import { resolveConfig } from "../src/resolve-config.ts";
-import type { CliRunContext } from "../src/run-attack.ts";
-import { loadExperimentData, loadExperimentDataset } from "../src/run-experiment.ts";
+import { experimentContext } from "./experiment-context.ts";
 
 type SideData = Awaited<ReturnType<typeof readSide>>;
 
@@ -75,18 +73,7 @@ const cfg = resolveConfig("reconstruct", {
   smoke: opts.smoke ?? false,
 });
 const log = (m: string) => console.error(m);
-await selectBackend({ backend: "wasm", quiet: true });
-const ctx: CliRunContext = {
-  shadowStore: new MemoryShardStore(),
-  targetStore: new MemoryShardStore(),
-  metric: () => {},
-  progress: () => {},
-  log,
-  modelCache: new FileModelCache({ onWarn: log }),
-};
-ctx.preparedData = await loadExperimentDataset(cfg, {}, log);
-const { dataset: ds, splits } = await loadExperimentData(cfg, ctx);
-const probes = ds.gather(splits.probe.subarray(0, cfg.probeCount)).x;
+const { ctx, ds, splits, probes } = await experimentContext(cfg, log);
 const epochs = cfg.trainEpochs > 0 ? cfg.trainEpochs : PAPER_EPOCHS[cfg.dataset];
 const since = (t: number) => Number(((performance.now() - t) / 1000).toFixed(1));
 
