@@ -311,7 +311,10 @@ export function runRecord(
   };
 }
 
-/** The RunContext the experiment gets: stores, metrics, progress, model cache, slice, prepared data. */
+/**
+ * The RunContext the experiment gets: stores, metrics, progress, model cache, checkpoints (files in
+ * the run folder), slice, prepared data.
+ */
 function runContext(
   stores: RunStores,
   folder: RunFolder,
@@ -329,6 +332,11 @@ function runContext(
     ...(opts.cacheDir !== null
       ? { modelCache: new FileModelCache({ dir: opts.cacheDir, onWarn: (m) => io.progress.log(m) }) }
       : {}),
+    checkpoints: {
+      load: (name) => folder.readCheckpoint(name),
+      save: (name, bytes) => folder.writeCheckpoint(name, bytes),
+      where: (name) => folder.checkpointFile(name),
+    },
     ...(opts.shard ? { shardSlice: opts.shard } : {}),
     ...(opts.dataDir ? { dataDir: opts.dataDir } : {}),
     ...(preparedData !== undefined ? { preparedData } : {}),

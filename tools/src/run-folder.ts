@@ -9,7 +9,11 @@
  *   shards/shadow/, shards/target/   the file shard stores
  *   shards/target-s<n>/              distribution --target-set-sizes: the target side with sets of n
  *   parts/part-K-of-N.json           what each `--shard K/N` job did
+ *   checkpoints/<name>.bin           a training's state, rewritten as it goes (msr: each GAN's after
+ *                                    every epoch), read back on resume
  * Every file except metrics.jsonl and run.log is written atomically (temp file, fsync, rename).
+ * Checkpoints are kept when the run ends, like the shards (the work they hold is as costly to redo,
+ * and a rerun of the finished folder then retrains nothing); --fresh deletes them with the rest.
  *
  * `prepareRunFolder` checks before it writes: a --run-dir whose config.json has other data fields
  * is refused (UsageError naming --fresh and --run-dir) with nothing written.
@@ -42,6 +46,7 @@ const OWNED = [
   "predictions",
   "shards",
   "parts",
+  "checkpoints",
 ] as const;
 
 /** `2026-11-28T22:40:12.345Z` -> `20261128T224012Z`. */
@@ -221,6 +226,31 @@ export class RunFolder {
     fs.mkdirSync(path.join(this.dir, "figures"), { recursive: true });
     writeFileAtomic(path.join(this.dir, "figures", name), png);
     return `figures/${name}`;
+  }
+
+  /** checkpoints/<name>.bin; `name` is letters, digits, `.`, `_` and `-`, not starting with `.`. */
+  checkpointFile(name: string): string {
+    if (!/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(name))
+      throw new Error(`checkpoint name ${JSON.stringify(name)} is not letters, digits, '.', '_' and '-'`);
+    return path.join(this.dir, "checkpoints", `${name}.bin`);
+  }
+
+  /** The bytes of checkpoints/<name>.bin, or null when there is no such file. */
+  readCheckpoint(name: string): Uint8Array | null {
+    const file = this.checkpointFile(name);
+    try {
+      return fs.readFileSync(file);
+    } catch (err) {
+      if ((err as { code?: string }).code === "ENOENT") return null;
+      throw new Error(`could not read ${file}: ${(err as Error).message}`);
+    }
+  }
+
+  /** Replace checkpoints/<name>.bin atomically (a kill leaves the old file or the new one). */
+  writeCheckpoint(name: string, bytes: Uint8Array): void {
+    const file = this.checkpointFile(name);
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    writeFileAtomic(file, bytes);
   }
 
   writePart(slice: ShardSlice, record: Record<string, unknown>): string {

@@ -20,6 +20,17 @@ export const ADAM_DEFAULTS: AdamConfig = {
 };
 
 /**
+ * What an `AdamStep`'s next steps depend on besides its variables: the steps taken (the bias
+ * correction counts them), the learning rate, and each variable's first and second moments.
+ */
+export interface AdamState {
+  t: number;
+  lr: number;
+  /** Per variable, in `params` order, its moments in the variable's shape (row-major). */
+  moments: { m: Float32Array; v: Float32Array }[];
+}
+
+/**
  * One Adam instance over a fixed list of variables: core's `adamUpdate` per variable, one kernel
  * call each on wasm and cpu (tfjs's optimiser spends about 14 ops per variable, half the ops of an
  * A_LI training step), the same formulation in tensor ops elsewhere.
@@ -68,6 +79,46 @@ export class AdamStep {
       for (const k of Object.keys(grads)) grads[k]?.dispose();
     }
     return value;
+  }
+
+  /** A copy of the state (`AdamState`), read back from the moments (one sync per tensor). */
+  state(): AdamState {
+    return {
+      t: this.t,
+      lr: this.lr,
+      moments: this.moments.map(({ m, v }) => ({
+        m: (m.dataSync() as Float32Array).slice(),
+        v: (v.dataSync() as Float32Array).slice(),
+      })),
+    };
+  }
+
+  /**
+   * Takes on `s` (e.g. a checkpoint's `state()`): the next `step` is the one this instance would
+   * take after the steps `s` describes. Throws, changing nothing, when the moments do not fit
+   * `params`.
+   */
+  restore(s: AdamState): void {
+    if (!Number.isInteger(s.t) || s.t < 0) throw new Error(`AdamStep.restore: bad step count ${s.t}`);
+    if (!(s.lr >= 0)) throw new Error(`AdamStep.restore: bad learning rate ${s.lr}`);
+    if (s.moments.length !== this.params.length) {
+      throw new Error(
+        `AdamStep.restore: ${s.moments.length} moment pairs for ${this.params.length} variables`,
+      );
+    }
+    this.params.forEach((p, i) => {
+      const mv = s.moments[i] as AdamState["moments"][number];
+      if (mv.m.length !== p.size || mv.v.length !== p.size) {
+        throw new Error(`AdamStep.restore: the moments of variable ${i} do not have its ${p.size} values`);
+      }
+    });
+    this.dispose();
+    this.moments = this.params.map((p, i) => {
+      const mv = s.moments[i] as AdamState["moments"][number];
+      return { m: tf.keep(tf.tensor(mv.m.slice(), p.shape)), v: tf.keep(tf.tensor(mv.v.slice(), p.shape)) };
+    });
+    this.t = s.t;
+    this.lr = s.lr;
   }
 
   dispose(): void {

@@ -15,14 +15,21 @@
  * epochs, small widths) the generator with batch norm scored a matched MSE of 0.109, worse than
  * random sets (0.071); without it 0.067, and 0.053 with Adam lr 1e-3, which `--smoke` uses to
  * converge in few steps (full runs keep the paper's 2e-4).
+ *
+ * Checkpoints: with a checkpoint store in the run context each GAN saves its training state after
+ * every epoch under `msr-<label>-<digest>` (`ganCheckpointing`) and a rerun resumes from it, so a
+ * killed run retrains no finished epoch and ends with the same generator, bit for bit.
  */
 
+import { createHash } from "node:crypto";
+import { tf } from "@updates-leak/core";
 import { matchedMse } from "../metrics.ts";
 import {
   evaluateMsrAttack,
   type InferenceOptions,
   MSR_DEFAULTS,
   type MsrAttack,
+  type MsrCheckpointing,
   type MsrScores,
   randomSetBaseline,
   type SetSource,
@@ -50,6 +57,66 @@ function lazySets(ds: DatasetLike, indices: Int32Array, S: number): SetSource {
   };
 }
 
+/**
+ * Config fields a GAN's training does not read: the shard batching, the inference and the A_LDE
+ * relaxation; and the requested backend and threads (the key holds the backend actually in use
+ * instead). Every other field, present or added later, is part of a checkpoint's key.
+ */
+const NOT_IN_GAN_KEY: readonly string[] = [
+  "chunkSize",
+  "inferenceSamples",
+  "evalTargets",
+  "targetSetSizes",
+  "backend",
+  "threads",
+];
+
+/** The first 16 hex digits of the sha256 of `parts`' bytes. */
+function digest(...parts: ArrayBufferView[]): string {
+  const h = createHash("sha256");
+  for (const p of parts) h.update(new Uint8Array(p.buffer, p.byteOffset, p.byteLength));
+  return h.digest("hex").slice(0, 16);
+}
+
+/**
+ * Checkpointing of GAN `label` in the run's checkpoint store, if it has one. The key holds the
+ * config fields the training reads, the backend in use, and digests of the shadow deltas and of
+ * the shadow sets' sample indices; the name is `msr-<label>-<12 hex digits of the key's sha256>`,
+ * so a run refitted with other settings (another --attack-epochs, another backend) trains and
+ * saves under its own name and leaves the other checkpoint as it was, and a resume with the same
+ * settings finds its own. (The run folder's own check covers only the data fields; the others may
+ * change on a resume, see docs/RUNS.md.) The checkpoints are kept when the run ends, as the
+ * shards are (tools/src/run-folder.ts).
+ */
+function ganCheckpointing(
+  cfg: ExperimentConfig,
+  ctx: RunContext,
+  inputs: StageInputs,
+  label: string,
+): MsrCheckpointing | undefined {
+  const store = ctx.checkpoints;
+  if (!store) return undefined;
+  const fields = Object.fromEntries(Object.entries(cfg).filter(([k]) => !NOT_IN_GAN_KEY.includes(k)));
+  const key = JSON.stringify({
+    label,
+    config: Object.fromEntries(Object.entries(fields).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))),
+    backend: tf.getBackend(),
+    shadowDeltas: digest(inputs.shadow.deltas),
+    shadowSets: digest(inputs.shadow.indices),
+  });
+  const name = `msr-${label}-${createHash("sha256").update(key).digest("hex").slice(0, 12)}`;
+  return {
+    key,
+    where: store.where(name),
+    load: () => store.load(name),
+    save: (bytes) => store.save(name, bytes),
+    restored: (epoch) => {
+      ctx.log(`${label}: resumed after epoch ${epoch} of ${cfg.attackEpochs} from ${store.where(name)}`);
+      ctx.metric({ stage: `attack-msr-${label}`, resumedAfterEpoch: epoch });
+    },
+  };
+}
+
 /** CBM-GAN (or, without best match, the plain conditional GAN) on the shadow side. */
 function trainGan(
   cfg: ExperimentConfig,
@@ -62,6 +129,7 @@ function trainGan(
 ): MsrAttack {
   const { ds, shadow, rng } = inputs;
   const t0 = performance.now();
+  const checkpoint = ganCheckpointing(cfg, ctx, inputs, label);
   const gan = trainMsrAttack(
     shadow.deltas,
     cfg.shadowModels,
@@ -93,6 +161,7 @@ function trainGan(
           bestMatch: r.bestMatch,
         });
       },
+      ...(checkpoint ? { checkpoint } : {}),
     },
   );
   timings[`train_${label}`] = secondsSince(t0);

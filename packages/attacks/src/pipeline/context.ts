@@ -1,8 +1,9 @@
 /**
  * What a pipeline needs from the outside world, passed in so pipelines stay free of I/O:
- * a shard store for deltas, a metrics sink (metrics.jsonl), progress reporting, and a cache for
+ * a shard store for deltas, a metrics sink (metrics.jsonl), progress reporting, a cache for
  * trained original models (keyed by their config, so a second attack on the same data set does not
- * train them again).
+ * train them again), and a place for the checkpoints of long trainings (CBM-GAN's, so a killed run
+ * resumes mid-training).
  */
 import type { ShardStore } from "../store.ts";
 
@@ -20,8 +21,21 @@ export interface ModelCache {
 }
 
 /**
+ * Named byte strings a long training saves as it goes and reads back when the run is resumed (the
+ * CLI: `<run folder>/checkpoints/<name>.bin`). Names are made of letters, digits, `.`, `_` and `-`.
+ */
+export interface CheckpointStore {
+  /** The bytes last saved under `name`, or null when there are none. */
+  load(name: string): Uint8Array | null;
+  /** Replaces what is saved under `name` atomically: a later `load` gets the old or the new bytes, whole. */
+  save(name: string, bytes: Uint8Array): void;
+  /** Where `name` is kept, for messages (the CLI: the file's path). */
+  where(name: string): string;
+}
+
+/**
  * The outside world a pipeline runs in (see the file comment): shard stores, metrics, progress,
- * log and an optional model cache.
+ * log, and optionally a model cache and a checkpoint store.
  */
 export interface RunContext {
   /** Separate stores for the shadow side and the target side. */
@@ -39,6 +53,8 @@ export interface RunContext {
   /** Plain log line for humans. */
   log(message: string): void;
   modelCache?: ModelCache;
+  /** Absent: trainings keep no checkpoints and start from scratch. */
+  checkpoints?: CheckpointStore;
 }
 
 /** An image grid for a figure: rows of samples on the [0,1] scale, each [h, w, c] row-major. */
