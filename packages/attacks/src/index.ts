@@ -8,6 +8,14 @@ export * from "./kmeans.ts";
 export * from "./label.ts";
 export * from "./metrics.ts";
 export * from "./msr.ts";
+export {
+  type CheckpointTensor,
+  decodeMsrCheckpoint,
+  type GanEpochReport,
+  MSR_CHECKPOINT_MAGIC,
+  type MsrCheckpoint,
+  MsrCheckpointError,
+} from "./msr-checkpoint.ts";
 export * from "./nn/adam.ts";
 export * from "./nn/layers.ts";
 export * from "./nn/mlp.ts";

@@ -6,15 +6,8 @@
  */
 import { describe, expect, test } from "bun:test";
 import { Rng, selectBackend, tf } from "@updates-leak/core";
-import {
-  decodeMsrCheckpoint,
-  type MsrAttackConfig,
-  type MsrCheckpoint,
-  MsrCheckpointError,
-  type MsrCheckpointing,
-  setsFromFlat,
-  trainMsrAttack,
-} from "./msr.ts";
+import { type MsrAttackConfig, type MsrCheckpointing, setsFromFlat, trainMsrAttack } from "./msr.ts";
+import { decodeMsrCheckpoint, type MsrCheckpoint, MsrCheckpointError } from "./msr-checkpoint.ts";
 import { linearDeltas, prototypeSets } from "./testData.ts";
 
 const n = 40;
