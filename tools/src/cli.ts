@@ -93,6 +93,11 @@ function checkRunFlags(run: RunFlags): void {
   }
   if (run.fresh && !run.runDir)
     throw new UsageError("--fresh needs --run-dir (a new run folder is always fresh)");
+  if (run.trainOnly && run.shard) {
+    throw new UsageError(
+      "--train-only cannot be combined with --shard (parts never train; they score once it is done)",
+    );
+  }
 }
 
 /** The pipelines and the data loader, loaded only by a run (so `--help` stays instant). */
@@ -121,6 +126,7 @@ async function runAttackCommand(name: AttackName, opts: Record<string, unknown>,
       runDir: run.runDir,
       fresh: run.fresh ?? false,
       shard: run.shard,
+      trainOnly: run.trainOnly ?? false,
       dataDir,
       offline,
       prepareData: (log) => loadExperimentDataset(config, { ...(dataDir ? { dataDir } : {}), offline }, log),

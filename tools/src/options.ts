@@ -147,8 +147,12 @@ export const RUN_FLAGS: readonly RunFlag[] = [
   { flags: "--fresh", help: "with --run-dir: delete its results and shards first" },
   {
     flags: "--shard <K/N>",
-    help: "generate only shards i with i % N == K-1, then exit (job arrays; needs --run-dir)",
+    help: "generate only shards i with i % N == K-1 (msr, once its GANs are trained: score only targets i with i % N == K-1), then exit (job arrays; needs --run-dir)",
     parse: parseShardSlice,
+  },
+  {
+    flags: "--train-only",
+    help: "msr: generate the missing shards and train the GANs, then exit without scoring (for --shard K/N parts to score the targets)",
   },
   {
     flags: "--model-cache-dir <dir>",
@@ -171,6 +175,8 @@ export interface RunFlags {
   runDir?: string;
   fresh?: boolean;
   shard?: ShardSlice;
+  /** --train-only (msr): shards and GAN training, no scoring. */
+  trainOnly?: boolean;
   modelCacheDir: string;
   /** --cache-dir, the old name of --model-cache-dir. */
   cacheDir?: string;

@@ -28,16 +28,19 @@ import { formatConfig } from "./resolve-config.ts";
 import { RunFolder, type ShardSide } from "./run-folder.ts";
 import { RunLog } from "./run-log.ts";
 import { ConfigMismatchError, FileShardStore, type ShardSlice } from "./shard-store.ts";
+import { FileTargetResults } from "./target-results.ts";
 
 /**
  * What the CLI adds to `RunContext` (proposed for pipeline/context.ts):
  * - `shardSlice`: under `--shard K/N`, generate only the shards i with i % N === K - 1 on both
  *   sides (both stores also refuse other writes), then return without fitting the attack;
  * - `dataDir`: the `--data-dir` flag, the place to look for data files;
- * - `preparedData`: what `AttackRunOptions.prepareData` returned (the data, loaded and verified).
+ * - `preparedData`: what `AttackRunOptions.prepareData` returned (the data, loaded and verified);
+ * - `trainOnly`: --train-only (msr): generate what is missing and train, score nothing.
  */
 export interface CliRunContext extends RunContext {
   shardSlice?: ShardSlice;
+  trainOnly?: boolean;
   dataDir?: string;
   preparedData?: unknown;
 }
@@ -64,6 +67,8 @@ export interface AttackRunOptions {
   runDir?: string;
   fresh?: boolean;
   shard?: ShardSlice;
+  /** --train-only (msr): shards and the GANs' training, then exit without scoring or result. */
+  trainOnly?: boolean;
   dataDir?: string;
   /** --offline: never download data. Recorded in config.json's invocation. */
   offline?: boolean;
@@ -164,6 +169,7 @@ async function runAttackSteps(
     throw new UsageError("--shard needs --run-dir (all parts must share one folder)");
   if (opts.shard && opts.fresh)
     throw new UsageError("--shard cannot be combined with --fresh (it would delete other parts' shards)");
+  checkTrainOnly(config, opts);
   const spec = { runsDir: opts.runsDir, runDir: opts.runDir, fresh: opts.fresh, now: startedAt };
   const planned = RunFolder.check(config, spec); // throws UsageError before anything is written
   printPlan(config, opts, planned, io);
@@ -207,11 +213,32 @@ async function runAttackSteps(
       opts.shard,
       { backend, host: provenance.host, git: provenance.git, invocation },
       io,
+      result.extra.targetsScored,
+    );
+    return { dir: folder.dir, result: null, figures: [] };
+  }
+  if (opts.trainOnly) {
+    folder.metric({ stage: "train-end", wallSeconds: run.wallSeconds });
+    folder.close();
+    io.out(
+      `trained in ${run.wallSeconds.toFixed(1)} s (checkpoints in ${path.join(folder.dir, "checkpoints")}); ` +
+        `score the targets with --shard K/N parts, or rerun without --train-only.`,
     );
     return { dir: folder.dir, result: null, figures: [] };
   }
   const figures = finishRun(run, result, startedAt, io);
   return { dir: folder.dir, result, figures };
+}
+
+/** --train-only: msr only, and not with --shard (parts never train). */
+function checkTrainOnly(config: ExperimentConfig, opts: AttackRunOptions): void {
+  if (!opts.trainOnly) return;
+  if (config.attack !== "msr")
+    throw new UsageError(`--train-only applies to msr (its GANs), not ${config.attack}`);
+  if (opts.shard)
+    throw new UsageError(
+      "--train-only cannot be combined with --shard (parts never train; they score once it is done)",
+    );
 }
 
 /** What the run will do, before anything is written; the resume command is said up front. */
@@ -231,8 +258,14 @@ function printPlan(
   io.out(
     `  ${"to resume".padEnd(14)} npm run leak -- ${config.attack} --dataset ${config.dataset} --run-dir ${planned.dir} (same flags)`,
   );
-  if (opts.shard)
-    io.out(`  ${"shard part".padEnd(14)} ${opts.shard.part}/${opts.shard.of} (generate shards only)`);
+  if (opts.shard) {
+    const what =
+      config.attack === "msr"
+        ? "generate shards; score targets once the GANs are trained"
+        : "generate shards only";
+    io.out(`  ${"shard part".padEnd(14)} ${opts.shard.part}/${opts.shard.of} (${what})`);
+  }
+  if (opts.trainOnly) io.out(`  ${"train only".padEnd(14)} generate shards and train, score nothing`);
 }
 
 /** The run's shard stores, all made for the config hash. */
@@ -337,7 +370,9 @@ function runContext(
       save: (name, bytes) => folder.writeCheckpoint(name, bytes),
       where: (name) => folder.checkpointFile(name),
     },
+    targetResults: new FileTargetResults(folder.dir, stores.hash, opts.shard),
     ...(opts.shard ? { shardSlice: opts.shard } : {}),
+    ...(opts.trainOnly ? { trainOnly: true } : {}),
     ...(opts.dataDir ? { dataDir: opts.dataDir } : {}),
     ...(preparedData !== undefined ? { preparedData } : {}),
   };
@@ -388,6 +423,7 @@ async function finishPart(
   slice: ShardSlice,
   about: PartAbout,
   io: AttackIO,
+  targetsScored: unknown,
 ): Promise<void> {
   const { config, folder, stores, wallSeconds } = run;
   const shadowDone = (await stores.shadowStore.completed()).size;
@@ -402,6 +438,7 @@ async function finishPart(
     invocation,
     wallSeconds,
     shardsVisible: { shadow: shadowDone, target: targetDone },
+    ...(targetsScored !== undefined ? { targetsScored } : {}),
   });
   folder.metric({ stage: "part-end", part: slice, wallSeconds });
   folder.close();

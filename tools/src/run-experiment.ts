@@ -12,11 +12,19 @@
  * Insta-NY's features are then standardised with the statistics of the adversary's side (the
  * shadow training set and update pool) only: the target side must not shape what the adversary
  * sees (`standardiseOn`).
- * Under --shard K/N only `generateShards` runs (its selection is 0-based: part K - 1 of N).
+ * Under --shard K/N `generateShards` runs (its selection is 0-based: part K - 1 of N), then, for
+ * msr once every shard is there and the GANs are trained, the part's share of the targets is scored
+ * (`scoreTargetsPart`). With --train-only (msr) the shards and the GANs' training, no scoring.
  */
 
 import { createHash } from "node:crypto";
-import { type ExperimentData, generateShards, runExperiment } from "@updates-leak/attacks";
+import {
+  type ExperimentData,
+  generateShards,
+  runExperiment,
+  scoreTargetsPart,
+  trainAttackOnly,
+} from "@updates-leak/attacks";
 import type { ExperimentConfig } from "@updates-leak/attacks/config";
 import type { ExperimentResult, RunContext } from "@updates-leak/attacks/context";
 import { loadDataset, locateDataset, makeSplits, type Splits, standardiseOn } from "@updates-leak/datasets";
@@ -125,18 +133,31 @@ export const experiment: ExperimentFn = async (
 ): Promise<ExperimentResult> => {
   const cli = ctx as CliRunContext;
   const data = await loadExperimentData(config, cli);
+  if (cli.trainOnly) {
+    await trainAttackOnly(config, ctx, data);
+    return {
+      attack: config.attack,
+      dataset: config.dataset,
+      metric: "none (training only)",
+      value: Number.NaN,
+      baselines: {},
+      extra: {},
+      counts: {},
+      timingsSeconds: {},
+      figures: { bars: [], grids: [] },
+    };
+  }
   if (!cli.shardSlice) return runExperiment(config, ctx, data);
-  const gen = await generateShards(config, ctx, data, {
-    part: cli.shardSlice.part - 1,
-    of: cli.shardSlice.of,
-  });
+  const select = { part: cli.shardSlice.part - 1, of: cli.shardSlice.of };
+  const gen = await generateShards(config, ctx, data, select);
+  const scored = await scoreTargetsPart(config, ctx, data, select);
   return {
     attack: config.attack,
     dataset: config.dataset,
     metric: "none (shards only)",
     value: Number.NaN,
     baselines: {},
-    extra: { originals: gen.originals },
+    extra: { originals: gen.originals, ...(scored ? { targetsScored: scored } : {}) },
     counts: gen.counts,
     timingsSeconds: gen.timings,
     figures: { bars: [], grids: [] },

@@ -9,6 +9,8 @@
  *   shards/shadow/, shards/target/   the file shard stores
  *   shards/target-s<n>/              distribution --target-set-sizes: the target side with sets of n
  *   parts/part-K-of-N.json           what each `--shard K/N` job did
+ *   parts/<name>.part-K-of-N.json    msr: per-target results a part scored (target-results.ts)
+ *   scores/<name>.json               those folded together by `leak merge`
  *   checkpoints/<name>.bin           a training's state, rewritten as it goes (msr: each GAN's after
  *                                    every epoch), read back on resume
  * Every file except metrics.jsonl and run.log is written atomically (temp file, fsync, rename).
@@ -47,6 +49,7 @@ const OWNED = [
   "shards",
   "parts",
   "checkpoints",
+  "scores",
 ] as const;
 
 /** `2026-11-28T22:40:12.345Z` -> `20261128T224012Z`. */

@@ -19,13 +19,20 @@
  * Checkpoints: with a checkpoint store in the run context each GAN saves its training state after
  * every epoch under `msr-<label>-<digest>` (`ganCheckpointing`) and a rerun resumes from it, so a
  * killed run retrains no finished epoch and ends with the same generator, bit for bit.
+ *
+ * Target inference spread over processes (`--shard K/N`, `scoreMsrPart`): once both GANs' training
+ * is complete (their checkpoints hold the last epoch), a part loads them and scores only the targets
+ * i with i % N == K - 1, saving each target's matched MSE in the run's target-result store under a
+ * name keyed by the GAN, the inference settings and the target deltas; the final run takes those
+ * up and scores the rest itself. Target i draws its inference randomness from
+ * `rng.fork("eval" or "eval-plain").fork("target", i)`, whichever process scores it, so the result is
+ * that of a run that scored every target, bit for bit on the same backend.
  */
 
 import { createHash } from "node:crypto";
 import { tf } from "@updates-leak/core";
-import { matchedMse } from "../metrics.ts";
+import { matchedMse, meanStd } from "../metrics.ts";
 import {
-  evaluateMsrAttack,
   type InferenceOptions,
   MSR_DEFAULTS,
   type MsrAttack,
@@ -35,9 +42,10 @@ import {
   type SetSource,
   trainMsrAttack,
 } from "../msr.ts";
-import type { ExperimentConfig } from "./config.ts";
+import { type ExperimentConfig, shardCount } from "./config.ts";
 import type { ExperimentResult, ImageGrid, RunContext } from "./context.ts";
 import type { DatasetLike, ExperimentData } from "./data.ts";
+import type { ShardSelection } from "./generate.ts";
 import { type StageInputs, secondsSince, stageInputs, stageResult } from "./stage.ts";
 
 /** Shadow updated models per CBM-GAN step (see the deviation above). */
@@ -79,10 +87,29 @@ function digest(...parts: ArrayBufferView[]): string {
 }
 
 /**
- * Checkpointing of GAN `label` in the run's checkpoint store, if it has one. The key holds the
- * config fields the training reads, the backend in use, and digests of the shadow deltas and of
- * the shadow sets' sample indices; the name is `msr-<label>-<12 hex digits of the key's sha256>`,
- * so a run refitted with other settings (another --attack-epochs, another backend) trains and
+ * The checkpoint key and name of GAN `label`: the key holds the config fields the training reads,
+ * the backend in use, and digests of the shadow deltas and of the shadow sets' sample indices; the
+ * name is `msr-<label>-<12 hex digits of the key's sha256>`.
+ */
+function ganIdentity(
+  cfg: ExperimentConfig,
+  inputs: StageInputs,
+  label: string,
+): { key: string; name: string } {
+  const fields = Object.fromEntries(Object.entries(cfg).filter(([k]) => !NOT_IN_GAN_KEY.includes(k)));
+  const key = JSON.stringify({
+    label,
+    config: Object.fromEntries(Object.entries(fields).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))),
+    backend: tf.getBackend(),
+    shadowDeltas: digest(inputs.shadow.deltas),
+    shadowSets: digest(inputs.shadow.indices),
+  });
+  return { key, name: `msr-${label}-${createHash("sha256").update(key).digest("hex").slice(0, 12)}` };
+}
+
+/**
+ * Checkpointing of GAN `label` in the run's checkpoint store, if it has one, under `ganIdentity`'s
+ * name: a run refitted with other settings (another --attack-epochs, another backend) trains and
  * saves under its own name and leaves the other checkpoint as it was, and a resume with the same
  * settings finds its own. (The run folder's own check covers only the data fields; the others may
  * change on a resume, see docs/RUNS.md.) The checkpoints are kept when the run ends, as the
@@ -96,15 +123,7 @@ function ganCheckpointing(
 ): MsrCheckpointing | undefined {
   const store = ctx.checkpoints;
   if (!store) return undefined;
-  const fields = Object.fromEntries(Object.entries(cfg).filter(([k]) => !NOT_IN_GAN_KEY.includes(k)));
-  const key = JSON.stringify({
-    label,
-    config: Object.fromEntries(Object.entries(fields).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))),
-    backend: tf.getBackend(),
-    shadowDeltas: digest(inputs.shadow.deltas),
-    shadowSets: digest(inputs.shadow.indices),
-  });
-  const name = `msr-${label}-${createHash("sha256").update(key).digest("hex").slice(0, 12)}`;
+  const { key, name } = ganIdentity(cfg, inputs, label);
   return {
     key,
     where: store.where(name),
@@ -113,6 +132,40 @@ function ganCheckpointing(
     restored: (epoch) => {
       ctx.log(`${label}: resumed after epoch ${epoch} of ${cfg.attackEpochs} from ${store.where(name)}`);
       ctx.metric({ stage: `attack-msr-${label}`, resumedAfterEpoch: epoch });
+    },
+  };
+}
+
+/** Thrown through `trainMsrAttack` by `trainedOnly`'s hook: the GAN's training is not complete. */
+class NotTrained extends Error {}
+
+/**
+ * `hook` for loading a completely trained GAN and nothing else: no checkpoint, or one of an earlier
+ * epoch, throws `NotTrained` (before any epoch is trained); nothing is saved.
+ */
+function trainedOnly(
+  hook: MsrCheckpointing,
+  cfg: ExperimentConfig,
+  ctx: RunContext,
+  label: string,
+): MsrCheckpointing {
+  return {
+    key: hook.key,
+    where: hook.where,
+    load: () => {
+      const bytes = hook.load();
+      if (bytes === null) throw new NotTrained(`${label}: no checkpoint yet (${hook.where})`);
+      return bytes;
+    },
+    save: () => {
+      throw new Error(`${label}: a part that scores targets trains nothing`);
+    },
+    restored: (epoch) => {
+      if (epoch < cfg.attackEpochs)
+        throw new NotTrained(
+          `${label}: trained for ${epoch} of ${cfg.attackEpochs} epochs so far (${hook.where})`,
+        );
+      ctx.log(`${label}: trained GAN loaded from ${hook.where}`);
     },
   };
 }
@@ -126,10 +179,13 @@ function trainGan(
   bestMatch: boolean,
   label: string,
   timings: Record<string, number>,
+  loadOnly = false,
 ): MsrAttack {
   const { ds, shadow, rng } = inputs;
   const t0 = performance.now();
-  const checkpoint = ganCheckpointing(cfg, ctx, inputs, label);
+  const hook = ganCheckpointing(cfg, ctx, inputs, label);
+  const checkpoint = hook && loadOnly ? trainedOnly(hook, cfg, ctx, label) : hook;
+  if (loadOnly && !checkpoint) throw new NotTrained(`${label}: the run keeps no checkpoints`);
   const gan = trainMsrAttack(
     shadow.deltas,
     cfg.shadowModels,
@@ -202,6 +258,203 @@ function msrGrid(
   };
 }
 
+/** The two GANs A_MSR trains, in order, each with its best-match flag and evaluation stream. */
+const GANS = [
+  { label: "cbm-gan", bestMatch: true, stream: "eval" },
+  { label: "gan-no-best-match", bestMatch: false, stream: "eval-plain" },
+] as const;
+
+type GanSpec = (typeof GANS)[number];
+
+/**
+ * Where the per-target matched MSE of GAN `label` is saved (`RunContext.targetResults`): the key
+ * holds the GAN's checkpoint name (its training), the inference settings and digests of the target
+ * deltas and sets; the name is `msr-<label>-<12 hex digits of the key's sha256>`. `evalTargets` is
+ * not in it: target i's score does not depend on how many are evaluated.
+ */
+function scoringIdentity(
+  cfg: ExperimentConfig,
+  inputs: StageInputs,
+  label: string,
+): { key: string; name: string } {
+  const key = JSON.stringify({
+    gan: ganIdentity(cfg, inputs, label).name,
+    inferenceSamples: cfg.inferenceSamples,
+    targetDeltas: digest(inputs.target.deltas),
+    targetSets: digest(inputs.target.indices),
+  });
+  return { key, name: `msr-${label}-${createHash("sha256").update(key).digest("hex").slice(0, 12)}` };
+}
+
+/** What scoring the targets needs: the inputs, the targets' real sets, how many are evaluated. */
+interface Scoring {
+  cfg: ExperimentConfig;
+  ctx: RunContext;
+  inputs: StageInputs;
+  targetSets: SetSource;
+  /** Target models evaluated: the first n. */
+  n: number;
+}
+
+/**
+ * Target i's matched MSE under `gan`, exactly as `evaluateMsrAttack` computes it with the stream
+ * `evalRng`: the reconstruction draws from `evalRng.fork("target", i)`.
+ */
+function scoreTarget(s: Scoring, gan: MsrAttack, evalRng: StageInputs["rng"], i: number): number {
+  const { inputs, cfg } = s;
+  const d = inputs.target.deltaSize;
+  const S = cfg.setSize;
+  const recon = gan.reconstructSet(
+    inputs.target.deltas.subarray(i * d, (i + 1) * d),
+    S,
+    evalRng.fork("target", i),
+    {
+      samples: cfg.inferenceSamples,
+    },
+  );
+  return matchedMse(s.targetSets(i), recon, S, inputs.ds.sampleSize).mse;
+}
+
+/**
+ * `evaluateMsrAttack` of `gan` on the first n targets, taking up the values that `--shard` parts
+ * saved (`scoreMsrPart`) and scoring the others here. Returns the scores and how many came from parts.
+ */
+function evaluateGan(s: Scoring, gan: MsrAttack, spec: GanSpec): { scores: MsrScores; fromParts: number } {
+  const { cfg, ctx, inputs, n } = s;
+  if (inputs.target.deltas.length < n * gan.deltaSize)
+    throw new Error(
+      `A_MSR: ${n} target deltas of ${gan.deltaSize} values needed, ${inputs.target.deltas.length} values found`,
+    );
+  const id = scoringIdentity(cfg, inputs, spec.label);
+  const saved = ctx.targetResults?.load(id.name, id.key) ?? new Map<number, number>();
+  const evalRng = inputs.rng.fork(spec.stream);
+  const perSet = new Float64Array(n);
+  let fromParts = 0;
+  for (let i = 0; i < n; i++) {
+    const v = saved.get(i);
+    if (v !== undefined) {
+      perSet[i] = v;
+      fromParts++;
+    } else {
+      perSet[i] = scoreTarget(s, gan, evalRng, i);
+    }
+    ctx.progress(`score ${spec.label}`, i + 1, n);
+  }
+  if (fromParts > 0) ctx.log(`${spec.label}: ${fromParts} of ${n} targets scored by --shard parts`);
+  const ms = meanStd(perSet);
+  return { scores: { perSet, mean: ms.mean, std: ms.std }, fromParts };
+}
+
+/** Target models A_MSR evaluates: the first `evalTargets` (all when 0). */
+function evaluatedTargets(cfg: ExperimentConfig): number {
+  return cfg.evalTargets > 0 ? Math.min(cfg.evalTargets, cfg.targetModels) : cfg.targetModels;
+}
+
+/**
+ * Trains (or resumes, or loads when complete) both GANs and scores nothing: for a job array whose
+ * `--shard K/N` parts then score the targets (`scoreMsrPart`). Every shard must be there.
+ */
+export async function trainMsrGans(
+  cfg: ExperimentConfig,
+  ctx: RunContext,
+  data: ExperimentData,
+): Promise<void> {
+  const inputs = await stageInputs(cfg, ctx, data, "msr", cfg.setSize);
+  const shadowSets = lazySets(inputs.ds, inputs.shadow.indices, cfg.setSize);
+  const timings: Record<string, number> = {};
+  for (const g of GANS) trainGan(cfg, ctx, inputs, shadowSets, g.bestMatch, g.label, timings).dispose();
+  ctx.metric({ stage: "attack-msr-trained", timings });
+}
+
+/** What a `--shard K/N` part of A_MSR scored: per GAN, targets scored now and found already saved. */
+export interface MsrPartReport {
+  /** By GAN label; absent: its training was not complete, nothing scored. */
+  scored: Record<string, { scored: number; resumed: number; mine: number }>;
+  /** Why nothing was scored, when nothing was. */
+  skipped?: string;
+}
+
+/**
+ * A `--shard K/N` part's share of A_MSR's inference (`select` 0-based: part K - 1 of N): when every
+ * shard is there and a GAN's training is complete (its checkpoint holds the last epoch), the GAN is
+ * loaded and the targets i < n with i % N == K - 1 are scored, each saved at once to
+ * `ctx.targetResults` (a killed part rerun skips the targets it saved). A GAN not yet trained is
+ * skipped with a log line; nothing is ever trained here.
+ */
+export async function scoreMsrPart(
+  cfg: ExperimentConfig,
+  ctx: RunContext,
+  data: ExperimentData,
+  select: ShardSelection,
+): Promise<MsrPartReport> {
+  const report: MsrPartReport = { scored: {} };
+  const skip = (why: string): MsrPartReport => {
+    ctx.log(`A_MSR targets not scored: ${why}`);
+    return { ...report, skipped: why };
+  };
+  const store = ctx.targetResults;
+  if (!store || !ctx.checkpoints) return skip("the run keeps no checkpoints or target results");
+  for (const [side, st, models] of [
+    ["shadow", ctx.shadowStore, cfg.shadowModels],
+    ["target", ctx.targetStore, cfg.targetModels],
+  ] as const) {
+    const shards = shardCount(models, cfg.shardSize);
+    const done = (await st.completed()).size;
+    if (done < shards)
+      return skip(`${side} shards ${done}/${shards} (the GANs are trained after all shards)`);
+  }
+  const inputs = await stageInputs(cfg, ctx, data, "msr", cfg.setSize);
+  const s: Scoring = {
+    cfg,
+    ctx,
+    inputs,
+    targetSets: lazySets(inputs.ds, inputs.target.indices, cfg.setSize),
+    n: evaluatedTargets(cfg),
+  };
+  const shadowSets = lazySets(inputs.ds, inputs.shadow.indices, cfg.setSize);
+  const mine: number[] = [];
+  for (let i = select.part; i < s.n; i += select.of) mine.push(i);
+  for (const g of GANS) {
+    let gan: MsrAttack;
+    try {
+      gan = trainGan(cfg, ctx, inputs, shadowSets, g.bestMatch, g.label, {}, true);
+    } catch (e) {
+      if (!(e instanceof NotTrained)) throw e;
+      ctx.log(`A_MSR ${g.label}: targets not scored: ${e.message}`);
+      continue;
+    }
+    try {
+      const id = scoringIdentity(cfg, inputs, g.label);
+      const saved = store.load(id.name, id.key);
+      const values = new Map<number, number>();
+      for (const i of mine) if (saved.has(i)) values.set(i, saved.get(i)!);
+      const resumed = values.size;
+      const evalRng = inputs.rng.fork(g.stream);
+      for (const i of mine) {
+        if (!values.has(i)) {
+          values.set(i, scoreTarget(s, gan, evalRng, i));
+          store.save(id.name, id.key, s.n, values);
+        }
+        ctx.progress(`score ${g.label}`, values.size, mine.length);
+      }
+      if (resumed === mine.length) store.save(id.name, id.key, s.n, values);
+      report.scored[g.label] = { scored: mine.length - resumed, resumed, mine: mine.length };
+      ctx.log(
+        `A_MSR ${g.label}: ${mine.length - resumed} targets scored, ${resumed} already saved (of ${s.n}, this part's ${mine.length})`,
+      );
+      ctx.metric({ stage: `attack-msr-${g.label}-part`, ...report.scored[g.label] });
+    } finally {
+      gan.dispose();
+    }
+  }
+  return report;
+}
+
+/**
+ * A_MSR end to end on the run's shards (see the file comment): both GANs trained (or resumed, or
+ * loaded), each scored on the first n targets (taking up what `--shard` parts saved), the random-set
+ * baseline, the figure.
+ */
 export async function runMsrAttack(
   cfg: ExperimentConfig,
   ctx: RunContext,
@@ -211,11 +464,12 @@ export async function runMsrAttack(
   const inputs = await stageInputs(cfg, ctx, data, "msr", S);
   const { ds, splits, shadow, target, rng } = inputs;
   const D = ds.sampleSize;
-  const n = cfg.evalTargets > 0 ? Math.min(cfg.evalTargets, cfg.targetModels) : cfg.targetModels;
+  const n = evaluatedTargets(cfg);
   const timings: Record<string, number> = {};
   const shadowSets = lazySets(ds, shadow.indices, S);
-  const evalDeltas = target.deltas.subarray(0, n * target.deltaSize);
   const targetSets = lazySets(ds, target.indices, S);
+  const scoring: Scoring = { cfg, ctx, inputs, targetSets, n };
+  const fromParts: Record<string, number> = {};
 
   const inference = { samples: cfg.inferenceSamples };
   const gan = trainGan(cfg, ctx, inputs, shadowSets, true, "cbm-gan", timings);
@@ -223,7 +477,9 @@ export async function runMsrAttack(
   let grid: ImageGrid | null = null;
   try {
     const t0 = performance.now();
-    scores = evaluateMsrAttack(gan, evalDeltas, n, targetSets, S, rng.fork("eval"), inference);
+    const ev = evaluateGan(scoring, gan, GANS[0]);
+    scores = ev.scores;
+    fromParts[GANS[0].label] = ev.fromParts;
     timings.evaluate = secondsSince(t0);
     if (ds.sampleShape.length === 3) grid = msrGrid(inputs, gan, targetSets, n, S, inference);
   } finally {
@@ -232,7 +488,9 @@ export async function runMsrAttack(
   const plain = trainGan(cfg, ctx, inputs, shadowSets, false, "gan-no-best-match", timings);
   let plainScores: MsrScores;
   try {
-    plainScores = evaluateMsrAttack(plain, evalDeltas, n, targetSets, S, rng.fork("eval-plain"), inference);
+    const ev = evaluateGan(scoring, plain, GANS[1]);
+    plainScores = ev.scores;
+    fromParts[GANS[1].label] = ev.fromParts;
   } finally {
     plain.dispose();
   }
@@ -253,6 +511,7 @@ export async function runMsrAttack(
       generatorBatchNorm: "none",
       inferenceSamples: cfg.inferenceSamples,
       evaluatedTargets: n,
+      targetsScoredByParts: fromParts,
       ganEpochs: cfg.attackEpochs,
     },
     tested: n,

@@ -34,6 +34,22 @@ export interface CheckpointStore {
 }
 
 /**
+ * Per-target results that `--shard K/N` processes computed, for the run that gathers them (A_MSR's
+ * matched MSE of each target set; the CLI: `parts/<name>.part-K-of-N.json`, folded by `leak merge`
+ * into `scores/<name>.json`). `name` is letters, digits, `.`, `_` and `-`; `key` says everything the
+ * values depend on, and a record saved under another key is an error naming it.
+ */
+export interface TargetResultStore {
+  /** Every value saved under `name` (merged, and by any part), by target index; empty when none. */
+  load(name: string, key: string): Map<number, number>;
+  /**
+   * Records this process's values under `name` atomically, replacing its earlier record; `targets`
+   * is how many targets there are in all (for reports of what is missing).
+   */
+  save(name: string, key: string, targets: number, values: ReadonlyMap<number, number>): void;
+}
+
+/**
  * The outside world a pipeline runs in (see the file comment): shard stores, metrics, progress,
  * log, and optionally a model cache and a checkpoint store.
  */
@@ -55,6 +71,8 @@ export interface RunContext {
   modelCache?: ModelCache;
   /** Absent: trainings keep no checkpoints and start from scratch. */
   checkpoints?: CheckpointStore;
+  /** Absent: every per-target result is computed in this process. */
+  targetResults?: TargetResultStore;
 }
 
 /** An image grid for a figure: rows of samples on the [0,1] scale, each [h, w, c] row-major. */

@@ -19,7 +19,7 @@ import {
 import type { ShardStore } from "../store.ts";
 import { runDistributionAttack } from "./attack-distribution.ts";
 import { runLabelAttack } from "./attack-label.ts";
-import { runMsrAttack } from "./attack-msr.ts";
+import { type MsrPartReport, runMsrAttack, scoreMsrPart, trainMsrGans } from "./attack-msr.ts";
 import { runReconstructAttack } from "./attack-reconstruct.ts";
 import { checkedConfig, type ExperimentConfig, shardCount } from "./config.ts";
 import type { ExperimentResult, RunContext } from "./context.ts";
@@ -39,6 +39,8 @@ import {
   specFor,
 } from "./originals.ts";
 import { type OwnerCost, ownerCost } from "./owner-cost.ts";
+
+export type { MsrPartReport } from "./attack-msr.ts";
 
 /**
  * What generation did (`generateShards`): timings in seconds, model and shard counts per side, and
@@ -283,6 +285,38 @@ export async function generateShards(
     );
   }
   return g.report;
+}
+
+/**
+ * A `--shard K/N` part's share of the attack after its shards (`select` 0-based: part K - 1 of N):
+ * for msr, once every shard is there and the GANs are trained, the targets i with i % N == K - 1
+ * are scored and saved to `ctx.targetResults` (`scoreMsrPart`); the other attacks have nothing to
+ * spread (null).
+ */
+export async function scoreTargetsPart(
+  cfg: ExperimentConfig,
+  ctx: RunContext,
+  data: ExperimentData,
+  select: ShardSelection,
+): Promise<MsrPartReport | null> {
+  cfg = checkedConfig(cfg);
+  return cfg.attack === "msr" ? scoreMsrPart(cfg, ctx, data, select) : null;
+}
+
+/**
+ * The missing shards, then the attack's training only (msr: both GANs, checkpointed), no scoring:
+ * the step between a job array that generates the shards and one that scores the targets.
+ */
+export async function trainAttackOnly(
+  cfg: ExperimentConfig,
+  ctx: RunContext,
+  data: ExperimentData,
+): Promise<void> {
+  cfg = checkedConfig(cfg);
+  if (cfg.attack !== "msr")
+    throw new Error(`train only: only msr trains separately from scoring, not ${cfg.attack}`);
+  await generateShards(cfg, ctx, data);
+  await trainMsrGans(cfg, ctx, data);
 }
 
 /**
