@@ -19,12 +19,11 @@ import {
   mnistCnn,
   PAPER_UPDATE,
   Rng,
-  relativeError,
-  sameBits,
   selectBackend,
   tf,
   UpdateEngine,
 } from "@updates-leak/core";
+import { relativeError, sameBits } from "@updates-leak/core/internal";
 import { type Dataset, loadDataset, locateDataset, makeSplits, type Splits } from "@updates-leak/datasets";
 import { quietContext, testConfig } from "./test-config.ts";
 

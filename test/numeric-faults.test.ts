@@ -13,7 +13,6 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { type DatasetLike, generateSide, MemoryShardStore, NonFiniteDeltaError } from "@updates-leak/attacks";
 import {
-  drawMasks,
   gatherBatch,
   initParams,
   instaMlp,
@@ -30,6 +29,7 @@ import {
   trainModel,
   UpdateEngine,
 } from "@updates-leak/core";
+import { drawMasks } from "@updates-leak/core/internal";
 import { type Dataset, loadDataset, makeSplits, type Splits } from "@updates-leak/datasets";
 import { quietContext, testConfig } from "./test-config.ts";
 

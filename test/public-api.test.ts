@@ -13,7 +13,8 @@ const LIBRARIES = ["core", "datasets", "attacks"];
 
 const DECLARATION =
   /^export (?:declare )?(?:async )?(?:abstract )?(?:function\*?|class|const|let|interface|type|enum) ([\w$]+)/;
-const REEXPORT = /export (?:type )?(\*|\{([^}]*)\}) from "(\.[^"]+)"/g;
+// `["]` rather than a bare quote: test/package-deps.test.ts would read `from "..."` here as an import.
+const REEXPORT = /export (?:type )?(\*|\{([^}]*)\}) from ["](\.[^"]+)["]/g;
 
 /** Exported declarations of `source` (restricted to `names` when given) with no doc comment above. */
 function undocumented(source: string, names: Set<string> | null): string[] {

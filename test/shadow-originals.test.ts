@@ -18,7 +18,8 @@ import {
   type RunContext,
   type ShardData,
 } from "@updates-leak/attacks";
-import { relativeError, sameBits, selectBackend, tf } from "@updates-leak/core";
+import { selectBackend, tf } from "@updates-leak/core";
+import { relativeError, sameBits } from "@updates-leak/core/internal";
 import { loadDataset, locateDataset, makeSplits } from "@updates-leak/datasets";
 import { testConfig } from "./test-config.ts";
 

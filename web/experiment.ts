@@ -16,9 +16,9 @@ import {
   PAPER_UPDATE,
   type Params,
   Rng,
-  trainModels,
   UpdateEngine,
 } from "@updates-leak/core";
+import { trainModels } from "@updates-leak/core/internal";
 import type { Dataset } from "../packages/datasets/src/types.ts";
 
 /** Sizes and seeds of the run (config.json). */

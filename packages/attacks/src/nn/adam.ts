@@ -1,5 +1,6 @@
 /** Adam over a fixed list of variables (core's fused `adamUpdate`). Deterministic. */
-import { adamUpdate, tf } from "@updates-leak/core";
+import { tf } from "@updates-leak/core";
+import { adamUpdate } from "@updates-leak/core/internal";
 
 /** Adam. weightDecay is PyTorch's coupled L2 (grad += weightDecay * param), as torch.optim.Adam. */
 export interface AdamConfig {

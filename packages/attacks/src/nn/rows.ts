@@ -1,5 +1,6 @@
 /** Row-major [n, width] arrays: the size check, row gathers, and rows kept on the backend. */
-import { takeRows, tf } from "@updates-leak/core";
+import { tf } from "@updates-leak/core";
+import { takeRows } from "@updates-leak/core/internal";
 
 type T2 = tf.Tensor2D;
 

@@ -4,7 +4,6 @@
  */
 import { createHash } from "node:crypto";
 import {
-  aloneParallelism,
   initParams,
   type LabelledData,
   type ModelSpec,
@@ -14,11 +13,9 @@ import {
   Rng,
   type SeedKey,
   SPECS,
-  type TrainJob,
   tf,
-  trainAlone,
-  trainModels,
 } from "@updates-leak/core";
+import { aloneParallelism, type TrainJob, trainAlone, trainModels } from "@updates-leak/core/internal";
 import type { ExperimentConfig } from "./config.ts";
 import type { RunContext } from "./context.ts";
 import type { DatasetLike, SideSplit } from "./data.ts";

@@ -35,22 +35,24 @@ import {
   trainMode,
 } from "@updates-leak/attacks";
 import {
+  initParams,
+  mnistCnn,
+  PAPER_SGD,
+  Rng,
+  sgdStep,
+  sizeFromShape,
+  tf,
+  toTensors,
+} from "@updates-leak/core";
+import {
   adamUpdate,
   adamUpdateReference,
   drawMasks,
   groupedConv2d,
   groupedConv2dTrainable,
   groupedMatMul,
-  initParams,
-  mnistCnn,
-  PAPER_SGD,
-  Rng,
   runPackageKernel,
-  sgdStep,
-  sizeFromShape,
-  tf,
-  toTensors,
-} from "@updates-leak/core";
+} from "@updates-leak/core/internal";
 import { conv2dFlops, FLOP_FORMULA, matMulFlops, trainFlopsPerSample } from "../flops.ts";
 import { measure } from "../measure.ts";
 import type { BenchRecord } from "../record.ts";

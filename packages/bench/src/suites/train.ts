@@ -15,7 +15,6 @@
  * epochs run faster than its first (a one-epoch extrapolation overstates; --full does not).
  */
 import {
-  aloneParallelism,
   cifarCnn,
   initParams,
   instaMlp,
@@ -26,10 +25,9 @@ import {
   PAPER_SGD,
   Rng,
   sizeFromShape,
-  trainAlone,
   trainModel,
-  trainModels,
 } from "@updates-leak/core";
+import { aloneParallelism, trainAlone, trainModels } from "@updates-leak/core/internal";
 import { loadDataset, locateDataset } from "@updates-leak/datasets";
 import { FLOP_FORMULA, trainFlopsPerSample } from "../flops.ts";
 import type { BenchRecord } from "../record.ts";
