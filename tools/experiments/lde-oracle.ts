@@ -4,6 +4,10 @@
  *   - "delta": the posterior difference on the probes, the adversary's view (A_LDE's input);
  *   - "oracle-bias": the true change of the output layer's bias (C numbers);
  *   - "oracle-last": the true change of the whole output layer (weights and bias).
+ * Two more adversary views, computed from the posteriors before and after as the API returns them:
+ *   - "log-ratio": per probe, log p_old - log p_new centred over the classes (the logit change);
+ *   - "log-ratio-mean": that averaged over the probes (a logit shift shared by every probe, as the
+ *     output bias's change is).
  * If the oracles reach a KL far below the prior while delta does not, the histogram is in the update
  * but not in what the probes' posteriors show of it. The script also measures how saturated the
  * probes' posteriors are (the softmax's slope there bounds how much of a logit change shows).
@@ -111,6 +115,10 @@ const lastWidth = sizeFromShape(shapes[lastW]!) + C;
 
 interface Views {
   delta: Float32Array;
+  /** Per probe, log p_old - log p_new, centred over the classes: the logit change as the API shows it. */
+  logRatio: Float32Array;
+  /** logRatio averaged over the probes: a shared (bias-like) logit shift, C numbers. */
+  logRatioMean: Float32Array;
   bias: Float32Array;
   last: Float32Array;
   hist: Float32Array;
@@ -126,6 +134,8 @@ async function updates(params: Float32Array[], pool: Int32Array, n: number, stre
   const deltaSize = cfg.probeCount * C;
   const out: Views = {
     delta: new Float32Array(n * deltaSize),
+    logRatio: new Float32Array(n * deltaSize),
+    logRatioMean: new Float32Array(n * C),
     bias: new Float32Array(n * C),
     last: new Float32Array(n * lastWidth),
     hist: new Float32Array(n * C),
@@ -138,17 +148,26 @@ async function updates(params: Float32Array[], pool: Int32Array, n: number, stre
     const set = { x: g.x, y: Int32Array.from(g.labels), n: g.count };
     for (const y of set.y) out.hist[m * C + y]! += 1 / set.n;
     const updated = referenceUpdate(spec, original, set, PAPER_UPDATE, rng.fork("masks", m));
-    const [d, dw, db] = tf.tidy(() => [
-      posteriorDelta(p0, posteriors(spec, updated, probes)),
-      tf.sub(updated[lastW]!, original[lastW]!),
-      tf.sub(updated[lastW + 1]!, original[lastW + 1]!),
-    ]);
+    const [d, lr, lrMean, dw, db] = tf.tidy(() => {
+      const p1 = posteriors(spec, updated, probes);
+      const logRatio = tf.sub(tf.log(tf.maximum(p0, 1e-38)), tf.log(tf.maximum(p1, 1e-38)));
+      const centred = tf.sub(logRatio, tf.mean(logRatio, 1, true));
+      return [
+        posteriorDelta(p0, p1),
+        tf.reshape(centred, [-1]),
+        tf.mean(centred, 0),
+        tf.sub(updated[lastW]!, original[lastW]!),
+        tf.sub(updated[lastW + 1]!, original[lastW + 1]!),
+      ];
+    });
+    out.logRatio.set((await lr!.data()) as Float32Array, m * deltaSize);
+    out.logRatioMean.set((await lrMean!.data()) as Float32Array, m * C);
     out.delta.set((await d!.data()) as Float32Array, m * deltaSize);
     const bias = (await db!.data()) as Float32Array;
     out.bias.set(bias, m * C);
     out.last.set((await dw!.data()) as Float32Array, m * lastWidth);
     out.last.set(bias, m * lastWidth + lastWidth - C);
-    tf.dispose([d!, dw!, db!, ...updated]);
+    tf.dispose([d!, lr!, lrMean!, dw!, db!, ...updated]);
     if ((m + 1) % 500 === 0) log(`  ${stream}: ${m + 1}/${n}`);
   }
   tf.dispose([...original, probes, p0]);
@@ -217,6 +236,8 @@ const priorVal = repeatHistogram(
 const results: Record<string, unknown>[] = [];
 for (const [view, width, sh, tg] of [
   ["delta", shadow.deltaSize, shadow.delta, target.delta],
+  ["log-ratio", shadow.deltaSize, shadow.logRatio, target.logRatio],
+  ["log-ratio-mean", C, shadow.logRatioMean, target.logRatioMean],
   ["oracle-bias", C, shadow.bias, target.bias],
   ["oracle-last", lastWidth, shadow.last, target.last],
 ] as const) {
