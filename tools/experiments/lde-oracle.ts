@@ -25,6 +25,7 @@ import {
   classFrequencies,
   DELTA_PREPROCESSING,
   type DeltaPreprocessing,
+  extraShadowModels,
   klPerRow,
   meanStd,
   originalModels,
@@ -57,6 +58,7 @@ interface Options {
   targetSets: string;
   epochs: string;
   original: string;
+  validationSets: string;
   smoke?: boolean;
 }
 const opts = new Command()
@@ -70,6 +72,11 @@ const opts = new Command()
     "trained (the pipeline's originals) or untrained (freshly initialised: the positive control)",
     "trained",
   )
+  .option(
+    "--validation-sets <n>",
+    "also update a validation shadow model (one more shadow original) with n sets, and choose the adversary's view on it (0: no)",
+    "0",
+  )
   .option("--smoke", "the pipeline's smoke sizes, to try the script")
   .parse()
   .opts<Options>();
@@ -81,6 +88,7 @@ const atLeast = (flag: string, v: string, min: number) => {
 const nShadow = atLeast("--shadow-sets", opts.shadowSets, 10);
 const nTarget = atLeast("--target-sets", opts.targetSets, 10);
 const decoderEpochs = atLeast("--epochs", opts.epochs, 1);
+const nValidation = opts.validationSets === "0" ? 0 : atLeast("--validation-sets", opts.validationSets, 10);
 if (opts.original !== "trained" && opts.original !== "untrained") {
   throw new Error(`--original ${opts.original}: expected trained or untrained`);
 }
@@ -177,6 +185,28 @@ async function updates(params: Float32Array[], pool: Int32Array, n: number, stre
 t = performance.now();
 const shadow = await updates(originals.shadow.params, splits.shadow.pool, nShadow, "shadow");
 const target = await updates(originals.target.params, splits.target.pool, nTarget, "target");
+// The validation shadow model: one more shadow original (stream "shadow-extra", as the pipeline's
+// --shadow-originals draws it), trained on the shadow side's data, updated with sets of the shadow pool.
+// It stands for "a model the decoder was not trained on", which is what the target is.
+const validation =
+  nValidation === 0
+    ? null
+    : await updates(
+        opts.original === "trained"
+          ? (
+              await extraShadowModels(
+                { ...cfg, shadowOriginals: cfg.shadowOriginals + 1 },
+                splits.shadow,
+                ds,
+                epochs,
+                ctx,
+              )
+            ).at(-1)!.params
+          : initParams(spec, new Rng(cfg.seed).fork("lde-oracle", "init", "validation")),
+        splits.shadow.pool,
+        nValidation,
+        "validation",
+      );
 log(`updates in ${since(t)} s`);
 
 // Posterior saturation of the target original on the probes, and the size of the deltas.
@@ -233,14 +263,16 @@ const priorVal = repeatHistogram(
   nVal,
 );
 
+const VIEWS = [
+  ["delta", (v: Views) => v.delta, shadow.deltaSize],
+  ["log-ratio", (v: Views) => v.logRatio, shadow.deltaSize],
+  ["log-ratio-mean", (v: Views) => v.logRatioMean, C],
+  ["oracle-bias", (v: Views) => v.bias, C],
+  ["oracle-last", (v: Views) => v.last, lastWidth],
+] as const;
 const results: Record<string, unknown>[] = [];
-for (const [view, width, sh, tg] of [
-  ["delta", shadow.deltaSize, shadow.delta, target.delta],
-  ["log-ratio", shadow.deltaSize, shadow.logRatio, target.logRatio],
-  ["log-ratio-mean", C, shadow.logRatioMean, target.logRatioMean],
-  ["oracle-bias", C, shadow.bias, target.bias],
-  ["oracle-last", lastWidth, shadow.last, target.last],
-] as const) {
+for (const [view, of, width] of VIEWS) {
+  const [sh, tg] = [of(shadow), of(target)];
   // Adversary side: each preprocessing trained on 80% of the shadow sets, scored on the other 20%.
   const tried: Record<string, number> = {};
   let best: DeltaPreprocessing = "none";
@@ -269,6 +301,9 @@ for (const [view, width, sh, tg] of [
     { preprocessing: best, epochs: decoderEpochs },
   );
   const klTarget = kl(a.predict(tg, nTarget), target.hist, nTarget);
+  const validationModelKl = validation
+    ? kl(a.predict(of(validation), nValidation), validation.hist, nValidation)
+    : null;
   a.dispose();
   const r = {
     view,
@@ -276,6 +311,7 @@ for (const [view, width, sh, tg] of [
     validationKl: tried,
     validationPrior: kl(priorVal, rows(shadow.hist, C, nFit, nVal), nVal),
     chosen: best,
+    validationModelKl,
     targetKl: klTarget,
     prior: klPrior,
     random: klRandom,
@@ -283,6 +319,33 @@ for (const [view, width, sh, tg] of [
   };
   results.push(r);
   console.log(JSON.stringify(r));
+}
+// The adversary's choice among its own views (not the oracles), made on the validation shadow model.
+if (validation) {
+  const mine = results.filter((r) => !(r.view as string).startsWith("oracle"));
+  const chosen = mine.reduce((a, b) =>
+    (b.validationModelKl as number) < (a.validationModelKl as number) ? b : a,
+  );
+  const validationPrior = kl(
+    repeatHistogram(
+      classFrequencies(
+        Array.from(splits.shadow.pool, (i) => ds.labels[i] as number),
+        C,
+      ),
+      nValidation,
+    ),
+    validation.hist,
+    nValidation,
+  );
+  console.log(
+    JSON.stringify({
+      choice: chosen.view,
+      onValidationModel: Object.fromEntries(mine.map((r) => [r.view as string, r.validationModelKl])),
+      validationModelPrior: validationPrior,
+      targetKl: chosen.targetKl,
+      ratioToPrior: chosen.ratioToPrior,
+    }),
+  );
 }
 console.log(
   JSON.stringify({
