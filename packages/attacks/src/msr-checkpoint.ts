@@ -73,15 +73,6 @@ export function canonicalJson(value: unknown): string {
   );
 }
 
-/** True when both arrays hold the same float32 bit patterns (NaN payloads and -0 included). */
-export function sameBits(a: Float32Array, b: Float32Array): boolean {
-  if (a.length !== b.length) return false;
-  const x = new Uint32Array(a.buffer, a.byteOffset, a.length);
-  const y = new Uint32Array(b.buffer, b.byteOffset, b.length);
-  for (let i = 0; i < x.length; i++) if (x[i] !== y[i]) return false;
-  return true;
-}
-
 /** FNV-1a over 32-bit words (the payload is a whole number of float32 values). */
 function checksumWords(words: Uint32Array): number {
   let h = 0x811c9dc5;

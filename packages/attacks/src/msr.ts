@@ -21,6 +21,7 @@
  * collects the state from the nets and optimisers, restores it, and decides when to save and load.
  */
 import { type Rng, tf } from "@updates-leak/core";
+import { sameBits } from "@updates-leak/core/internal";
 import { randomSet } from "./baselines.ts";
 import {
   type DeltaPreprocessing,
@@ -41,7 +42,6 @@ import {
   identityDifferences,
   type MsrCheckpoint,
   MsrCheckpointError,
-  sameBits,
 } from "./msr-checkpoint.ts";
 import { type AdamConfig, type AdamState, AdamStep } from "./nn/adam.ts";
 import { matMulT } from "./nn/layers.ts";
