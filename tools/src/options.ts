@@ -144,7 +144,7 @@ export const RUN_FLAGS: readonly RunFlag[] = [
     flags: "--run-dir <dir>",
     help: "use this run folder: resume it if it exists (same data settings), else create it",
   },
-  { flags: "--fresh", help: "with --run-dir: delete its results and shards first" },
+  { flags: "--fresh", help: "with --run-dir: delete its results, shards, checkpoints and scores first" },
   {
     flags: "--shard <K/N>",
     help: "generate only shards i with i % N == K-1 (msr, once its GANs are trained: score only targets i with i % N == K-1), then exit (job arrays; needs --run-dir)",

@@ -173,7 +173,7 @@ export class RunFolder {
       const diff = describeDataDifference(rec.config ?? {}, config);
       throw new UsageError(
         `--run-dir ${dir} was made for another config (${diff.join(", ") || "different data fields"}). ` +
-          "Resume with the same data settings, or start fresh: add --fresh (deletes this folder's results and shards) or pick a new --run-dir.",
+          "Resume with the same data settings, or start fresh: add --fresh (deletes this folder's results, shards, checkpoints and scores) or pick a new --run-dir.",
       );
     }
     return { dir, exists: true };
