@@ -16,7 +16,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { locateDataset } from "@updates-leak/datasets";
-import { expectOk, leak, metricValues, readResult } from "./run-support.ts";
+import { expectOk, leak, metricValues, oneWasmThread, readResult } from "./run-support.ts";
 
 const haveMnist = locateDataset("mnist").chosen !== undefined;
 const noData = haveMnist ? "" : " (skipped: no MNIST files found; set UPDATES_LEAK_DATA)";
@@ -43,12 +43,7 @@ const ARGS = [
   "200",
   "--eval-targets",
   "6",
-  "--backend",
-  "wasm",
-  "--threads",
-  "1",
-  "--model-cache-dir",
-  path.join(tmp, "model-cache"),
+  ...oneWasmThread(tmp),
 ];
 const refDir = path.join(tmp, "plain");
 const runDir = path.join(tmp, "array");

@@ -19,7 +19,7 @@ import path from "node:path";
 import { decodeMsrCheckpoint, type MsrCheckpoint } from "@updates-leak/attacks";
 import { locateDataset } from "@updates-leak/datasets";
 import { readMetrics } from "../tools/src/run-folder.ts";
-import { expectOk, leak, metricValues, readResult, spawnLeak } from "./run-support.ts";
+import { expectOk, leak, metricValues, oneWasmThread, readResult, spawnLeak } from "./run-support.ts";
 
 const haveMnist = locateDataset("mnist").chosen !== undefined;
 const noData = haveMnist ? "" : " (skipped: no MNIST files found; set UPDATES_LEAK_DATA)";
@@ -46,12 +46,7 @@ const ARGS = [
   "400",
   "--eval-targets",
   "4",
-  "--backend",
-  "wasm",
-  "--threads",
-  "1",
-  "--model-cache-dir",
-  path.join(tmp, "model-cache"),
+  ...oneWasmThread(tmp),
 ];
 const refDir = path.join(tmp, "reference");
 const runDir = path.join(tmp, "killed");

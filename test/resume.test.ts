@@ -24,6 +24,7 @@ import {
   leak,
   listedShards,
   metricValues,
+  oneWasmThread,
   readResult,
   secondsPerShard,
   spawnLeak,
@@ -49,12 +50,7 @@ const ARGS = [
   "1",
   "--attack-epochs",
   "2",
-  "--backend",
-  "wasm",
-  "--threads",
-  "1",
-  "--model-cache-dir",
-  path.join(tmp, "model-cache"),
+  ...oneWasmThread(tmp),
 ];
 const refDir = path.join(tmp, "reference");
 const runDir = path.join(tmp, "killed");

@@ -16,6 +16,14 @@ export interface LeakResult {
   stderr: string;
 }
 
+/**
+ * The CLI flags the end-to-end run tests end with: wasm on one thread (the same numbers on any
+ * machine) and a model cache inside the test's folder `tmp`.
+ */
+export function oneWasmThread(tmp: string): string[] {
+  return ["--backend", "wasm", "--threads", "1", "--model-cache-dir", path.join(tmp, "model-cache")];
+}
+
 /** `bun tools/src/cli.ts ...args` in `cwd`, to completion. */
 export function leak(args: string[], cwd: string, timeoutMs = 120_000): LeakResult {
   const r = spawnSync(process.execPath, [CLI, ...args], {

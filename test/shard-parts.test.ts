@@ -16,6 +16,7 @@ import {
   expectSameShards,
   leak,
   metricValues,
+  oneWasmThread,
   readResult,
   shardFiles,
   spawnLeak,
@@ -38,12 +39,7 @@ const ARGS = [
   "1",
   "--attack-epochs",
   "2",
-  "--backend",
-  "wasm",
-  "--threads",
-  "1",
-  "--model-cache-dir",
-  path.join(tmp, "model-cache"),
+  ...oneWasmThread(tmp),
 ];
 const refDir = path.join(tmp, "unsharded");
 const runDir = path.join(tmp, "array");
