@@ -8,9 +8,12 @@
  * - noise is the same whatever the engine's chunk (a stream per model);
  * - DP-SGD: the target's deltas are the engine's DP-SGD deltas with the documented noise streams;
  *   a non-adaptive shadow side stays plain;
+ * - replay: each target delta is the slow reference update (`referenceDeltas`) on a batch the test
+ *   assembles from the documented streams: the new sample and R samples of the original's training
+ *   data, in the documented order; the ground truth keeps the new sample only;
  * - the owner's cost: label-only keeps the accuracy and distorts a posterior by 2 (1 - max p),
- *   top-1 by 1 - max p, computed here from the engine's posteriors; DP-SGD is compared with the
- *   plain update's answers.
+ *   top-1 by 1 - max p, computed here from the engine's posteriors; DP-SGD and replay are compared
+ *   with the plain update's answers, and DP-SGD that neither clips nor adds noise gives them back.
  * Insta-NY synthetic data and its MLP on the cpu backend: a few seconds.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
@@ -31,6 +34,7 @@ import {
   PAPER_UPDATE,
   type Params,
   Rng,
+  referenceDeltas,
   selectBackend,
   tf,
   UpdateEngine,
@@ -198,6 +202,59 @@ describe("DP-SGD updates in generation", () => {
   });
 });
 
+describe("replayed training data in the update (replay:R)", () => {
+  test("target deltas are the reference update on the new sample mixed with R replayed ones", async () => {
+    const R = 3;
+    const cfg = { ...base, targetModels: 10, defence: `replay:${R}`, threat: "non-adaptive" as const };
+    const store = new MemoryShardStore();
+    const e = engine();
+    await generateSide(cfg, "target", 10, splits.target, ds, e, store, ctx);
+    e.dispose();
+    const shard = await store.read(0);
+    const train = new Set(splits.target.train);
+    const idx: number[] = [];
+    for (let i = 0; i < 10; i++) {
+      // Rng(seed).fork("target", "model", i): .fork("set") the new sample, .fork("replay") the
+      // replayed ones and .fork("replay").fork("order") the batch's order, written out here.
+      const model = new Rng(cfg.seed).fork("target").fork("model", i);
+      const fresh = splits.target.pool[model.fork("set").sample(splits.target.pool.length, 1)[0]!]!;
+      const old = Array.from(
+        model.fork("replay").sample(splits.target.train.length, R),
+        (k) => splits.target.train[k]!,
+      );
+      const order = model
+        .fork("replay")
+        .fork("order")
+        .permutation(1 + R);
+      const batch = Array.from(order, (o) => (o === 0 ? fresh : old[o - 1]!));
+      for (const j of old) expect(train.has(j)).toBe(true);
+      expect(batch.filter((j) => j === fresh).length).toBe(1);
+      idx.push(...batch);
+      // The ground truth is the new sample and its label, not the replayed ones.
+      expect([shard.truth[2 * i], shard.truth[2 * i + 1]]).toEqual([fresh, ds.labels[fresh]!]);
+    }
+    const g = ds.gather(idx);
+    const sets = { count: 10, setSize: 1 + R, x: g.x, y: Int32Array.from(g.labels) };
+    const masks = Array.from({ length: 10 }, (_, i) =>
+      new Rng(cfg.seed).fork("target").fork("model", i).fork("masks"),
+    );
+    const want = await referenceDeltas(
+      { spec: instaMlp, original, probes, update: PAPER_UPDATE, dropout: true },
+      sets,
+      masks,
+    );
+    let worst = 0;
+    for (let i = 0; i < want.length; i++) worst = Math.max(worst, Math.abs(shard.deltas[i]! - want[i]!));
+    expect(worst).toBeLessThan(1e-6);
+    const plain = (await sideDeltas(base, "target")).subarray(0, want.length);
+    let apart = 0;
+    for (let i = 0; i < want.length; i++) apart = Math.max(apart, Math.abs(shard.deltas[i]! - plain[i]!));
+    expect(apart).toBeGreaterThan(100 * worst);
+    // Non-adaptive: the adversary's shadow updates are not mixed.
+    expect(Array.from(await sideDeltas(cfg, "shadow"))).toEqual(Array.from(await sideDeltas(base, "shadow")));
+  });
+});
+
 describe("the owner's cost of a defence", () => {
   test("label-only: same accuracy, distortion 2 (1 - max p); top-1: distortion 1 - max p", async () => {
     const heldOut = splits.shadow.pool;
@@ -261,5 +318,30 @@ describe("the owner's cost of a defence", () => {
     );
     expect(dp.accuracyUndefended).toBeCloseTo(right / queries, 12);
     expect(dp.distortionL1).toBeGreaterThan(1e-4);
+    // DP-SGD that never clips and adds no noise is the plain update: the same sets and dropout masks.
+    const loose = await ownerCost(
+      cfg,
+      instaMlp,
+      original,
+      [{ kind: "dpsgd", clip: 1e9, noiseMultiplier: 0 }],
+      splits.target,
+      heldOut,
+      ds,
+      sizes,
+    );
+    expect(loose.distortionL1).toBeLessThan(1e-5);
+    expect(loose.accuracy).toBeCloseTo(right / queries, 12);
+    const replay = await ownerCost(
+      cfg,
+      instaMlp,
+      original,
+      [{ kind: "replay", count: 63 }],
+      splits.target,
+      heldOut,
+      ds,
+      sizes,
+    );
+    expect(replay.accuracyUndefended).toBeCloseTo(right / queries, 12);
+    expect(replay.distortionL1).toBeGreaterThan(1e-4);
   });
 });

@@ -156,6 +156,16 @@ const BAD_INPUT: [string, string[], RegExp][] = [
     /--defence dpsgd:1:1: DP-SGD updates are implemented for --set-size 1 \(the single-sample attacks label and reconstruct\), not 100/,
   ],
   [
+    "DP-SGD with replay",
+    A("label", "--dataset", "mnist", "--defence", "dpsgd:1:1+replay:63"),
+    /--defence dpsgd:1:1\+replay:63: DP-SGD updates are implemented for one sample, so they do not combine with replay/,
+  ],
+  [
+    "replay beyond the training set",
+    A("label", "--dataset", "insta-ny", "--defence", "replay:6000"),
+    /--defence replay:6000: replay 6000 is more than the 5000 samples the insta-ny original trains on; allowed: replay:1 to replay:5000/,
+  ],
+  [
     "an unknown threat",
     A("label", "--dataset", "mnist", "--defence", "label", "--threat", "oracle"),
     /'--threat <name>' argument 'oracle' is invalid\. Allowed choices are adaptive, non-adaptive/,

@@ -19,7 +19,7 @@ import {
   flagOf,
   shardCount,
 } from "@updates-leak/attacks/config";
-import { dpSgdOf, parseDefence } from "@updates-leak/core/defence";
+import { dpSgdOf, parseDefence, replayOf } from "@updates-leak/core/defence";
 import { parseUpdateRule } from "@updates-leak/core/update-spec";
 import { type } from "arktype";
 import { UsageError } from "./errors.ts";
@@ -150,7 +150,8 @@ function checkSpecs(config: ExperimentConfig, fields: Fields): void {
 
 /**
  * `--threat` says who knows the defence: it needs a defence. DP-SGD needs single-sample updates
- * of one step (the multi-step engine has no per-sample gradients).
+ * of one step (the multi-step engine has no per-sample gradients), so no replay either; replay at
+ * most the original's training set.
  */
 function checkDefence(config: ExperimentConfig, given: Record<string, unknown>): void {
   if (config.defence === "none" && given.threat !== undefined && given.threat !== "adaptive") {
@@ -161,6 +162,18 @@ function checkDefence(config: ExperimentConfig, given: Record<string, unknown>):
   if (dpSgdOf(parseDefence(config.defence)) && config.setSize !== 1) {
     throw new UsageError(
       `${FLAG_OF.defence} ${config.defence}: DP-SGD updates are implemented for ${FLAG_OF.setSize} 1 (the single-sample attacks label and reconstruct), not ${config.setSize}`,
+    );
+  }
+  const replay = replayOf(parseDefence(config.defence));
+  if (dpSgdOf(parseDefence(config.defence)) && replay > 0) {
+    throw new UsageError(
+      `${FLAG_OF.defence} ${config.defence}: DP-SGD updates are implemented for one sample, so they do not combine with replay`,
+    );
+  }
+  const train = config.dataset === "insta-ny" ? 5_000 : 10_000;
+  if (replay > train) {
+    throw new UsageError(
+      `${FLAG_OF.defence} ${config.defence}: replay ${replay} is more than the ${train} samples the ${config.dataset} original trains on; allowed: replay:1 to replay:${train}`,
     );
   }
   if (dpSgdOf(parseDefence(config.defence)) && parseUpdateRule(config.update).epochs !== 1) {

@@ -23,6 +23,7 @@ import {
   outputSteps,
   parseDefence,
   Rng,
+  replayOf,
   type SeedKey,
   type UpdateEngine,
   type UpdateSets,
@@ -98,17 +99,36 @@ interface UpdateJob {
 
 /** Updated models c..c+m-1 of a side: their updating sets and random streams. */
 export interface DrawnModels {
-  /** Dataset indices of the sets, model by model [m * S]. */
+  /** Dataset indices of the new sets, model by model [m * S]: the attacks' ground truth. */
   idx: Int32Array;
-  /** The sets' samples and labels, as the engine takes them. */
+  /**
+   * What the engine updates each model with: the new set, or under `replay` the new set mixed with
+   * the replayed samples [m * (S + R)].
+   */
   sets: UpdateSets;
+  /** The new sets' labels [m * S]. */
   labels: ArrayLike<number>;
   maskRngs: Rng[];
   /** The streams of the defence's noise on each model's queries. */
   defenceRngs: Rng[];
 }
 
-/** Model i's set is drawn from `root.fork("model", i).fork("set")`, its dropout masks from `.fork("masks")`. */
+/**
+ * The owner's replay (`replay:R`): each update mixes `count` samples of `train`, the updated
+ * original's training data, in with the new set.
+ */
+export interface Replay {
+  train: Int32Array;
+  count: number;
+}
+
+/**
+ * Model i's set is drawn from `root.fork("model", i).fork("set")`, its dropout masks from
+ * `.fork("masks")`. Under `replay`, R samples of the training data are drawn from `.fork("replay")`
+ * (without replacement) and the update's batch is the new set and them in the order of
+ * `.fork("replay").fork("order").permutation(S + R)` (position b holds new sample o when o < S,
+ * else replayed sample o - S); the new set and the other streams do not change.
+ */
 export function drawModels(
   root: Rng,
   pool: Int32Array,
@@ -116,20 +136,43 @@ export function drawModels(
   S: number,
   c: number,
   m: number,
+  replay: Replay | null = null,
 ): DrawnModels {
+  const R = replay?.count ?? 0;
+  if (replay && R > replay.train.length) {
+    throw new Error(`replay ${R}: more than the ${replay.train.length} training samples to replay from`);
+  }
+  const B = S + R;
   const idx = new Int32Array(m * S);
+  const batch = R > 0 ? new Int32Array(m * B) : idx;
   const maskRngs: Rng[] = [];
   const defenceRngs: Rng[] = [];
   for (let j = 0; j < m; j++) {
     const rng = root.fork("model", c + j);
     const pick = rng.fork("set").sample(pool.length, S);
     for (let s = 0; s < S; s++) idx[j * S + s] = pool[pick[s]!]!;
+    if (replay && R > 0) {
+      const r = rng.fork("replay");
+      const old = r.sample(replay.train.length, R);
+      const order = r.fork("order").permutation(B);
+      for (let b = 0; b < B; b++) {
+        const o = order[b]!;
+        batch[j * B + b] = o < S ? idx[j * S + o]! : replay.train[old[o - S]!]!;
+      }
+    }
     maskRngs.push(rng.fork("masks"));
     defenceRngs.push(rng.fork("defence"));
   }
-  const g = ds.gather(idx);
-  const sets = { count: m, setSize: S, x: g.x, y: Int32Array.from(g.labels) };
-  return { idx, sets, labels: g.labels, maskRngs, defenceRngs };
+  const g = ds.gather(batch);
+  const sets = { count: m, setSize: B, x: g.x, y: Int32Array.from(g.labels) };
+  const labels = R > 0 ? Int32Array.from(idx, (i) => ds.labels[i]!) : g.labels;
+  return { idx, sets, labels, maskRngs, defenceRngs };
+}
+
+/** The replay of a side's defence (`replayOf`), from the side's training data; null without one. */
+export function sideReplay(defence: Defence, split: SideSplit): Replay | null {
+  const count = replayOf(defence);
+  return count > 0 ? { train: split.train, count } : null;
 }
 
 /**
@@ -143,7 +186,8 @@ async function updateModels(
   out: { deltas: Float32Array; truth: Float32Array; row: number },
 ): Promise<void> {
   const { root, split, ds, engine, S, defence } = job;
-  const { idx, sets, labels, maskRngs, defenceRngs } = drawModels(root, split.pool, ds, S, c, m);
+  const replay = sideReplay(defence, split);
+  const { idx, sets, labels, maskRngs, defenceRngs } = drawModels(root, split.pool, ds, S, c, m, replay);
   const answers = outputSteps(defence);
   const noise = dpSgdOf(defence) ? updateNoiseRngs(defenceRngs) : null;
   const d =
@@ -199,8 +243,8 @@ export async function generateSide(
   const shards = shardCount(models, cfg.shardSize);
   const done = await store.completed();
   const root = new Rng(cfg.seed).fork(...(opts.stream ?? [side]));
-  const chunk = cfg.chunkSize > 0 ? cfg.chunkSize : engine.chunkSize(S);
   const defence = sideDefence(cfg, side);
+  const chunk = cfg.chunkSize > 0 ? cfg.chunkSize : engine.chunkSize(S + replayOf(defence));
   const dp = dpSgdOf(defence);
   if (JSON.stringify(dp) !== JSON.stringify(engine.dp)) {
     throw new Error(

@@ -1,7 +1,7 @@
 /**
  * What a defence costs the model owner, measured on the first target updated models (the same
  * updates as the target side's models 0..n-1): their accuracy on held-out samples as the defended
- * owner answers (its update, e.g. DP-SGD, and its API's output steps; argmax of the answer, ties to
+ * owner answers (its update, e.g. DP-SGD or replay, and its API's output steps; argmax of the answer, ties to
  * the lower class), the accuracy of the same updates made and answered without defence, and the
  * distortion: the mean L1 distance between the defended answer and the undefended one. The held-out
  * samples are the shadow side's pool, which the target models never train on (the original models'
@@ -22,7 +22,7 @@ import {
 } from "@updates-leak/core";
 import type { ExperimentConfig } from "./config.ts";
 import type { DatasetLike, SideSplit } from "./data.ts";
-import { drawModels, updateNoiseRngs } from "./generate.ts";
+import { drawModels, type Replay, sideReplay, updateNoiseRngs } from "./generate.ts";
 
 /**
  * What a defence costs the model owner (see the file comment): accuracy with and without it, and
@@ -101,8 +101,11 @@ export async function ownerCost(
 ): Promise<OwnerCost> {
   const models = Math.min(sizes.models, cfg.targetModels);
   const held = ds.gather(heldOut.subarray(0, Math.min(sizes.heldOut, heldOut.length)));
-  const drawn = drawModels(new Rng(cfg.seed).fork("target"), target.pool, ds, cfg.setSize, 0, models);
-  const answer = async (dp: DpSgdConfig | null) => {
+  const root = new Rng(cfg.seed).fork("target");
+  // Each answer draws the models afresh: the same new sets and streams (dropout masks are drawn
+  // from a stream as it is read, so two updates must not share one drawing).
+  const answer = async (dp: DpSgdConfig | null, replay: Replay | null) => {
+    const drawn = drawModels(root, target.pool, ds, cfg.setSize, 0, models, replay);
     const engine = new UpdateEngine({
       spec,
       original,
@@ -112,7 +115,7 @@ export async function ownerCost(
       dp,
     });
     try {
-      const chunk = cfg.chunkSize > 0 ? cfg.chunkSize : engine.chunkSize(cfg.setSize);
+      const chunk = cfg.chunkSize > 0 ? cfg.chunkSize : engine.chunkSize(drawn.sets.setSize);
       return await engine.posteriors(
         drawn.sets,
         drawn.maskRngs,
@@ -124,10 +127,13 @@ export async function ownerCost(
     }
   };
   const dp = dpSgdOf(defence);
-  const plain = await answer(null);
-  const defended = dp ? await answer(dp) : plain;
+  const replay = sideReplay(defence, target);
+  const plain = await answer(null, null);
+  const defended = dp || replay ? await answer(dp, replay) : plain;
   const answers = outputSteps(defence);
-  const rngs = isRandomDefence(answers) ? drawn.defenceRngs.map((r) => r.fork("owner-cost")) : null;
+  const rngs = isRandomDefence(answers)
+    ? drawModels(root, target.pool, ds, cfg.setSize, 0, models).defenceRngs.map((r) => r.fork("owner-cost"))
+    : null;
   return {
     models,
     heldOut: held.count,

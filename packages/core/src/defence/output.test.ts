@@ -12,6 +12,7 @@ import {
   isRandomDefence,
   outputSteps,
   parseDefence,
+  replayOf,
 } from "./spec.ts";
 
 const CLASSES = 10;
@@ -57,6 +58,13 @@ describe("parseDefence and formatDefence", () => {
     expect(dpSgdOf(parseDefence("dpsgd:0.5:0+label"))).toEqual({ clip: 0.5, noiseMultiplier: 0 });
     expect(outputSteps(parseDefence("dpsgd:0.5:0+label"))).toEqual([{ kind: "label" }]);
     expect(dpSgdOf(parseDefence("label"))).toBeNull();
+    expect(parseDefence("replay:63+round:1")).toEqual([
+      { kind: "replay", count: 63 },
+      { kind: "round", decimals: 1 },
+    ]);
+    expect(replayOf(parseDefence("replay:63+round:1"))).toBe(63);
+    expect(replayOf(parseDefence("round:1"))).toBe(0);
+    expect(outputSteps(parseDefence("replay:63+round:1"))).toEqual([{ kind: "round", decimals: 1 }]);
     for (const s of [
       "none",
       "label",
@@ -65,6 +73,7 @@ describe("parseDefence and formatDefence", () => {
       "noise:0.5",
       "noise:0.01+round:3+topk:3",
       "dpsgd:1:1.1",
+      "replay:7+label",
     ]) {
       expect(formatDefence(parseDefence(s))).toBe(s);
     }
@@ -90,6 +99,9 @@ describe("parseDefence and formatDefence", () => {
       ["dpsgd:0:1", /"dpsgd:0:1": C must be a number > 0/],
       ["dpsgd:1:-1", /Z must be a number >= 0, got "-1"/],
       ["dpsgd:1:1+dpsgd:2:1", /step dpsgd is given twice/],
+      ["replay", /"replay": replay needs an argument/],
+      ["replay:0", /"replay:0": R must be at least 1/],
+      ["replay:2.5", /"replay:2.5": expected an integer, got "2.5"/],
     ];
     for (const [spec, message] of cases) {
       expect(() => parseDefence(spec)).toThrow(DefenceSpecError);
@@ -177,8 +189,9 @@ describe("applyDefence against references", () => {
     );
   });
 
-  test("a dpsgd step leaves the answers alone", () => {
+  test("update-side steps (dpsgd, replay) leave the answers alone", () => {
     expect(Array.from(applyDefence(parseDefence("dpsgd:1:1"), p.slice(), CLASSES))).toEqual(Array.from(p));
+    expect(Array.from(applyDefence(parseDefence("replay:63"), p.slice(), CLASSES))).toEqual(Array.from(p));
   });
 
   test("a noise step without a stream, or rows of the wrong width, is an error", () => {

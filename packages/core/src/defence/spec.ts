@@ -1,7 +1,7 @@
 /**
  * A defence spec: what the model owner does against the attacks, as a list of steps. Output-side
  * steps (what the API does to each posterior it returns) apply in the order given; the update-side
- * step changes how the owner updates. E.g. `dpsgd:1:1.1+round:2`:
+ * steps change how the owner updates. E.g. `dpsgd:1:1.1+round:2`:
  *
  *   topk:k       keep the k largest probabilities, zero the rest (no renormalisation; ties: the
  *                lower class index wins)
@@ -11,6 +11,9 @@
  *                renormalise to sum 1 (an all-zero row becomes uniform)
  *   dpsgd:C:z    the update is DP-SGD: each sample's gradient clipped to L2 norm C, Gaussian noise
  *                of standard deviation z*C added to their sum (dpsgd.ts; single-sample updates)
+ *   replay:R     the update is made on the new set mixed with R samples replayed from the
+ *                original model's training data, drawn afresh for every update and shuffled in
+ *                with the new ones (one new sample among 63 old ones fills the paper's batch of 64)
  *   none         no step (only alone)
  *
  * Output noise is fresh at every query. Pure parsing and formatting; no tensors, no I/O.
@@ -20,7 +23,8 @@ export type DefenceStep =
   | { readonly kind: "label" }
   | { readonly kind: "round"; readonly decimals: number }
   | { readonly kind: "noise"; readonly sigma: number }
-  | { readonly kind: "dpsgd"; readonly clip: number; readonly noiseMultiplier: number };
+  | { readonly kind: "dpsgd"; readonly clip: number; readonly noiseMultiplier: number }
+  | { readonly kind: "replay"; readonly count: number };
 
 /** A defence: its steps in order; empty is `none`. */
 export type Defence = readonly DefenceStep[];
@@ -33,7 +37,7 @@ export interface DpSgdConfig {
 
 /** What a defence spec looks like, for error messages. */
 export const DEFENCE_SYNTAX =
-  "none, or steps joined by '+': topk:K (K >= 1), label, round:D (D = 0..8), noise:SIGMA (SIGMA > 0), dpsgd:C:Z (C > 0, Z >= 0), e.g. round:2+topk:3";
+  "none, or steps joined by '+': topk:K (K >= 1), label, round:D (D = 0..8), noise:SIGMA (SIGMA > 0), dpsgd:C:Z (C > 0, Z >= 0), replay:R (R >= 1), e.g. round:2+topk:3";
 
 /**
  * Thrown by `parseDefence` for a malformed `--defence` spec; the message names the step and quotes `DEFENCE_SYNTAX`.
@@ -49,7 +53,7 @@ function parseStep(part: string): DefenceStep {
   const [name, arg, ...rest] = part.split(":");
   const bad = (why: string) => new DefenceSpecError(`defence step ${JSON.stringify(part)}: ${why}`);
   if (name === "none") throw bad("none stands alone, not as a step");
-  if (!["topk", "label", "round", "noise", "dpsgd"].includes(name!))
+  if (!["topk", "label", "round", "noise", "dpsgd", "replay"].includes(name!))
     throw bad(`unknown step ${JSON.stringify(name)}`);
   if (name === "dpsgd") {
     if (arg === undefined || rest.length !== 1) throw bad("expected dpsgd:C:Z, e.g. dpsgd:1:1.1");
@@ -67,9 +71,13 @@ function parseStep(part: string): DefenceStep {
     return { kind: "label" };
   }
   if (arg === undefined) throw bad(`${name} needs an argument`);
-  if (name === "topk" || name === "round") {
+  if (name === "topk" || name === "round" || name === "replay") {
     if (!/^\d+$/.test(arg)) throw bad(`expected an integer, got ${JSON.stringify(arg)}`);
     const n = Number(arg);
+    if (name === "replay") {
+      if (n < 1) throw bad("R must be at least 1");
+      return { kind: "replay", count: n };
+    }
     if (name === "topk") {
       if (n < 1) throw bad("K must be at least 1");
       return { kind: "topk", k: n };
@@ -116,6 +124,7 @@ export function formatDefence(defence: Defence): string {
       if (s.kind === "round") return `round:${s.decimals}`;
       if (s.kind === "noise") return `noise:${s.sigma}`;
       if (s.kind === "dpsgd") return `dpsgd:${s.clip}:${s.noiseMultiplier}`;
+      if (s.kind === "replay") return `replay:${s.count}`;
       return "label";
     })
     .join("+");
@@ -128,7 +137,13 @@ export function isRandomDefence(defence: Defence): boolean {
 
 /** The output-side steps (what the API does to a posterior), in order. */
 export function outputSteps(defence: Defence): Defence {
-  return defence.filter((s) => s.kind !== "dpsgd");
+  return defence.filter((s) => s.kind !== "dpsgd" && s.kind !== "replay");
+}
+
+/** How many replayed samples each update mixes in (`replay:R`), 0 without that step. */
+export function replayOf(defence: Defence): number {
+  const s = defence.find((t) => t.kind === "replay");
+  return s && s.kind === "replay" ? s.count : 0;
 }
 
 /** The update-side DP-SGD step, or null. */
