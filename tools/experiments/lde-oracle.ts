@@ -240,13 +240,11 @@ console.log(
 );
 
 // Baselines on the target sets: the shadow pool's label frequencies (prior) and random histograms.
-const prior = repeatHistogram(
-  classFrequencies(
-    Array.from(splits.shadow.pool, (i) => ds.labels[i] as number),
-    C,
-  ),
-  nTarget,
+const shadowPrior = classFrequencies(
+  Array.from(splits.shadow.pool, (i) => ds.labels[i] as number),
+  C,
 );
+const prior = repeatHistogram(shadowPrior, nTarget);
 const random = randomHistograms(new Rng(cfg.seed).fork("lde-oracle", "random"), nTarget, C);
 const kl = (pred: Float32Array, truth: Float32Array, n: number) => meanStd(klPerRow(truth, pred, n, C)).mean;
 const klPrior = kl(prior, target.hist, nTarget);
@@ -255,13 +253,7 @@ const klRandom = kl(random, target.hist, nTarget);
 const nFit = Math.floor(nShadow * 0.8);
 const nVal = nShadow - nFit;
 const rows = (a: Float32Array, w: number, from: number, n: number) => a.subarray(from * w, (from + n) * w);
-const priorVal = repeatHistogram(
-  classFrequencies(
-    Array.from(splits.shadow.pool, (i) => ds.labels[i] as number),
-    C,
-  ),
-  nVal,
-);
+const priorVal = repeatHistogram(shadowPrior, nVal);
 
 const VIEWS = [
   ["delta", (v: Views) => v.delta, shadow.deltaSize],
@@ -326,17 +318,7 @@ if (validation) {
   const chosen = mine.reduce((a, b) =>
     (b.validationModelKl as number) < (a.validationModelKl as number) ? b : a,
   );
-  const validationPrior = kl(
-    repeatHistogram(
-      classFrequencies(
-        Array.from(splits.shadow.pool, (i) => ds.labels[i] as number),
-        C,
-      ),
-      nValidation,
-    ),
-    validation.hist,
-    nValidation,
-  );
+  const validationPrior = kl(repeatHistogram(shadowPrior, nValidation), validation.hist, nValidation);
   console.log(
     JSON.stringify({
       choice: chosen.view,
