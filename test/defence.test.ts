@@ -11,6 +11,8 @@
  * - replay: each target delta is the slow reference update (`referenceDeltas`) on a batch the test
  *   assembles from the documented streams: the new sample and R samples of the original's training
  *   data, in the documented order; the ground truth keeps the new sample only;
+ * - several updates: likewise, the U sets in the documented order, one step each (batches of S, the
+ *   optimiser's state carried over);
  * - the owner's cost: label-only keeps the accuracy and distorts a posterior by 2 (1 - max p),
  *   top-1 by 1 - max p, computed here from the engine's posteriors; DP-SGD and replay are compared
  *   with the plain update's answers, and DP-SGD that neither clips nor adds noise gives them back.
@@ -255,6 +257,67 @@ describe("replayed training data in the update (replay:R)", () => {
   });
 });
 
+describe("several updates between the two queries (updates:U)", () => {
+  test("target deltas are the reference's U steps on the new set and U - 1 others, in the documented order", async () => {
+    const U = 4;
+    const S = 2;
+    const cfg = {
+      ...base,
+      setSize: S,
+      targetModels: 10,
+      defence: `updates:${U}`,
+      threat: "non-adaptive" as const,
+    };
+    const rule = { ...PAPER_UPDATE, batchSize: S };
+    const store = new MemoryShardStore();
+    const e = new UpdateEngine({ spec: instaMlp, original, probes, update: rule, dropout: true });
+    await generateSide(cfg, "target", 10, splits.target, ds, e, store, ctx);
+    e.dispose();
+    const shard = await store.read(0);
+    const pool = splits.target.pool;
+    const idx: number[] = [];
+    const places = new Set<number>();
+    for (let i = 0; i < 10; i++) {
+      // Rng(seed).fork("target", "model", i): .fork("set") the new set, .fork("updates").int(U) its
+      // place, .fork("updates").fork("set", k) the k-th other update's set, written out here.
+      const model = new Rng(cfg.seed).fork("target").fork("model", i);
+      const fresh = Array.from(model.fork("set").sample(pool.length, S), (p) => pool[p]!);
+      const u = model.fork("updates");
+      const place = u.int(U);
+      places.add(place);
+      let other = 0;
+      for (let k = 0; k < U; k++) {
+        idx.push(
+          ...(k === place
+            ? fresh
+            : Array.from(u.fork("set", other++).sample(pool.length, S), (p) => pool[p]!)),
+        );
+      }
+      expect(Array.from(shard.truth.subarray(2 * S * i, 2 * S * i + S))).toEqual(fresh);
+    }
+    expect(places.size).toBeGreaterThan(1);
+    const g = ds.gather(idx);
+    const sets = { count: 10, setSize: U * S, x: g.x, y: Int32Array.from(g.labels) };
+    const masks = Array.from({ length: 10 }, (_, i) =>
+      new Rng(cfg.seed).fork("target").fork("model", i).fork("masks"),
+    );
+    const want = await referenceDeltas(
+      { spec: instaMlp, original, probes, update: rule, dropout: true },
+      sets,
+      masks,
+    );
+    let worst = 0;
+    for (let i = 0; i < want.length; i++) worst = Math.max(worst, Math.abs(shard.deltas[i]! - want[i]!));
+    expect(worst).toBeLessThan(1e-6);
+    // An engine in the paper's batches of 64 is refused: each update is one step on its set.
+    const paper = engine();
+    await expect(
+      generateSide(cfg, "target", 10, splits.target, ds, paper, new MemoryShardStore(), ctx),
+    ).rejects.toThrow("the engine updates in batches of 64, the side's defence (updates:4) in batches of 2");
+    paper.dispose();
+  });
+});
+
 describe("the owner's cost of a defence", () => {
   test("label-only: same accuracy, distortion 2 (1 - max p); top-1: distortion 1 - max p", async () => {
     const heldOut = splits.shadow.pool;
@@ -343,5 +406,17 @@ describe("the owner's cost of a defence", () => {
     );
     expect(replay.accuracyUndefended).toBeCloseTo(right / queries, 12);
     expect(replay.distortionL1).toBeGreaterThan(1e-4);
+    const several = await ownerCost(
+      cfg,
+      instaMlp,
+      original,
+      [{ kind: "updates", count: 3 }],
+      splits.target,
+      heldOut,
+      ds,
+      sizes,
+    );
+    expect(several.accuracyUndefended).toBeCloseTo(right / queries, 12);
+    expect(several.distortionL1).toBeGreaterThan(1e-4);
   });
 });

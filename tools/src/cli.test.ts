@@ -166,6 +166,16 @@ const BAD_INPUT: [string, string[], RegExp][] = [
     /--defence replay:6000: replay 6000 is more than the 5000 samples the insta-ny original trains on; allowed: replay:1 to replay:5000/,
   ],
   [
+    "several updates of sets larger than a batch",
+    A("distribution", "--dataset", "mnist", "--defence", "updates:4"),
+    /--defence updates:4: updates:4 makes each update one step on its set, so --set-size must be at most the update's batch \(64\), not 100/,
+  ],
+  [
+    "several updates with replay",
+    A("label", "--dataset", "mnist", "--defence", "updates:4+replay:3"),
+    /--defence updates:4\+replay:3: updates:U does not combine with replay or DP-SGD/,
+  ],
+  [
     "an unknown threat",
     A("label", "--dataset", "mnist", "--defence", "label", "--threat", "oracle"),
     /'--threat <name>' argument 'oracle' is invalid\. Allowed choices are adaptive, non-adaptive/,

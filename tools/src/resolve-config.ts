@@ -19,7 +19,7 @@ import {
   flagOf,
   shardCount,
 } from "@updates-leak/attacks/config";
-import { dpSgdOf, parseDefence, replayOf } from "@updates-leak/core/defence";
+import { dpSgdOf, parseDefence, replayOf, updatesOf } from "@updates-leak/core/defence";
 import { parseUpdateRule } from "@updates-leak/core/update-spec";
 import { type } from "arktype";
 import { UsageError } from "./errors.ts";
@@ -170,6 +170,8 @@ function checkDefence(config: ExperimentConfig, given: Record<string, unknown>):
       `${FLAG_OF.defence} ${config.defence}: DP-SGD updates are implemented for one sample, so they do not combine with replay`,
     );
   }
+  const updates = updatesOf(parseDefence(config.defence));
+  if (updates > 1) checkUpdates(config, updates, replay);
   const train = config.dataset === "insta-ny" ? 5_000 : 10_000;
   if (replay > train) {
     throw new UsageError(
@@ -180,6 +182,31 @@ function checkDefence(config: ExperimentConfig, given: Record<string, unknown>):
     throw new UsageError(
       `${FLAG_OF.defence} ${config.defence}: DP-SGD updates are implemented for one step, so ${FLAG_OF.update} needs 1 epoch, not ${config.update}`,
     );
+  }
+}
+
+/**
+ * `updates:U`: each update is one step on its set, the optimiser's state carried over (one epoch
+ * in batches of the set size), so the set fits the rule's batch, the rule has one epoch, and no
+ * other update-side step or extra target set size comes with it.
+ */
+function checkUpdates(config: ExperimentConfig, updates: number, replay: number): void {
+  const flag = `${FLAG_OF.defence} ${config.defence}`;
+  const rule = parseUpdateRule(config.update);
+  const why = `updates:${updates} makes each update one step on its set`;
+  if (replay > 0 || dpSgdOf(parseDefence(config.defence))) {
+    throw new UsageError(`${flag}: updates:U does not combine with replay or DP-SGD`);
+  }
+  if (config.setSize > rule.batchSize) {
+    throw new UsageError(
+      `${flag}: ${why}, so ${FLAG_OF.setSize} must be at most the update's batch (${rule.batchSize}), not ${config.setSize}`,
+    );
+  }
+  if (rule.epochs !== 1) {
+    throw new UsageError(`${flag}: ${why}, so ${FLAG_OF.update} needs 1 epoch, not ${config.update}`);
+  }
+  if (config.targetSetSizes.length > 0) {
+    throw new UsageError(`${flag}: ${why} of ${FLAG_OF.setSize}; drop ${FLAG_OF.targetSetSizes}`);
   }
 }
 

@@ -261,9 +261,10 @@ export const EXPERIMENT_FIELDS = [
   },
   {
     /**
-     * The model owner's output defence: what its API does to every posterior it returns (top-k,
-     * label only, rounding, noise; steps combine in order). See @updates-leak/core's
-     * defence/output.ts. `none` keeps the undefended runs' data bit for bit.
+     * The model owner's defence: what its API does to every posterior it returns (top-k, label
+     * only, rounding, noise; steps combine in order) and how it updates (DP-SGD, replay, several
+     * updates). See @updates-leak/core's defence/spec.ts. `none` keeps the undefended runs' data
+     * bit for bit.
      */
     name: "defence",
     kind: "spec",
@@ -271,7 +272,7 @@ export const EXPERIMENT_FIELDS = [
     absent: "none",
     data: true,
     parse: (v: string) => formatDefence(parseDefence(v)),
-    help: `output defence of the model's API: ${DEFENCE_SYNTAX}`,
+    help: `the model owner's defence, on its API's answers or its updates: ${DEFENCE_SYNTAX}`,
     label: "defence",
     show: (v: string, c) =>
       v === "none"

@@ -3,7 +3,8 @@
  * an updating set drawn from the side's pool (without replacement inside a set; sets may overlap)
  * with `Rng(seed).fork(side, "model", i)`, the update's dropout masks from a fork of that, and the
  * delta from the batched engine; under a defence (`cfg.defence`, `sideDefence`) the delta of the
- * defended updates and queries, their noise from a fork "defence" of the model's stream. Shard k
+ * defended updates and queries, their noise from a fork "defence" of the model's stream, their
+ * replayed or other updates' samples from forks "replay" and "updates" (`drawModels`). Shard k
  * (models [k*shardSize, (k+1)*shardSize)) is a pure function of (config, seed, k); complete shards
  * are skipped, so a rerun resumes.
  *
@@ -22,11 +23,14 @@ import {
   isRandomDefence,
   outputSteps,
   parseDefence,
+  parseUpdateRule,
   Rng,
   replayOf,
   type SeedKey,
   type UpdateEngine,
+  type UpdateRule,
   type UpdateSets,
+  updatesOf,
 } from "@updates-leak/core";
 import type { ShardData, ShardStore } from "../store.ts";
 import { type ExperimentConfig, shardCount } from "./config.ts";
@@ -102,8 +106,8 @@ export interface DrawnModels {
   /** Dataset indices of the new sets, model by model [m * S]: the attacks' ground truth. */
   idx: Int32Array;
   /**
-   * What the engine updates each model with: the new set, or under `replay` the new set mixed with
-   * the replayed samples [m * (S + R)].
+   * What the engine updates each model with: the new set, or under an update-side mix the new set
+   * with the replayed samples [m * (S + R)], or the U updates' sets in order [m * U * S].
    */
   sets: UpdateSets;
   /** The new sets' labels [m * S]. */
@@ -114,20 +118,47 @@ export interface DrawnModels {
 }
 
 /**
- * The owner's replay (`replay:R`): each update mixes `count` samples of `train`, the updated
- * original's training data, in with the new set.
+ * How the owner's update mixes other samples in with the new set: `replay` samples of `train`, the
+ * updated original's training data (`replay:R`), or `updates` updates in all (`updates:U`).
  */
-export interface Replay {
+export interface UpdateMix {
   train: Int32Array;
-  count: number;
+  replay: number;
+  updates: number;
+}
+
+/** The mix of a side's defence (`replay:R`, `updates:U`), replaying its training data; null without one. */
+export function sideMix(defence: Defence, split: SideSplit): UpdateMix | null {
+  const replay = replayOf(defence);
+  const updates = updatesOf(defence);
+  return replay > 0 || updates > 1 ? { train: split.train, replay, updates } : null;
+}
+
+/** Samples in one updated model's batch (the engine's set size): S, S + R, or U * S. */
+export function mixedSetSize(S: number, mix: UpdateMix | null): number {
+  return mix ? S * mix.updates + mix.replay : S;
+}
+
+/**
+ * The owner's update rule on a side: `cfg.update`, except that under `updates:U` each update is one
+ * step on its set, the optimiser's state carried over, which is one epoch over the U sets in order
+ * with batches of S (resolveConfig checks S <= the rule's batch and one epoch).
+ */
+export function sideUpdateRule(cfg: ExperimentConfig, defence: Defence): UpdateRule {
+  const rule = parseUpdateRule(cfg.update);
+  return updatesOf(defence) > 1 ? { ...rule, batchSize: cfg.setSize } : rule;
 }
 
 /**
  * Model i's set is drawn from `root.fork("model", i).fork("set")`, its dropout masks from
- * `.fork("masks")`. Under `replay`, R samples of the training data are drawn from `.fork("replay")`
- * (without replacement) and the update's batch is the new set and them in the order of
- * `.fork("replay").fork("order").permutation(S + R)` (position b holds new sample o when o < S,
- * else replayed sample o - S); the new set and the other streams do not change.
+ * `.fork("masks")`; an update-side mix changes the batch only, never the new set or those streams:
+ * - `replay:R`: R samples of the training data are drawn from `.fork("replay")` (without
+ *   replacement) and the batch is the new set and them in the order of
+ *   `.fork("replay").fork("order").permutation(S + R)` (position b holds new sample o when o < S,
+ *   else replayed sample o - S);
+ * - `updates:U`: the new set's update comes at place `.fork("updates").int(U)`; the k-th other
+ *   update's set (k = 0..U-2, in order) is drawn from the pool by `.fork("updates").fork("set", k)`;
+ *   the batch is the U sets in the order of the updates.
  */
 export function drawModels(
   root: Rng,
@@ -136,28 +167,41 @@ export function drawModels(
   S: number,
   c: number,
   m: number,
-  replay: Replay | null = null,
+  mix: UpdateMix | null = null,
 ): DrawnModels {
-  const R = replay?.count ?? 0;
-  if (replay && R > replay.train.length) {
-    throw new Error(`replay ${R}: more than the ${replay.train.length} training samples to replay from`);
+  const R = mix?.replay ?? 0;
+  const U = mix?.updates ?? 1;
+  if (R > 0 && U > 1) throw new Error("replay and several updates do not combine");
+  if (mix && R > mix.train.length) {
+    throw new Error(`replay ${R}: more than the ${mix.train.length} training samples to replay from`);
   }
-  const B = S + R;
+  const B = mixedSetSize(S, mix);
   const idx = new Int32Array(m * S);
-  const batch = R > 0 ? new Int32Array(m * B) : idx;
+  const batch = B > S ? new Int32Array(m * B) : idx;
   const maskRngs: Rng[] = [];
   const defenceRngs: Rng[] = [];
   for (let j = 0; j < m; j++) {
     const rng = root.fork("model", c + j);
     const pick = rng.fork("set").sample(pool.length, S);
     for (let s = 0; s < S; s++) idx[j * S + s] = pool[pick[s]!]!;
-    if (replay && R > 0) {
+    const out = batch.subarray(j * B, (j + 1) * B);
+    if (mix && R > 0) {
       const r = rng.fork("replay");
-      const old = r.sample(replay.train.length, R);
+      const old = r.sample(mix.train.length, R);
       const order = r.fork("order").permutation(B);
       for (let b = 0; b < B; b++) {
         const o = order[b]!;
-        batch[j * B + b] = o < S ? idx[j * S + o]! : replay.train[old[o - S]!]!;
+        out[b] = o < S ? idx[j * S + o]! : mix.train[old[o - S]!]!;
+      }
+    } else if (U > 1) {
+      const u = rng.fork("updates");
+      const place = u.int(U);
+      for (let k = 0, other = 0; k < U; k++) {
+        const set =
+          k === place
+            ? idx.subarray(j * S, (j + 1) * S)
+            : Array.from(u.fork("set", other++).sample(pool.length, S), (p) => pool[p]!);
+        out.set(set, k * S);
       }
     }
     maskRngs.push(rng.fork("masks"));
@@ -165,14 +209,8 @@ export function drawModels(
   }
   const g = ds.gather(batch);
   const sets = { count: m, setSize: B, x: g.x, y: Int32Array.from(g.labels) };
-  const labels = R > 0 ? Int32Array.from(idx, (i) => ds.labels[i]!) : g.labels;
+  const labels = B > S ? Int32Array.from(idx, (i) => ds.labels[i]!) : g.labels;
   return { idx, sets, labels, maskRngs, defenceRngs };
-}
-
-/** The replay of a side's defence (`replayOf`), from the side's training data; null without one. */
-export function sideReplay(defence: Defence, split: SideSplit): Replay | null {
-  const count = replayOf(defence);
-  return count > 0 ? { train: split.train, count } : null;
 }
 
 /**
@@ -186,8 +224,8 @@ async function updateModels(
   out: { deltas: Float32Array; truth: Float32Array; row: number },
 ): Promise<void> {
   const { root, split, ds, engine, S, defence } = job;
-  const replay = sideReplay(defence, split);
-  const { idx, sets, labels, maskRngs, defenceRngs } = drawModels(root, split.pool, ds, S, c, m, replay);
+  const mix = sideMix(defence, split);
+  const { idx, sets, labels, maskRngs, defenceRngs } = drawModels(root, split.pool, ds, S, c, m, mix);
   const answers = outputSteps(defence);
   const noise = dpSgdOf(defence) ? updateNoiseRngs(defenceRngs) : null;
   const d =
@@ -244,7 +282,14 @@ export async function generateSide(
   const done = await store.completed();
   const root = new Rng(cfg.seed).fork(...(opts.stream ?? [side]));
   const defence = sideDefence(cfg, side);
-  const chunk = cfg.chunkSize > 0 ? cfg.chunkSize : engine.chunkSize(S + replayOf(defence));
+  const chunk =
+    cfg.chunkSize > 0 ? cfg.chunkSize : engine.chunkSize(mixedSetSize(S, sideMix(defence, split)));
+  const rule = sideUpdateRule(cfg, defence);
+  if (engine.rule.batchSize !== rule.batchSize) {
+    throw new Error(
+      `generate ${name}: the engine updates in batches of ${engine.rule.batchSize}, the side's defence (${formatDefence(defence)}) in batches of ${rule.batchSize}: build it with update: sideUpdateRule(cfg, sideDefence(cfg, side))`,
+    );
+  }
   const dp = dpSgdOf(defence);
   if (JSON.stringify(dp) !== JSON.stringify(engine.dp)) {
     throw new Error(

@@ -1,7 +1,7 @@
 /**
  * What a defence costs the model owner, measured on the first target updated models (the same
  * updates as the target side's models 0..n-1): their accuracy on held-out samples as the defended
- * owner answers (its update, e.g. DP-SGD or replay, and its API's output steps; argmax of the answer, ties to
+ * owner answers (its update, e.g. DP-SGD, replay or several updates, and its API's output steps; argmax of the answer, ties to
  * the lower class), the accuracy of the same updates made and answered without defence, and the
  * distortion: the mean L1 distance between the defended answer and the undefended one. The held-out
  * samples are the shadow side's pool, which the target models never train on (the original models'
@@ -19,10 +19,11 @@ import {
   parseUpdateRule,
   Rng,
   UpdateEngine,
+  type UpdateRule,
 } from "@updates-leak/core";
 import type { ExperimentConfig } from "./config.ts";
 import type { DatasetLike, SideSplit } from "./data.ts";
-import { drawModels, type Replay, sideReplay, updateNoiseRngs } from "./generate.ts";
+import { drawModels, sideMix, sideUpdateRule, type UpdateMix, updateNoiseRngs } from "./generate.ts";
 
 /**
  * What a defence costs the model owner (see the file comment): accuracy with and without it, and
@@ -104,13 +105,13 @@ export async function ownerCost(
   const root = new Rng(cfg.seed).fork("target");
   // Each answer draws the models afresh: the same new sets and streams (dropout masks are drawn
   // from a stream as it is read, so two updates must not share one drawing).
-  const answer = async (dp: DpSgdConfig | null, replay: Replay | null) => {
-    const drawn = drawModels(root, target.pool, ds, cfg.setSize, 0, models, replay);
+  const answer = async (dp: DpSgdConfig | null, mix: UpdateMix | null, update: UpdateRule) => {
+    const drawn = drawModels(root, target.pool, ds, cfg.setSize, 0, models, mix);
     const engine = new UpdateEngine({
       spec,
       original,
       probes: held.x,
-      update: parseUpdateRule(cfg.update),
+      update,
       dropout: true,
       dp,
     });
@@ -127,9 +128,9 @@ export async function ownerCost(
     }
   };
   const dp = dpSgdOf(defence);
-  const replay = sideReplay(defence, target);
-  const plain = await answer(null, null);
-  const defended = dp || replay ? await answer(dp, replay) : plain;
+  const mix = sideMix(defence, target);
+  const plain = await answer(null, null, parseUpdateRule(cfg.update));
+  const defended = dp || mix ? await answer(dp, mix, sideUpdateRule(cfg, defence)) : plain;
   const answers = outputSteps(defence);
   const rngs = isRandomDefence(answers)
     ? drawModels(root, target.pool, ds, cfg.setSize, 0, models).defenceRngs.map((r) => r.fork("owner-cost"))

@@ -12,7 +12,6 @@ import {
   dpSgdOf,
   type ModelSpec,
   PAPER_EPOCHS,
-  parseUpdateRule,
   sizeFromShape,
   UpdateEngine,
 } from "@updates-leak/core";
@@ -30,6 +29,7 @@ import {
   originalOfShard,
   type ShardSelection,
   sideDefence,
+  sideUpdateRule,
 } from "./generate.ts";
 import {
   extraShadowModels,
@@ -179,7 +179,7 @@ async function generateBlock(
     spec: g.spec,
     original: original.params,
     probes: g.probes,
-    update: parseUpdateRule(cfg.update),
+    update: sideUpdateRule(cfg, sideDefence(cfg, side)),
     dropout: true,
     dp: dpSgdOf(sideDefence(cfg, side)),
   });

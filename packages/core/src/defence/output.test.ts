@@ -13,6 +13,7 @@ import {
   outputSteps,
   parseDefence,
   replayOf,
+  updatesOf,
 } from "./spec.ts";
 
 const CLASSES = 10;
@@ -64,6 +65,10 @@ describe("parseDefence and formatDefence", () => {
     ]);
     expect(replayOf(parseDefence("replay:63+round:1"))).toBe(63);
     expect(replayOf(parseDefence("round:1"))).toBe(0);
+    expect(parseDefence("updates:4")).toEqual([{ kind: "updates", count: 4 }]);
+    expect(updatesOf(parseDefence("updates:4+label"))).toBe(4);
+    expect(updatesOf(parseDefence("label"))).toBe(1);
+    expect(outputSteps(parseDefence("updates:4+label"))).toEqual([{ kind: "label" }]);
     expect(outputSteps(parseDefence("replay:63+round:1"))).toEqual([{ kind: "round", decimals: 1 }]);
     for (const s of [
       "none",
@@ -74,6 +79,7 @@ describe("parseDefence and formatDefence", () => {
       "noise:0.01+round:3+topk:3",
       "dpsgd:1:1.1",
       "replay:7+label",
+      "updates:3+round:2",
     ]) {
       expect(formatDefence(parseDefence(s))).toBe(s);
     }
@@ -101,6 +107,7 @@ describe("parseDefence and formatDefence", () => {
       ["dpsgd:1:1+dpsgd:2:1", /step dpsgd is given twice/],
       ["replay", /"replay": replay needs an argument/],
       ["replay:0", /"replay:0": R must be at least 1/],
+      ["updates:1", /"updates:1": U must be at least 2 \(updates:1 is no defence\)/],
       ["replay:2.5", /"replay:2.5": expected an integer, got "2.5"/],
     ];
     for (const [spec, message] of cases) {
@@ -189,9 +196,10 @@ describe("applyDefence against references", () => {
     );
   });
 
-  test("update-side steps (dpsgd, replay) leave the answers alone", () => {
+  test("update-side steps (dpsgd, replay, updates) leave the answers alone", () => {
     expect(Array.from(applyDefence(parseDefence("dpsgd:1:1"), p.slice(), CLASSES))).toEqual(Array.from(p));
     expect(Array.from(applyDefence(parseDefence("replay:63"), p.slice(), CLASSES))).toEqual(Array.from(p));
+    expect(Array.from(applyDefence(parseDefence("updates:2"), p.slice(), CLASSES))).toEqual(Array.from(p));
   });
 
   test("a noise step without a stream, or rows of the wrong width, is an error", () => {

@@ -22,7 +22,7 @@ function topIndices(p: Float32Array, from: number, n: number, k: number): number
 }
 
 function applyStep(step: DefenceStep, p: Float32Array, from: number, n: number, rng: Rng | null): void {
-  if (step.kind === "dpsgd" || step.kind === "replay") return; // the update side, not the answer
+  if (step.kind === "dpsgd" || step.kind === "replay" || step.kind === "updates") return; // the update side
   if (step.kind === "topk" || step.kind === "label") {
     const keep = topIndices(p, from, n, step.kind === "topk" ? step.k : 1);
     const kept = keep.map((c) => p[from + c]!);

@@ -14,6 +14,9 @@
  *   replay:R     the update is made on the new set mixed with R samples replayed from the
  *                original model's training data, drawn afresh for every update and shuffled in
  *                with the new ones (one new sample among 63 old ones fills the paper's batch of 64)
+ *   updates:U    the owner updates U times between the adversary's two queries: the new set's
+ *                update at a random place among U - 1 updates with other new sets of the same
+ *                size, one step each, the optimiser's state kept from one to the next
  *   none         no step (only alone)
  *
  * Output noise is fresh at every query. Pure parsing and formatting; no tensors, no I/O.
@@ -24,7 +27,8 @@ export type DefenceStep =
   | { readonly kind: "round"; readonly decimals: number }
   | { readonly kind: "noise"; readonly sigma: number }
   | { readonly kind: "dpsgd"; readonly clip: number; readonly noiseMultiplier: number }
-  | { readonly kind: "replay"; readonly count: number };
+  | { readonly kind: "replay"; readonly count: number }
+  | { readonly kind: "updates"; readonly count: number };
 
 /** A defence: its steps in order; empty is `none`. */
 export type Defence = readonly DefenceStep[];
@@ -37,7 +41,7 @@ export interface DpSgdConfig {
 
 /** What a defence spec looks like, for error messages. */
 export const DEFENCE_SYNTAX =
-  "none, or steps joined by '+': topk:K (K >= 1), label, round:D (D = 0..8), noise:SIGMA (SIGMA > 0), dpsgd:C:Z (C > 0, Z >= 0), replay:R (R >= 1), e.g. round:2+topk:3";
+  "none, or steps joined by '+': topk:K (K >= 1), label, round:D (D = 0..8), noise:SIGMA (SIGMA > 0), dpsgd:C:Z (C > 0, Z >= 0), replay:R (R >= 1), updates:U (U >= 2), e.g. round:2+topk:3";
 
 /**
  * Thrown by `parseDefence` for a malformed `--defence` spec; the message names the step and quotes `DEFENCE_SYNTAX`.
@@ -53,7 +57,7 @@ function parseStep(part: string): DefenceStep {
   const [name, arg, ...rest] = part.split(":");
   const bad = (why: string) => new DefenceSpecError(`defence step ${JSON.stringify(part)}: ${why}`);
   if (name === "none") throw bad("none stands alone, not as a step");
-  if (!["topk", "label", "round", "noise", "dpsgd", "replay"].includes(name!))
+  if (!["topk", "label", "round", "noise", "dpsgd", "replay", "updates"].includes(name!))
     throw bad(`unknown step ${JSON.stringify(name)}`);
   if (name === "dpsgd") {
     if (arg === undefined || rest.length !== 1) throw bad("expected dpsgd:C:Z, e.g. dpsgd:1:1.1");
@@ -71,12 +75,16 @@ function parseStep(part: string): DefenceStep {
     return { kind: "label" };
   }
   if (arg === undefined) throw bad(`${name} needs an argument`);
-  if (name === "topk" || name === "round" || name === "replay") {
+  if (name === "topk" || name === "round" || name === "replay" || name === "updates") {
     if (!/^\d+$/.test(arg)) throw bad(`expected an integer, got ${JSON.stringify(arg)}`);
     const n = Number(arg);
     if (name === "replay") {
       if (n < 1) throw bad("R must be at least 1");
       return { kind: "replay", count: n };
+    }
+    if (name === "updates") {
+      if (n < 2) throw bad("U must be at least 2 (updates:1 is no defence)");
+      return { kind: "updates", count: n };
     }
     if (name === "topk") {
       if (n < 1) throw bad("K must be at least 1");
@@ -125,6 +133,7 @@ export function formatDefence(defence: Defence): string {
       if (s.kind === "noise") return `noise:${s.sigma}`;
       if (s.kind === "dpsgd") return `dpsgd:${s.clip}:${s.noiseMultiplier}`;
       if (s.kind === "replay") return `replay:${s.count}`;
+      if (s.kind === "updates") return `updates:${s.count}`;
       return "label";
     })
     .join("+");
@@ -137,13 +146,19 @@ export function isRandomDefence(defence: Defence): boolean {
 
 /** The output-side steps (what the API does to a posterior), in order. */
 export function outputSteps(defence: Defence): Defence {
-  return defence.filter((s) => s.kind !== "dpsgd" && s.kind !== "replay");
+  return defence.filter((s) => s.kind !== "dpsgd" && s.kind !== "replay" && s.kind !== "updates");
 }
 
 /** How many replayed samples each update mixes in (`replay:R`), 0 without that step. */
 export function replayOf(defence: Defence): number {
   const s = defence.find((t) => t.kind === "replay");
   return s && s.kind === "replay" ? s.count : 0;
+}
+
+/** How many updates the owner makes between the two queries (`updates:U`), 1 without that step. */
+export function updatesOf(defence: Defence): number {
+  const s = defence.find((t) => t.kind === "updates");
+  return s && s.kind === "updates" ? s.count : 1;
 }
 
 /** The update-side DP-SGD step, or null. */
