@@ -102,6 +102,11 @@ describe("attacks end to end on real MNIST (smoke size)", () => {
     let se = 0;
     for (let i = 0; i < truth.length; i++) se += (recon.data[i]! - truth[i]!) ** 2;
     expect(se / truth.length).toBeCloseTo(r.value, 6);
+    // A second run loads the autoencoder from the model cache: the same result, bit for bit.
+    expect(r.extra?.autoencoderCached).toBe(false);
+    const again = await runExperiment(config("reconstruct"), context(), data);
+    expect(again.extra?.autoencoderCached).toBe(true);
+    expect([again.value, again.baselines]).toEqual([r.value, r.baselines]);
   });
 
   test("A_LDE's KL is clearly below the random-histogram baseline; relaxation to test sets of 10", async () => {

@@ -1,6 +1,7 @@
 /**
- * File-backed `ModelCache`: trained original models' parameters (Float32Array[]) saved under
- * `<dir>/<key>.bin`, so a second attack on the same data set does not train them again.
+ * File-backed `ModelCache`: trained original models' parameters and A_SSR's autoencoder
+ * (Float32Array[]) saved under `<dir>/<key>.bin`, so a second attack on the same data set does not
+ * train them again.
  * Default folder: `<cache root>/models`, the cache root shared with downloaded data (datasets'
  * `cacheDir`): `$UPDATES_LEAK_CACHE`, else `$XDG_CACHE_HOME/updates-leak`, else
  * `~/.cache/updates-leak`. The CLI's `--model-cache-dir` overrides it.

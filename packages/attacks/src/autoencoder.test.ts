@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, test } from "bun:test";
 import { Rng, selectBackend, tf } from "@updates-leak/core";
-import { autoencode, trainAutoencoder } from "./autoencoder.ts";
+import { autoencode, autoencoderState, restoreAutoencoder, trainAutoencoder } from "./autoencoder.ts";
 import { mse } from "./metrics.ts";
 import { clusteredSamples } from "./testData.ts";
 
@@ -32,6 +32,27 @@ describe("autoencoder", () => {
     }
     expect(ae.history.epochLosses.length).toBe(15);
     ae.dispose();
+    expect(tf.memory().numTensors).toBe(before);
+  });
+
+  test("restoreAutoencoder(autoencoderState(ae)) encodes and decodes bit for bit as ae; a wrong state throws", () => {
+    const before = tf.memory().numTensors;
+    const d = 20;
+    const { samples } = clusteredSamples(2, 300, d, 5);
+    const cfg = { hidden: [16], latent: 4, epochs: 2 };
+    const ae = trainAutoencoder(samples.subarray(0, 200 * d), 200, d, new Rng(2), cfg);
+    const state = autoencoderState(ae);
+    const back = restoreAutoencoder(state, d, cfg);
+    const test = samples.subarray(200 * d);
+    expect(Array.from(autoencode(back, test, 100))).toEqual(Array.from(autoencode(ae, test, 100)));
+    expect(back.history.epochLosses).toEqual([]);
+    // A state of another architecture is refused, and what was built for it is freed.
+    expect(() => restoreAutoencoder(state, d, { hidden: [8], latent: 4 })).toThrow(
+      /loadMlpState: variable 0 holds/,
+    );
+    expect(() => restoreAutoencoder(state.slice(1), d, cfg)).toThrow(/loadMlpState/);
+    ae.dispose();
+    back.dispose();
     expect(tf.memory().numTensors).toBe(before);
   });
 });

@@ -7,11 +7,11 @@
  * trained with MSE and Adam (lr 1e-3), batch 64, 30 epochs [choice].
  * `autoencode` is also the AE oracle baseline (encode-decode the true sample).
  */
-import { type Rng, tf } from "@updates-leak/core";
+import { Rng, tf } from "@updates-leak/core";
 import { chainedModel, type FitSettings, fitDeltaModel } from "./fit.ts";
 import { ADAM_DEFAULTS } from "./nn/adam.ts";
 import type { Activation } from "./nn/layers.ts";
-import { createMlp, type Mlp, mlpForward } from "./nn/mlp.ts";
+import { createMlp, loadMlpState, type Mlp, mlpForward, mlpState, mlpVariables } from "./nn/mlp.ts";
 import { predictRows } from "./nn/predict.ts";
 import { checkRows } from "./nn/rows.ts";
 import type { TrainHistory } from "./nn/train.ts";
@@ -119,6 +119,36 @@ export function trainAutoencoder(
     outWidth: sampleSize,
   });
   const { encoder, decoder, dispose } = model;
+  return { sampleSize, latent: c.latent, output: c.output, encoder, decoder, history, dispose };
+}
+
+/** The AE's weights as arrays, the encoder's then the decoder's (`mlpState`), e.g. for a model cache. */
+export function autoencoderState(ae: Autoencoder): Float32Array[] {
+  return [...mlpState(ae.encoder), ...mlpState(ae.decoder)];
+}
+
+/**
+ * The AE of `cfg` (merged over the defaults, as `trainAutoencoder` does) with the weights of
+ * `autoencoderState`; its history is empty. Throws when the arrays do not fit that architecture.
+ */
+export function restoreAutoencoder(
+  state: readonly Float32Array[],
+  sampleSize: number,
+  cfg: Partial<AutoencoderConfig> = {},
+): Autoencoder {
+  const c: AutoencoderConfig = { ...AUTOENCODER_DEFAULTS, ...cfg };
+  // The init's stream does not matter: every weight is overwritten.
+  const { encoder, decoder } = createAutoencoderNets(new Rng(0), sampleSize, c);
+  const { dispose } = chainedModel(encoder, decoder);
+  try {
+    const split = mlpVariables(encoder).length;
+    loadMlpState(encoder, state.slice(0, split));
+    loadMlpState(decoder, state.slice(split));
+  } catch (e) {
+    dispose();
+    throw e;
+  }
+  const history = { epochLosses: [], seconds: 0 };
   return { sampleSize, latent: c.latent, output: c.output, encoder, decoder, history, dispose };
 }
 

@@ -116,10 +116,31 @@ export function mlpParams(mlp: Mlp): tf.Variable[] {
 }
 
 /** All variables (trainable and running statistics). */
-function mlpVariables(mlp: Mlp): tf.Variable[] {
+export function mlpVariables(mlp: Mlp): tf.Variable[] {
   const out = mlpParams(mlp);
   for (const l of mlp.layers) if (l.bn) out.push(l.bn.runningMean, l.bn.runningVar);
   return out;
+}
+
+/** Every variable's values (`mlpParams`, then batch norm's running statistics), e.g. for a cache. */
+export function mlpState(mlp: Mlp): Float32Array[] {
+  return mlpVariables(mlp).map((v) => v.dataSync() as Float32Array);
+}
+
+/** Sets every variable from `mlpState`'s arrays; throws naming the variable whose size does not match. */
+export function loadMlpState(mlp: Mlp, state: readonly Float32Array[]): void {
+  const vars = mlpVariables(mlp);
+  if (state.length !== vars.length) {
+    throw new Error(`loadMlpState: ${state.length} arrays for an MLP of ${vars.length} variables`);
+  }
+  vars.forEach((v, i) => {
+    if (state[i]!.length !== v.size) {
+      throw new Error(`loadMlpState: variable ${i} holds ${v.size} values, the array ${state[i]!.length}`);
+    }
+    const t = tf.tensor(state[i]!, v.shape);
+    v.assign(t);
+    t.dispose(); // the variable keeps the data
+  });
 }
 
 /** Frees every variable of the MLP, batch norm running statistics included. */

@@ -5,7 +5,15 @@
  * Baselines: Random (a random shadow sample), Label-random with the true label (as the paper
  * evaluates it) and with the label A_LI predicts, and the AE oracle (upper bound).
  */
-import { autoencode, trainAutoencoder } from "../autoencoder.ts";
+import {
+  AUTOENCODER_DEFAULTS,
+  type Autoencoder,
+  type AutoencoderConfig,
+  autoencode,
+  autoencoderState,
+  restoreAutoencoder,
+  trainAutoencoder,
+} from "../autoencoder.ts";
 import { labelRandomSamples, randomSamples } from "../baselines.ts";
 import { mse } from "../metrics.ts";
 import { trainReconstructAttack } from "../reconstruct.ts";
@@ -13,6 +21,7 @@ import { fitLabelStage } from "./attack-label.ts";
 import type { ExperimentConfig } from "./config.ts";
 import type { ExperimentResult, ImageGrid, RunContext } from "./context.ts";
 import type { ExperimentData } from "./data.ts";
+import { trainingDigest } from "./originals.ts";
 import { epochReporter, shadowPoolLabels, stageInputs, stageResult } from "./stage.ts";
 
 function rows(flat: Float32Array, width: number, idx: ArrayLike<number>): Float32Array[] {
@@ -75,24 +84,69 @@ function reconstructionGrids(
   ];
 }
 
+/**
+ * Cache key of the A_SSR autoencoder (`ctx.modelCache`): what it depends on, the digest of its
+ * training data (as `originalKey`), its seed, epochs and settings. It does not depend on the
+ * defence, the threat or the deltas, so a defence sweep trains it once. "ae1": the first format.
+ */
+export function autoencoderKey(
+  cfg: Pick<ExperimentConfig, "seed">,
+  datasetName: string,
+  train: { length: number; digest: string },
+  settings: Pick<AutoencoderConfig, "output" | "epochs">,
+): string {
+  const c = { ...AUTOENCODER_DEFAULTS, ...settings };
+  const shape = `h${c.hidden.join("x")}-l${c.latent}-${c.output}-s${c.leakySlope}`;
+  const fit = `e${c.epochs}-b${c.batchSize}-lr${c.adam.lr}`;
+  return ["ae1", datasetName, `seed${cfg.seed}`, `n${train.length}`, `d${train.digest}`, shape, fit].join(
+    "-",
+  );
+}
+
+/**
+ * The autoencoder on the shadow side's training data: loaded from `ctx.modelCache` when its key is
+ * there (the same weights, bit for bit, as training gives), else trained and cached.
+ */
+async function shadowAutoencoder(
+  cfg: ExperimentConfig,
+  ctx: RunContext,
+  ds: StageInputs["ds"],
+  train: Int32Array,
+  rng: StageInputs["rng"],
+  epochs: number,
+): Promise<{ ae: Autoencoder; cached: boolean }> {
+  const settings = { output: ds.reconSpace === "unit" ? ("sigmoid" as const) : ("linear" as const), epochs };
+  const key = autoencoderKey(
+    cfg,
+    ds.name,
+    { length: train.length, digest: trainingDigest(ds, train) },
+    settings,
+  );
+  const state = ctx.modelCache ? await ctx.modelCache.get(key) : null;
+  if (state) {
+    ctx.log(`autoencoder: loaded from cache (${key})`);
+    return { ae: restoreAutoencoder(state, ds.sampleSize, settings), cached: true };
+  }
+  const ae = trainAutoencoder(ds.gatherUnit(train), train.length, ds.sampleSize, rng.fork("ae"), {
+    ...settings,
+    onEpoch: epochReporter(ctx, "train autoencoder", "autoencoder", epochs),
+  });
+  if (ctx.modelCache) await ctx.modelCache.put(key, autoencoderState(ae));
+  return { ae, cached: false };
+}
+
 export async function runReconstructAttack(
   cfg: ExperimentConfig,
   ctx: RunContext,
   data: ExperimentData,
 ): Promise<ExperimentResult> {
   const { ds, splits, shadow, target, rng } = await stageInputs(cfg, ctx, data, "reconstruct", 1);
-  const D = ds.sampleSize;
   const timings: Record<string, number> = {};
 
-  // The autoencoder on the adversary's own (shadow) training data.
+  // The autoencoder on the adversary's own (shadow) training data, from the model cache when there.
   let t = performance.now();
-  const aeData = ds.gatherUnit(splits.shadow.train);
   const aeEpochs = cfg.smoke ? 5 : 30;
-  const ae = trainAutoencoder(aeData, splits.shadow.train.length, D, rng.fork("ae"), {
-    output: ds.reconSpace === "unit" ? "sigmoid" : "linear",
-    epochs: aeEpochs,
-    onEpoch: epochReporter(ctx, "train autoencoder", "autoencoder", aeEpochs),
-  });
+  const { ae, cached } = await shadowAutoencoder(cfg, ctx, ds, splits.shadow.train, rng, aeEpochs);
   timings.autoencoder = (performance.now() - t) / 1000;
 
   try {
@@ -141,6 +195,7 @@ export async function runReconstructAttack(
         improvementOverRandom: 1 - value / baselines.random,
         improvementOverLabelRandom: 1 - value / baselines.label_random,
         autoencoderEpochs: aeEpochs,
+        autoencoderCached: cached,
       },
       tested: n,
       counts: { autoencoder_train: splits.shadow.train.length },

@@ -13,7 +13,10 @@ export interface MetricEvent {
   [key: string]: unknown;
 }
 
-/** Trained original models' parameters by cache key (`originalKey`); the CLI's is file-backed. */
+/**
+ * Trained models' arrays by cache key: original models (`originalKey`) and A_SSR's autoencoder
+ * (`autoencoderKey`); the CLI's is file-backed.
+ */
 export interface ModelCache {
   /** The flat parameter arrays saved under `key`, or null. */
   get(key: string): Promise<Float32Array[] | null>;
