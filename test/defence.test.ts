@@ -29,6 +29,7 @@ import {
   sideDefence,
 } from "@updates-leak/attacks";
 import {
+  type Defence,
   type DpSgdConfig,
   dpSgdOf,
   initParams,
@@ -40,6 +41,7 @@ import {
   selectBackend,
   tf,
   UpdateEngine,
+  type UpdateRule,
 } from "@updates-leak/core";
 import { type Dataset, loadDataset, makeSplits, type Splits } from "@updates-leak/datasets";
 import { quietContext, testConfig } from "./test-config.ts";
@@ -204,6 +206,32 @@ describe("DP-SGD updates in generation", () => {
   });
 });
 
+/**
+ * The slow reference's deltas of target models 0..n-1 updated with the batches `idx` (n batches of
+ * `setSize` dataset indices), each with its model's documented mask stream.
+ */
+async function referenceOfBatches(
+  seed: number,
+  idx: number[],
+  setSize: number,
+  update: UpdateRule,
+): Promise<Float32Array> {
+  const n = idx.length / setSize;
+  const g = ds.gather(idx);
+  const sets = { count: n, setSize, x: g.x, y: Int32Array.from(g.labels) };
+  const masks = Array.from({ length: n }, (_, i) =>
+    new Rng(seed).fork("target").fork("model", i).fork("masks"),
+  );
+  return referenceDeltas({ spec: instaMlp, original, probes, update, dropout: true }, sets, masks);
+}
+
+/** max |a[i] - b[i]| over b's length. */
+function maxAbsDiff(a: Float32Array, b: Float32Array): number {
+  let worst = 0;
+  for (let i = 0; i < b.length; i++) worst = Math.max(worst, Math.abs(a[i]! - b[i]!));
+  return worst;
+}
+
 describe("replayed training data in the update (replay:R)", () => {
   test("target deltas are the reference update on the new sample mixed with R replayed ones", async () => {
     const R = 3;
@@ -235,23 +263,11 @@ describe("replayed training data in the update (replay:R)", () => {
       // The ground truth is the new sample and its label, not the replayed ones.
       expect([shard.truth[2 * i], shard.truth[2 * i + 1]]).toEqual([fresh, ds.labels[fresh]!]);
     }
-    const g = ds.gather(idx);
-    const sets = { count: 10, setSize: 1 + R, x: g.x, y: Int32Array.from(g.labels) };
-    const masks = Array.from({ length: 10 }, (_, i) =>
-      new Rng(cfg.seed).fork("target").fork("model", i).fork("masks"),
-    );
-    const want = await referenceDeltas(
-      { spec: instaMlp, original, probes, update: PAPER_UPDATE, dropout: true },
-      sets,
-      masks,
-    );
-    let worst = 0;
-    for (let i = 0; i < want.length; i++) worst = Math.max(worst, Math.abs(shard.deltas[i]! - want[i]!));
+    const want = await referenceOfBatches(cfg.seed, idx, 1 + R, PAPER_UPDATE);
+    const worst = maxAbsDiff(shard.deltas, want);
     expect(worst).toBeLessThan(1e-6);
     const plain = (await sideDeltas(base, "target")).subarray(0, want.length);
-    let apart = 0;
-    for (let i = 0; i < want.length; i++) apart = Math.max(apart, Math.abs(shard.deltas[i]! - plain[i]!));
-    expect(apart).toBeGreaterThan(100 * worst);
+    expect(maxAbsDiff(shard.deltas, plain)).toBeGreaterThan(100 * worst);
     // Non-adaptive: the adversary's shadow updates are not mixed.
     expect(Array.from(await sideDeltas(cfg, "shadow"))).toEqual(Array.from(await sideDeltas(base, "shadow")));
   });
@@ -296,19 +312,8 @@ describe("several updates between the two queries (updates:U)", () => {
       expect(Array.from(shard.truth.subarray(2 * S * i, 2 * S * i + S))).toEqual(fresh);
     }
     expect(places.size).toBeGreaterThan(1);
-    const g = ds.gather(idx);
-    const sets = { count: 10, setSize: U * S, x: g.x, y: Int32Array.from(g.labels) };
-    const masks = Array.from({ length: 10 }, (_, i) =>
-      new Rng(cfg.seed).fork("target").fork("model", i).fork("masks"),
-    );
-    const want = await referenceDeltas(
-      { spec: instaMlp, original, probes, update: rule, dropout: true },
-      sets,
-      masks,
-    );
-    let worst = 0;
-    for (let i = 0; i < want.length; i++) worst = Math.max(worst, Math.abs(shard.deltas[i]! - want[i]!));
-    expect(worst).toBeLessThan(1e-6);
+    const want = await referenceOfBatches(cfg.seed, idx, U * S, rule);
+    expect(maxAbsDiff(shard.deltas, want)).toBeLessThan(1e-6);
     // An engine in the paper's batches of 64 is refused: each update is one step on its set.
     const paper = engine();
     await expect(
@@ -342,80 +347,28 @@ describe("the owner's cost of a defence", () => {
     }
     const queries = p.length / CLASSES;
     const cfg = { ...base, defence: "label" };
-    const label = await ownerCost(
-      cfg,
-      instaMlp,
-      original,
-      [{ kind: "label" }],
-      splits.target,
-      heldOut,
-      ds,
-      sizes,
-    );
+    const cost = (defence: Defence) =>
+      ownerCost(cfg, instaMlp, original, defence, splits.target, heldOut, ds, sizes);
+    const label = await cost([{ kind: "label" }]);
     expect(label.models).toBe(6);
     expect(label.heldOut).toBe(50);
     expect(label.accuracy).toBeCloseTo(right / queries, 12);
     expect(label.accuracyUndefended).toBeCloseTo(right / queries, 12);
     expect(label.distortionL1).toBeCloseTo(2 * (1 - maxSum / queries), 5);
-    const top = await ownerCost(
-      cfg,
-      instaMlp,
-      original,
-      [{ kind: "topk", k: 1 }],
-      splits.target,
-      heldOut,
-      ds,
-      sizes,
-    );
+    const top = await cost([{ kind: "topk", k: 1 }]);
     expect(top.distortionL1).toBeCloseTo(1 - maxSum / queries, 5);
     // DP-SGD changes the model, not the answer's form: compared with the plain update's answers.
-    const dp = await ownerCost(
-      cfg,
-      instaMlp,
-      original,
-      [{ kind: "dpsgd", clip: 0.5, noiseMultiplier: 2 }],
-      splits.target,
-      heldOut,
-      ds,
-      sizes,
-    );
+    const dp = await cost([{ kind: "dpsgd", clip: 0.5, noiseMultiplier: 2 }]);
     expect(dp.accuracyUndefended).toBeCloseTo(right / queries, 12);
     expect(dp.distortionL1).toBeGreaterThan(1e-4);
     // DP-SGD that never clips and adds no noise is the plain update: the same sets and dropout masks.
-    const loose = await ownerCost(
-      cfg,
-      instaMlp,
-      original,
-      [{ kind: "dpsgd", clip: 1e9, noiseMultiplier: 0 }],
-      splits.target,
-      heldOut,
-      ds,
-      sizes,
-    );
+    const loose = await cost([{ kind: "dpsgd", clip: 1e9, noiseMultiplier: 0 }]);
     expect(loose.distortionL1).toBeLessThan(1e-5);
     expect(loose.accuracy).toBeCloseTo(right / queries, 12);
-    const replay = await ownerCost(
-      cfg,
-      instaMlp,
-      original,
-      [{ kind: "replay", count: 63 }],
-      splits.target,
-      heldOut,
-      ds,
-      sizes,
-    );
+    const replay = await cost([{ kind: "replay", count: 63 }]);
     expect(replay.accuracyUndefended).toBeCloseTo(right / queries, 12);
     expect(replay.distortionL1).toBeGreaterThan(1e-4);
-    const several = await ownerCost(
-      cfg,
-      instaMlp,
-      original,
-      [{ kind: "updates", count: 3 }],
-      splits.target,
-      heldOut,
-      ds,
-      sizes,
-    );
+    const several = await cost([{ kind: "updates", count: 3 }]);
     expect(several.accuracyUndefended).toBeCloseTo(right / queries, 12);
     expect(several.distortionL1).toBeGreaterThan(1e-4);
   });
