@@ -90,11 +90,15 @@ describe("attacks end to end on real MNIST (smoke size)", () => {
     expect(pred.data.filter((v, i) => v === truth.data[i]).length / 150).toBe(r.value);
   });
 
-  test("A_SSR beats Random and Label-random; the AE oracle bounds it", async () => {
+  test("A_SSR beats Random and Label-random; the AE oracle bounds it; Random is about twice the mean sample", async () => {
     const r = await runExperiment(config("reconstruct"), context(), data);
     expect(r.value).toBeLessThan(0.8 * r.baselines.random!);
     expect(r.value).toBeLessThan(r.baselines.label_random!);
     expect(r.baselines.ae_oracle!).toBeLessThan(r.value);
+    // E|x - x'|^2 = 2 Var for independent samples: Random's MSE is about twice the mean sample's.
+    const ratio = r.baselines.random! / r.baselines.mean_sample!;
+    expect(ratio).toBeGreaterThan(1.7);
+    expect(ratio).toBeLessThan(2.3);
     // The kept reconstructions against the samples named by their indices give the MSE again.
     const recon = prediction(r, "reconstruction");
     expect(recon.shape).toEqual([150, 28, 28, 1]);

@@ -3,6 +3,7 @@ import { Rng } from "@updates-leak/core";
 import {
   classFrequencies,
   drawCategorical,
+  meanSamples,
   randomHistograms,
   randomLabels,
   randomSamples,
@@ -39,6 +40,25 @@ describe("baselines", () => {
     const firsts = new Set<number>();
     for (let i = 0; i < 20; i++) firsts.add(set[i * 2] as number);
     expect(firsts.size).toBe(20);
+  });
+
+  test("the mean sample is the pool's column means; its MSE is about half Random's", () => {
+    const rng = new Rng(8);
+    const pool = Float32Array.from({ length: 4000 * 3 }, () => rng.next());
+    const m = meanSamples(pool, 4000, 3, 2);
+    // Column means of U(0,1) values, by a plain loop here: about 0.5 each.
+    for (let j = 0; j < 3; j++) {
+      let sum = 0;
+      for (let i = 0; i < 4000; i++) sum += pool[i * 3 + j]!;
+      expect(m[j]).toBeCloseTo(sum / 4000, 6);
+      expect(m[3 + j]).toBe(m[j]!);
+    }
+    // E|x - x'|^2 = 2 Var(x) for independent x, x': Random's MSE is twice the mean sample's (1/12).
+    const truth = Float32Array.from({ length: 1000 * 3 }, () => rng.next());
+    const mse = (a: Float32Array) => a.reduce((s, v, i) => s + (v - truth[i]!) ** 2, 0) / a.length;
+    const meanMse = mse(meanSamples(pool, 4000, 3, 1000));
+    expect(meanMse).toBeCloseTo(1 / 12, 2);
+    expect(mse(randomSamples(new Rng(9), pool, 4000, 3, 1000)) / meanMse).toBeCloseTo(2, 0);
   });
 
   test("histogram baselines: Dirichlet(1) has mean 1/classes per entry; uniformSet rows are multiples of 1/setSize", () => {

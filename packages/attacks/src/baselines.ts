@@ -2,7 +2,8 @@
  * The paper's baselines, seeded, in plain TypeScript:
  * - labels: Random (uniform; or drawn from class frequencies for unbalanced data). [paper]
  * - samples: Random (a random shadow sample) and Label-random (a random shadow sample of a given
- *   label: the true one, or the one A_LI predicts). [paper]
+ *   label: the true one, or the one A_LI predicts) [paper]; the mean shadow sample, the best
+ *   guess under MSE that knows nothing of the update (Random's MSE is about twice its). [choice]
  * - label histograms: a random histogram (Dirichlet(1), i.e. uniform on the simplex, by default;
  *   or the histogram of a set of uniformly random labels) and the shadow pool's label frequencies. [choice]
  * - sample sets: k random shadow samples (the A_MSR baseline). [choice]
@@ -55,6 +56,24 @@ export function randomLabels(
     throw new Error(`randomLabels: classFreqs must have ${numClasses} entries, got ${classFreqs.length}`);
   }
   for (let i = 0; i < n; i++) out[i] = classFreqs ? drawCategorical(rng, classFreqs) : rng.int(numClasses);
+  return out;
+}
+
+/** Mean-sample baseline for A_SSR: n rows, each the pool's mean row (summed in float64). */
+export function meanSamples(
+  pool: Float32Array,
+  poolCount: number,
+  sampleSize: number,
+  n: number,
+): Float32Array {
+  checkRows("meanSamples pool", pool, poolCount, sampleSize);
+  const mean = new Float64Array(sampleSize);
+  for (let i = 0; i < poolCount; i++) {
+    for (let j = 0; j < sampleSize; j++) mean[j]! += pool[i * sampleSize + j]!;
+  }
+  const row = Float32Array.from(mean, (v) => v / poolCount);
+  const out = new Float32Array(n * sampleSize);
+  for (let i = 0; i < n; i++) out.set(row, i * sampleSize);
   return out;
 }
 

@@ -3,7 +3,8 @@
  * decoder to the attack, which is fitted on the shadow deltas and scored by MSE (in the
  * reconstruction space: [0,1] pixels, or standardised features) on the target side.
  * Baselines: Random (a random shadow sample), Label-random with the true label (as the paper
- * evaluates it) and with the label A_LI predicts, and the AE oracle (upper bound).
+ * evaluates it) and with the label A_LI predicts, the mean shadow sample (the best guess that
+ * knows nothing of the update: Random's MSE is about twice its), and the AE oracle (upper bound).
  */
 import {
   AUTOENCODER_DEFAULTS,
@@ -14,7 +15,7 @@ import {
   restoreAutoencoder,
   trainAutoencoder,
 } from "../autoencoder.ts";
-import { labelRandomSamples, randomSamples } from "../baselines.ts";
+import { labelRandomSamples, meanSamples, randomSamples } from "../baselines.ts";
 import { mse } from "../metrics.ts";
 import { trainReconstructAttack } from "../reconstruct.ts";
 import { fitLabelStage } from "./attack-label.ts";
@@ -42,7 +43,10 @@ function baselineSamples(
   shadow: StageInputs["shadow"],
   target: StageInputs["target"],
   rng: StageInputs["rng"],
-): { baselines: Record<"random" | "labelRandom" | "labelRandomPredicted", Float32Array>; seconds: number } {
+): {
+  baselines: Record<"random" | "labelRandom" | "labelRandomPredicted" | "meanSample", Float32Array>;
+  seconds: number;
+} {
   const D = ds.sampleSize;
   const n = cfg.targetModels;
   const pool = ds.gatherUnit(splits.shadow.pool);
@@ -61,7 +65,8 @@ function baselineSamples(
     D,
     predicted,
   );
-  return { baselines: { random, labelRandom, labelRandomPredicted }, seconds };
+  const meanSample = meanSamples(pool, splits.shadow.pool.length, D, n);
+  return { baselines: { random, labelRandom, labelRandomPredicted, meanSample }, seconds };
 }
 
 /** Images only: 8 targets drawn at random (not picked), as originals / attack / AE rows. */
@@ -178,11 +183,12 @@ export async function runReconstructAttack(
       random: mse(reference.random, truth),
       label_random: mse(reference.labelRandom, truth),
       label_random_predicted: mse(reference.labelRandomPredicted, truth),
+      mean_sample: mse(reference.meanSample, truth),
       ae_oracle: mse(oracle, truth),
     };
     ctx.log(
       `A_SSR MSE ${value.toFixed(4)}; Random ${baselines.random.toFixed(4)}, Label-random ${baselines.label_random.toFixed(4)}, ` +
-        `AE oracle ${baselines.ae_oracle.toFixed(4)}`,
+        `mean sample ${baselines.mean_sample.toFixed(4)}, AE oracle ${baselines.ae_oracle.toFixed(4)}`,
     );
     const grids = reconstructionGrids(ds, rng, n, [truth, recon, oracle]);
     return stageResult(cfg, {
@@ -194,6 +200,7 @@ export async function runReconstructAttack(
       extra: {
         improvementOverRandom: 1 - value / baselines.random,
         improvementOverLabelRandom: 1 - value / baselines.label_random,
+        improvementOverMeanSample: 1 - value / baselines.mean_sample,
         autoencoderEpochs: aeEpochs,
         autoencoderCached: cached,
       },
@@ -222,6 +229,7 @@ export async function runReconstructAttack(
           { label: "A_SSR", value },
           { label: "Random", value: baselines.random },
           { label: "Label-random", value: baselines.label_random },
+          { label: "Mean sample", value: baselines.mean_sample },
           { label: "AE oracle", value: baselines.ae_oracle },
         ],
       },
