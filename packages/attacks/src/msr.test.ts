@@ -3,6 +3,7 @@ import { Rng, selectBackend, tf } from "@updates-leak/core";
 import {
   bestMatchLoss,
   evaluateMsrAttack,
+  poolKmeansBaseline,
   randomSetBaseline,
   setsFromFlat,
   setsFromPool,
@@ -94,6 +95,33 @@ describe("CBM-GAN training", () => {
     gan.dispose();
     expect(tf.memory().numTensors).toBe(before);
   }, 600_000); // npm test's limit: under load (three jobs on 2 cores) it took 143 s
+});
+
+describe("the delta-blind pool k-means baseline", () => {
+  test("finds a pool of k tight clusters: near the noise floor, where random sets miss clusters", () => {
+    const k = 5;
+    const d = 8;
+    const sigma = 0.01;
+    const rng = new Rng(11);
+    const protos = Float32Array.from({ length: k * d }, () => rng.next());
+    const noisy = (c: number, r: Rng) =>
+      Float32Array.from({ length: d }, (_, j) => protos[c * d + j]! + sigma * r.normal());
+    const pool = new Float32Array(400 * d);
+    for (let i = 0; i < 400; i++) pool.set(noisy(i % k, rng), i * d);
+    // Each target set holds one sample of every cluster.
+    const sets = (i: number) => {
+      const r = new Rng(12).fork("set", i);
+      const out = new Float32Array(k * d);
+      for (let c = 0; c < k; c++) out.set(noisy(c, r), c * d);
+      return out;
+    };
+    const blind = poolKmeansBaseline(pool, 400, d, 20, sets, k, 300, new Rng(13));
+    const random = randomSetBaseline(pool, 400, d, 20, sets, k, new Rng(14));
+    // Matched to a pool row of its own cluster, a sample is off by two noises: 2 sigma^2 per feature.
+    expect(blind.mean).toBeGreaterThan(sigma ** 2);
+    expect(blind.mean).toBeLessThan(4 * sigma ** 2);
+    expect(random.mean).toBeGreaterThan(10 * blind.mean);
+  });
 });
 
 describe("CBM-GAN conditioning and sets", () => {

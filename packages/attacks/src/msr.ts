@@ -738,6 +738,31 @@ export function evaluateMsrAttack(
   );
 }
 
+/**
+ * A_MSR's delta-blind baseline: the attack's own inference (k-means over `samples` rows, then the
+ * row nearest each centroid) run on `samples` random pool rows (without replacement) instead of
+ * generated ones. It sees no delta, so it is one set, scored against every target set: what the
+ * attack gets from the pool's structure alone.
+ */
+export function poolKmeansBaseline(
+  pool: Float32Array,
+  poolCount: number,
+  sampleSize: number,
+  n: number,
+  sets: SetSource,
+  k: number,
+  samples: number,
+  rng: Rng,
+  kmeansCfg: Partial<KMeansConfig> = {},
+): MsrScores {
+  checkRows("poolKmeansBaseline pool", pool, poolCount, sampleSize);
+  const m = Math.min(samples, poolCount);
+  const rows = gatherRows(pool, sampleSize, rng.fork("rows").sample(poolCount, m));
+  const km = kmeans(rows, m, sampleSize, k, rng.fork("kmeans"), kmeansCfg);
+  const set = gatherRows(rows, sampleSize, nearestRows(rows, m, sampleSize, km.centroids, k));
+  return scoreSets(n, k, sampleSize, sets, () => set);
+}
+
 /** The A_MSR baseline: k random pool samples per target set, matched the same way. */
 export function randomSetBaseline(
   pool: Float32Array,

@@ -38,6 +38,7 @@ import {
   type MsrAttack,
   type MsrCheckpointing,
   type MsrScores,
+  poolKmeansBaseline,
   randomSetBaseline,
   type SetSource,
   trainMsrAttack,
@@ -496,15 +497,25 @@ export async function runMsrAttack(
   }
   const pool = ds.gatherUnit(splits.shadow.pool);
   const random = randomSetBaseline(pool, splits.shadow.pool.length, D, n, targetSets, S, rng.fork("random"));
+  const blind = poolKmeansBaseline(
+    pool,
+    splits.shadow.pool.length,
+    D,
+    n,
+    targetSets,
+    S,
+    cfg.inferenceSamples,
+    rng.fork("pool-kmeans"),
+  );
   ctx.log(
-    `A_MSR matched MSE ${scores.mean.toFixed(4)} (random sets ${random.mean.toFixed(4)}, no best-match ${plainScores.mean.toFixed(4)})`,
+    `A_MSR matched MSE ${scores.mean.toFixed(4)} (random sets ${random.mean.toFixed(4)}, pool k-means ${blind.mean.toFixed(4)}, no best-match ${plainScores.mean.toFixed(4)})`,
   );
   return stageResult(cfg, {
     attack: "msr",
     dataset: ds.name,
     metric: `matched_mse_${ds.reconSpace}`,
     value: scores.mean,
-    baselines: { random_set: random.mean, gan_without_best_match: plainScores.mean },
+    baselines: { random_set: random.mean, pool_kmeans: blind.mean, gan_without_best_match: plainScores.mean },
     extra: {
       std: scores.std,
       modelsPerStep: MODELS_PER_STEP,
@@ -531,6 +542,7 @@ export async function runMsrAttack(
       bars: [
         { label: "CBM-GAN", value: scores.mean },
         { label: "Random set", value: random.mean },
+        { label: "Pool k-means", value: blind.mean },
         { label: "GAN w/o best match", value: plainScores.mean },
       ],
     },
