@@ -115,7 +115,10 @@ describe("the delta-blind pool k-means baseline", () => {
       for (let c = 0; c < k; c++) out.set(noisy(c, r), c * d);
       return out;
     };
-    const blind = poolKmeansBaseline(pool, 400, d, 20, sets, k, 300, new Rng(13));
+    const blind = poolKmeansBaseline({ rows: pool, count: 400, sampleSize: d }, sets, 20, k, {
+      samples: 300,
+      rng: new Rng(13),
+    });
     const random = randomSetBaseline(pool, 400, d, 20, sets, k, new Rng(14));
     // Matched to a pool row of its own cluster, a sample is off by two noises: 2 sigma^2 per feature.
     expect(blind.mean).toBeGreaterThan(sigma ** 2);

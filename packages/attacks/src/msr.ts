@@ -688,9 +688,7 @@ function trainedMsrAttack(
       if (o.samples < k)
         throw new Error(`MsrAttack.reconstructSet: samples (${o.samples}) must be at least k (${k})`);
       const gen = generate(delta, o.samples, grng.fork("noise"), o.chunk);
-      const km = kmeans(gen, o.samples, sampleSize, k, grng.fork("kmeans"), o.kmeans);
-      const idx = nearestRows(gen, o.samples, sampleSize, km.centroids, k);
-      return gatherRows(gen, sampleSize, idx);
+      return representatives(gen, o.samples, sampleSize, k, grng.fork("kmeans"), o.kmeans);
     },
     dispose: () => disposeNets(nets),
   };
@@ -739,27 +737,39 @@ export function evaluateMsrAttack(
 }
 
 /**
- * A_MSR's delta-blind baseline: the attack's own inference (k-means over `samples` rows, then the
- * row nearest each centroid) run on `samples` random pool rows (without replacement) instead of
- * generated ones. It sees no delta, so it is one set, scored against every target set: what the
+ * How A_MSR turns many samples into a set of k: k-means over the m rows, then the row nearest each
+ * centroid, [k, sampleSize].
+ */
+export function representatives(
+  rows: Float32Array,
+  m: number,
+  sampleSize: number,
+  k: number,
+  rng: Rng,
+  kmeansCfg: Partial<KMeansConfig> = {},
+): Float32Array {
+  const km = kmeans(rows, m, sampleSize, k, rng, kmeansCfg);
+  return gatherRows(rows, sampleSize, nearestRows(rows, m, sampleSize, km.centroids, k));
+}
+
+/**
+ * A_MSR's delta-blind baseline: the attack's own inference (`representatives`) run on
+ * `inference.samples` random pool rows (without replacement) instead of generated ones. It sees no
+ * delta, so it is one set, scored against every target set of `sets` (n sets of k): what the
  * attack gets from the pool's structure alone.
  */
 export function poolKmeansBaseline(
-  pool: Float32Array,
-  poolCount: number,
-  sampleSize: number,
-  n: number,
+  pool: { rows: Float32Array; count: number; sampleSize: number },
   sets: SetSource,
+  n: number,
   k: number,
-  samples: number,
-  rng: Rng,
-  kmeansCfg: Partial<KMeansConfig> = {},
+  inference: { samples: number; rng: Rng; kmeans?: Partial<KMeansConfig> },
 ): MsrScores {
-  checkRows("poolKmeansBaseline pool", pool, poolCount, sampleSize);
-  const m = Math.min(samples, poolCount);
-  const rows = gatherRows(pool, sampleSize, rng.fork("rows").sample(poolCount, m));
-  const km = kmeans(rows, m, sampleSize, k, rng.fork("kmeans"), kmeansCfg);
-  const set = gatherRows(rows, sampleSize, nearestRows(rows, m, sampleSize, km.centroids, k));
+  const { rows, count, sampleSize } = pool;
+  checkRows("poolKmeansBaseline pool", rows, count, sampleSize);
+  const m = Math.min(inference.samples, count);
+  const drawn = gatherRows(rows, sampleSize, inference.rng.fork("rows").sample(count, m));
+  const set = representatives(drawn, m, sampleSize, k, inference.rng.fork("kmeans"), inference.kmeans);
   return scoreSets(n, k, sampleSize, sets, () => set);
 }
 

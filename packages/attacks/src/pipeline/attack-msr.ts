@@ -498,14 +498,14 @@ export async function runMsrAttack(
   const pool = ds.gatherUnit(splits.shadow.pool);
   const random = randomSetBaseline(pool, splits.shadow.pool.length, D, n, targetSets, S, rng.fork("random"));
   const blind = poolKmeansBaseline(
-    pool,
-    splits.shadow.pool.length,
-    D,
-    n,
+    { rows: pool, count: splits.shadow.pool.length, sampleSize: D },
     targetSets,
+    n,
     S,
-    cfg.inferenceSamples,
-    rng.fork("pool-kmeans"),
+    {
+      samples: cfg.inferenceSamples,
+      rng: rng.fork("pool-kmeans"),
+    },
   );
   ctx.log(
     `A_MSR matched MSE ${scores.mean.toFixed(4)} (random sets ${random.mean.toFixed(4)}, pool k-means ${blind.mean.toFixed(4)}, no best-match ${plainScores.mean.toFixed(4)})`,
