@@ -162,11 +162,14 @@ describe("attacks end to end on real MNIST (smoke size)", () => {
     }
   });
 
-  test("A_MSR's matched MSE is below the random-set baseline", async () => {
+  test("A_MSR's matched MSE is below the random-set baseline; the delta-blind baselines are there", async () => {
     const r = await runExperiment(config("msr", { attackEpochs: 2 }), context(), data);
     expect(r.value).toBeLessThan(r.baselines.random_set!);
     const perSet = prediction(r, "matched_mse");
     expect(perSet.shape).toEqual([10]);
     expect(Array.from(perSet.data).reduce((a, v) => a + v, 0) / 10).toBeCloseTo(r.value, 5);
+    // The delta-blind baselines: the pool's k-means set, and the GAN given another target's delta.
+    for (const b of ["pool_kmeans", "cbm_gan_other_delta"]) expect(r.baselines[b]).toBeGreaterThan(0);
+    expect(r.extra?.otherDeltaTargets).toBe(10);
   });
 });

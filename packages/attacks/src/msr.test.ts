@@ -87,6 +87,16 @@ describe("CBM-GAN training", () => {
       `CBM-GAN synthetic: matched MSE ${score.mean.toFixed(5)} vs random sets ${base.mean.toFixed(5)}; train ${trainS.toFixed(1)} s`,
     );
     expect(score.mean).toBeLessThan(0.5 * base.mean);
+    // Given another set's delta (set i gets set i+1's), it does clearly worse: it uses the delta here.
+    const rotated = new Float32Array(testDeltas.length);
+    rotated.set(testDeltas.subarray(deltaSize));
+    rotated.set(testDeltas.subarray(0, deltaSize), testDeltas.length - deltaSize);
+    const other = evaluateMsrAttack(gan, rotated, nTest, testSets, setSize, new Rng(4), {
+      samples: 300,
+      chunk: 150,
+    });
+    console.log(`CBM-GAN synthetic with another set's delta: ${other.mean.toFixed(5)}`);
+    expect(score.mean).toBeLessThan(0.8 * other.mean);
     const gen = gan.generate(testDeltas.subarray(0, deltaSize), 10, new Rng(6));
     for (const v of gen) {
       expect(v).toBeGreaterThanOrEqual(0);
