@@ -159,26 +159,29 @@ function checkDefence(config: ExperimentConfig, given: Record<string, unknown>):
       `${FLAG_OF.threat} ${String(given.threat)} needs a ${FLAG_OF.defence} other than none`,
     );
   }
-  if (dpSgdOf(parseDefence(config.defence)) && config.setSize !== 1) {
+  const defence = parseDefence(config.defence);
+  const dp = dpSgdOf(defence);
+  if (dp && config.setSize !== 1) {
     throw new UsageError(
       `${FLAG_OF.defence} ${config.defence}: DP-SGD updates are implemented for ${FLAG_OF.setSize} 1 (the single-sample attacks label and reconstruct), not ${config.setSize}`,
     );
   }
-  const replay = replayOf(parseDefence(config.defence));
-  if (dpSgdOf(parseDefence(config.defence)) && replay > 0) {
+  const replay = replayOf(defence);
+  if (dp && replay > 0) {
     throw new UsageError(
       `${FLAG_OF.defence} ${config.defence}: DP-SGD updates are implemented for one sample, so they do not combine with replay`,
     );
   }
-  const updates = updatesOf(parseDefence(config.defence));
-  if (updates > 1) checkUpdates(config, updates, replay);
+  const updates = updatesOf(defence);
+  if (updates > 1) checkUpdates(config, updates, replay > 0 || dp !== null);
+  // datasets' defaultTrainSize; not imported: the CLI loads @updates-leak/datasets lazily.
   const train = config.dataset === "insta-ny" ? 5_000 : 10_000;
   if (replay > train) {
     throw new UsageError(
       `${FLAG_OF.defence} ${config.defence}: replay ${replay} is more than the ${train} samples the ${config.dataset} original trains on; allowed: replay:1 to replay:${train}`,
     );
   }
-  if (dpSgdOf(parseDefence(config.defence)) && parseUpdateRule(config.update).epochs !== 1) {
+  if (dp && parseUpdateRule(config.update).epochs !== 1) {
     throw new UsageError(
       `${FLAG_OF.defence} ${config.defence}: DP-SGD updates are implemented for one step, so ${FLAG_OF.update} needs 1 epoch, not ${config.update}`,
     );
@@ -190,11 +193,11 @@ function checkDefence(config: ExperimentConfig, given: Record<string, unknown>):
  * in batches of the set size), so the set fits the rule's batch, the rule has one epoch, and no
  * other update-side step or extra target set size comes with it.
  */
-function checkUpdates(config: ExperimentConfig, updates: number, replay: number): void {
+function checkUpdates(config: ExperimentConfig, updates: number, otherUpdateStep: boolean): void {
   const flag = `${FLAG_OF.defence} ${config.defence}`;
   const rule = parseUpdateRule(config.update);
   const why = `updates:${updates} makes each update one step on its set`;
-  if (replay > 0 || dpSgdOf(parseDefence(config.defence))) {
+  if (otherUpdateStep) {
     throw new UsageError(`${flag}: updates:U does not combine with replay or DP-SGD`);
   }
   if (config.setSize > rule.batchSize) {
