@@ -8,10 +8,12 @@
  * the scores up. Against the plain run: the same result.json metric values and std,
  * predictions/matched_mse.npy and the figures byte for byte. A copy of the folder made when only
  * part 1 had scored, finished by a plain run that scores the other targets itself, gives the same.
+ * So does tools/experiments/msr-parts.sh, which runs the flow with its parts at once on one machine.
  * wasm with 1 thread: about 2 minutes on 2 busy cores. Skipped, saying so in its name, when no
  * MNIST files are found.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { spawnSync } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -49,6 +51,7 @@ const refDir = path.join(tmp, "plain");
 const runDir = path.join(tmp, "array");
 const halfDir = path.join(tmp, "half-scored");
 const LIMIT_MS = 300_000;
+const SCRIPT = path.join(import.meta.dir, "..", "tools", "experiments", "msr-parts.sh");
 
 beforeAll(() => {
   // The plain run; it also trains the original models into the cache.
@@ -141,6 +144,35 @@ describe("A_MSR targets scored by --shard K/N parts", () => {
     },
     900_000,
   );
+
+  test.skipIf(!haveMnist)(
+    `tools/experiments/msr-parts.sh runs the flow with 2 parts at once: the plain run's result${noData}`,
+    () => {
+      const dir = path.join(tmp, "script");
+      // ARGS without "msr --dataset mnist", which the script adds.
+      const r = spawnSync("bash", [SCRIPT, "mnist", dir, "2", "--", ...ARGS.slice(3)], {
+        cwd: tmp,
+        encoding: "utf8",
+        timeout: LIMIT_MS,
+        env: { ...process.env, NO_COLOR: "1" },
+      });
+      if (r.status !== 0) throw new Error(`msr-parts.sh exited ${r.status}\n${r.stdout}\n${r.stderr}`);
+      expect(readResult(dir).extra.targetsScoredByParts).toEqual({ "cbm-gan": 6, "gan-no-best-match": 6 });
+      expect(fs.readFileSync(path.join(dir, "part-2.log"), "utf8")).toContain(
+        "A_MSR cbm-gan: 3 targets scored, 0 already saved (of 6, this part's 3)",
+      );
+      expectSameResult(dir);
+    },
+    LIMIT_MS,
+  );
+
+  test("msr-parts.sh refuses a PARTS that is not a positive whole number, before anything is written", () => {
+    const dir = path.join(tmp, "script-refused");
+    const r = spawnSync("bash", [SCRIPT, "mnist", dir, "--smoke"], { cwd: tmp, encoding: "utf8" });
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain("PARTS must be a positive whole number, got '--smoke'");
+    expect(fs.existsSync(dir)).toBe(false);
+  });
 
   test("--train-only is refused with --shard and for other attacks, before anything is written", () => {
     const dir = path.join(tmp, "refused");
