@@ -34,7 +34,6 @@ cd "$(dirname "$0")/../.."
 leak() { npm run --silent leak -- msr --dataset "$dataset" --threads 1 --run-dir "$dir" "$@"; }
 
 leak --train-only "$@" >/dev/null
-mkdir -p "$dir"
 pids=()
 for k in $(seq 1 "$parts"); do
   leak --shard "$k/$parts" "$@" >"$dir/part-$k.log" 2>&1 &
