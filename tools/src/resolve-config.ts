@@ -21,6 +21,7 @@ import {
 } from "@updates-leak/attacks/config";
 import { dpSgdOf, parseDefence, replayOf, updatesOf } from "@updates-leak/core/defence";
 import { parseUpdateRule } from "@updates-leak/core/update-spec";
+import { defaultTrainSize } from "@updates-leak/datasets/splits";
 import { type } from "arktype";
 import { UsageError } from "./errors.ts";
 
@@ -174,8 +175,7 @@ function checkDefence(config: ExperimentConfig, given: Record<string, unknown>):
   }
   const updates = updatesOf(defence);
   if (updates > 1) checkUpdates(config, updates, replay > 0 || dp !== null);
-  // datasets' defaultTrainSize; not imported: the CLI loads @updates-leak/datasets lazily.
-  const train = config.dataset === "insta-ny" ? 5_000 : 10_000;
+  const train = defaultTrainSize(config.dataset);
   if (replay > train) {
     throw new UsageError(
       `${FLAG_OF.defence} ${config.defence}: replay ${replay} is more than the ${train} samples the ${config.dataset} original trains on; allowed: replay:1 to replay:${train}`,
