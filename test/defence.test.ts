@@ -29,6 +29,7 @@ import {
   sideDefence,
 } from "@updates-leak/attacks";
 import {
+  applyDefence,
   type Defence,
   type DpSgdConfig,
   dpSgdOf,
@@ -371,5 +372,24 @@ describe("the owner's cost of a defence", () => {
     const several = await cost([{ kind: "updates", count: 3 }]);
     expect(several.accuracyUndefended).toBeCloseTo(right / queries, 12);
     expect(several.distortionL1).toBeGreaterThan(1e-4);
+    // Noisy answers: model j's noise comes from its stream .fork("defence").fork("owner-cost"),
+    // apart from the noise the attack's own queries get (.fork("defence")).
+    const noise: Defence = [{ kind: "noise", sigma: 0.05 }];
+    const perModel = 50 * CLASSES;
+    let l1 = 0;
+    let noisyRight = 0;
+    for (let j = 0; j < 6; j++) {
+      const own = p.subarray(j * perModel, (j + 1) * perModel);
+      const shown = applyDefence(noise, own.slice(), CLASSES, drawn.defenceRngs[j]!.fork("owner-cost"));
+      for (let r = 0; r < perModel; r += CLASSES) {
+        const row = Array.from(shown.subarray(r, r + CLASSES));
+        if (row.indexOf(Math.max(...row)) === labels[r / CLASSES]) noisyRight++;
+        for (let c = 0; c < CLASSES; c++) l1 += Math.abs(shown[r + c]! - own[r + c]!);
+      }
+    }
+    const noisy = await cost(noise);
+    expect(noisy.accuracy).toBeCloseTo(noisyRight / queries, 12);
+    expect(noisy.distortionL1).toBeCloseTo(l1 / queries, 5);
+    expect(noisy.distortionL1).toBeGreaterThan(1e-3);
   });
 });

@@ -117,12 +117,13 @@ export async function ownerCost(
     });
     try {
       const chunk = cfg.chunkSize > 0 ? cfg.chunkSize : engine.chunkSize(drawn.sets.setSize);
-      return await engine.posteriors(
+      const posteriors = await engine.posteriors(
         drawn.sets,
         drawn.maskRngs,
         chunk,
         dp ? updateNoiseRngs(drawn.defenceRngs) : null,
       );
+      return { posteriors, defenceRngs: drawn.defenceRngs };
     } finally {
       engine.dispose();
     }
@@ -132,12 +133,11 @@ export async function ownerCost(
   const plain = await answer(null, null, parseUpdateRule(cfg.update));
   const defended = dp || mix ? await answer(dp, mix, sideUpdateRule(cfg, defence)) : plain;
   const answers = outputSteps(defence);
-  const rngs = isRandomDefence(answers)
-    ? drawModels(root, target.pool, ds, cfg.setSize, 0, models).defenceRngs.map((r) => r.fork("owner-cost"))
-    : null;
+  // Forks are pure functions of a stream's seed: the plain drawing's streams serve the output noise.
+  const rngs = isRandomDefence(answers) ? plain.defenceRngs.map((r) => r.fork("owner-cost")) : null;
   return {
     models,
     heldOut: held.count,
-    ...scoreDefence(answers, defended, plain, held.labels, spec.numClasses, rngs),
+    ...scoreDefence(answers, defended.posteriors, plain.posteriors, held.labels, spec.numClasses, rngs),
   };
 }
