@@ -12,8 +12,8 @@ import os from "node:os";
 import path from "node:path";
 import { PNG } from "pngjs";
 import { renderImageGrid } from "./figures.ts";
-import { reportHtml } from "./html-report.ts";
-import { readSample } from "./report.ts";
+import { defenceCurveSvg, reportHtml } from "./html-report.ts";
+import { type ReportRow, readSample } from "./report.ts";
 import { writeRunFolder } from "./test-runs.ts";
 
 const ROOT = path.resolve(import.meta.dir, "../..");
@@ -130,4 +130,58 @@ describe("the HTML report", () => {
       }
     },
   );
+});
+
+describe("the defence curve's baseline line", () => {
+  const row = (defence: string, mean: number, cost?: number): ReportRow => ({
+    attack: "distribution",
+    dataset: "mnist",
+    metric: "kl",
+    differs: [`defence=${defence}`],
+    setting: { defence, threat: "adaptive" },
+    n: 1,
+    seeds: [0],
+    values: [mean],
+    mean,
+    sd: Number.NaN,
+    baselines: { random_histogram: 0.578, prior: 0.0472 },
+    ...(cost === undefined
+      ? {}
+      : { ownerCost: { accuracy: 0.96, accuracyUndefended: 0.96, distortionL1: cost } }),
+    runs: [],
+  });
+  const rows = [row("none", 0.045), row("label", 0.06, 0.098)];
+  /** The y pixel of the dashed line and of each data point (left of the plot's right edge, where the legend is). */
+  const geometry = (svg: string) => {
+    const m = /<line [^>]*y1="([\d.]+)" x2="([\d.]+)"[^>]*stroke-dasharray/.exec(svg)!;
+    const points = [...svg.matchAll(/<circle cx="([\d.]+)" cy="([\d.]+)"/g)]
+      .filter((c) => Number(c[1]) < Number(m[2]))
+      .map((c) => Number(c[2]));
+    return { line: Number(m[1]), points };
+  };
+
+  test("the first baseline by default: random 0.578 lies above both points", () => {
+    const svg = defenceCurveSvg("A_LDE, MNIST", rows)!;
+    expect(svg).toContain("random_histogram baseline");
+    const g = geometry(svg);
+    expect(g.points.length).toBe(2);
+    for (const y of g.points) expect(g.line).toBeLessThan(y);
+  });
+
+  test("a named baseline: the prior 0.0472 lies between 0.045 and 0.06", () => {
+    const svg = defenceCurveSvg("A_LDE, MNIST", rows, "prior")!;
+    expect(svg).toContain("prior baseline");
+    expect(svg).not.toContain("random_histogram");
+    const { line, points } = geometry(svg);
+    const [none, label] = points;
+    expect(points.length).toBe(2);
+    expect(line).toBeLessThan(none!);
+    expect(line).toBeGreaterThan(label!);
+  });
+
+  test("an unknown baseline throws and lists the ones there are", () => {
+    expect(() => defenceCurveSvg("A_LDE, MNIST", rows, "median")).toThrow(
+      /no baseline "median"; the runs have: random_histogram, prior/,
+    );
+  });
 });

@@ -23,8 +23,12 @@ const rowName = (r: ReportRow) => r.differs.join(", ") || "-";
 const shortName = (r: ReportRow) =>
   r.differs.map((d) => d.slice(d.indexOf("=") + 1).replace(/"/g, "")).join(" ") || "-";
 
-/** The defence curve of a group: its metric against the owner's cost, adaptive and non-adaptive apart. */
-export function defenceCurveSvg(title: string, rows: readonly ReportRow[]): string | null {
+/**
+ * The defence curve of a group: its metric against the owner's cost, adaptive and non-adaptive apart,
+ * with one baseline as a line: `baseline` (a key of the rows' `baselines`; throws when they have no
+ * such baseline), or else the first.
+ */
+export function defenceCurveSvg(title: string, rows: readonly ReportRow[], baseline?: string): string | null {
   if (!rows.some((r) => r.ownerCost)) return null;
   const point = (r: ReportRow) => ({
     x: r.ownerCost?.distortionL1 ?? 0,
@@ -45,7 +49,15 @@ export function defenceCurveSvg(title: string, rows: readonly ReportRow[]): stri
       points: defended("non-adaptive").map(point),
     },
   ];
-  const [name, value] = Object.entries(rows[0]!.baselines)[0] ?? ["baseline", Number.NaN];
+  const baselines = rows[0]!.baselines;
+  if (baseline !== undefined && !(baseline in baselines)) {
+    const have = Object.keys(baselines).join(", ") || "none";
+    throw new Error(`defence curve of ${title}: no baseline "${baseline}"; the runs have: ${have}`);
+  }
+  const [name, value] =
+    baseline !== undefined
+      ? [baseline, baselines[baseline]!]
+      : (Object.entries(baselines)[0] ?? ["baseline", Number.NaN]);
   return scatterSvg({
     title: `${title}: ${rows[0]!.metric} against the owner's cost`,
     xLabel: "mean L1 distortion of a posterior (owner's cost)",
