@@ -47,6 +47,29 @@ describe("scatterSvg", () => {
     expect(() => scatterSvg({ title: "t", xLabel: "x", yLabel: "y", series: [] })).toThrow(/no points/);
   });
 
+  test("labels of points that lie together are stacked, not drawn over each other", () => {
+    const pts = [
+      { x: 0, y: 0.5, label: "none" },
+      { x: 0.001, y: 0.5, label: "topk:3" },
+      { x: 0.002, y: 0.5, label: "round:2" },
+      { x: 1, y: 0.9, label: "far" },
+    ];
+    const svg = scatterSvg({
+      title: "t",
+      xLabel: "x",
+      yLabel: "y",
+      series: [{ name: "adaptive", marker: "circle", color: "#1f77b4", points: pts }],
+    });
+    const texts = [...svg.matchAll(/<text x="([-0-9.]+)" y="([-0-9.]+)"[^>]*>(none|topk:3|round:2|far)</g)];
+    expect(texts.map((m) => m[3])).toEqual(["none", "topk:3", "round:2", "far"]);
+    const ys = texts.slice(0, 3).map((m) => Number(m[2]));
+    // Three 11 px lines apart: no two of the three share a line.
+    for (let i = 0; i < 3; i++)
+      for (let j = i + 1; j < 3; j++) expect(Math.abs(ys[i]! - ys[j]!)).toBeGreaterThanOrEqual(12);
+    // The point at the right edge has its label to its left (text-anchor end), away from the legend.
+    expect(svg).toMatch(/text-anchor="end">far</);
+  });
+
   test("bars stand on zero with heights in proportion; error bars span value ± err", () => {
     const svg = barSvg({
       title: "A_LI",

@@ -107,9 +107,13 @@ function frame(
       `<text x="${bx - 6}" y="${f1(py(t) + 4)}" text-anchor="end">${t}</text>`,
     );
   }
-  const hline = (y: number, name: string) => [
+  // A line's name: right of the plot, or (`inside`, where a legend takes the right margin) above the
+  // line's right end.
+  const hline = (y: number, name: string, inside = false) => [
     `<line x1="${bx}" y1="${f1(py(y))}" x2="${W - m.right}" y2="${f1(py(y))}" stroke="gray" stroke-dasharray="4 3"/>`,
-    `<text x="${W - m.right + 4}" y="${f1(py(y) + 4)}" fill="gray">${esc(name)}</text>`,
+    inside
+      ? `<text x="${W - m.right - 4}" y="${f1(py(y) - 4)}" text-anchor="end" fill="gray">${esc(name)}</text>`
+      : `<text x="${W - m.right + 4}" y="${f1(py(y) + 4)}" fill="gray">${esc(name)}</text>`,
   ];
   return { parts, py, bx, by, right: W - m.right, hline };
 }
@@ -119,6 +123,31 @@ function marker(s: PlotSeries, x: number, y: number): string {
   return s.marker === "circle"
     ? `<circle cx="${f1(x)}" cy="${f1(y)}" r="4" fill="${s.color}"/>`
     : `<rect x="${f1(x - 4)}" y="${f1(y - 4)}" width="8" height="8" fill="none" stroke="${s.color}" stroke-width="1.5"/>`;
+}
+
+/**
+ * Point labels that keep clear of each other: each goes above right of its point (left of it with
+ * `left`, near the legend), or, when that box meets one placed before, the next free place below
+ * or above. Boxes are estimated at 6.2 px per character of the 11 px font.
+ */
+function pointLabels() {
+  const boxes: { x0: number; x1: number; y0: number; y1: number }[] = [];
+  return (x: number, y: number, text: string, left: boolean): string => {
+    const w = 6.2 * text.length;
+    const x0 = left ? x - 6 - w : x + 6;
+    let base = y - 5;
+    for (const dy of [0, 13, -13, 26, -26, 39]) {
+      const b = { x0, x1: x0 + w, y0: y - 5 + dy - 10, y1: y - 5 + dy + 2 };
+      if (!boxes.some((o) => b.x0 < o.x1 && o.x0 < b.x1 && b.y0 < o.y1 && o.y0 < b.y1)) {
+        base = y - 5 + dy;
+        boxes.push(b);
+        break;
+      }
+    }
+    return left
+      ? `<text x="${f1(x - 6)}" y="${f1(base)}" text-anchor="end">${esc(text)}</text>`
+      : `<text x="${f1(x + 6)}" y="${f1(base)}">${esc(text)}</text>`;
+  };
 }
 
 /** Series of points (and lines) on linear axes, a legend on the right. */
@@ -144,7 +173,8 @@ export function scatterSvg(o: PlotOptions): string {
       `<text x="${f1(px(t))}" y="${fr.by + 16}" text-anchor="middle">${t}</text>`,
     );
   }
-  for (const l of o.lines ?? []) parts.push(...fr.hline(l.y, l.name));
+  for (const l of o.lines ?? []) parts.push(...fr.hline(l.y, l.name, true));
+  const label = pointLabels();
   o.series.forEach((s, i) => {
     const ly = MARGIN.top + 14 + i * 16;
     const key =
@@ -158,8 +188,7 @@ export function scatterSvg(o: PlotOptions): string {
     }
     for (const p of s.points) {
       parts.push(marker(s, px(p.x), fr.py(p.y)));
-      if (p.label)
-        parts.push(`<text x="${f1(px(p.x) + 6)}" y="${f1(fr.py(p.y) - 5)}">${esc(p.label)}</text>`);
+      if (p.label) parts.push(label(px(p.x), fr.py(p.y), p.label, px(p.x) > fr.right - 60));
     }
   });
   parts.push("</svg>");
